@@ -1,0 +1,110 @@
+using AccelBroker.Agent.Devices;
+using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Models;
+using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Services;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.Wire;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TorchSharp;
+
+namespace AccelBroker.Agent;
+
+/// <summary>Hosts an accelerator agent in the current process (the agent executable, tests, <c>accel demo</c>).</summary>
+public static class AgentHost
+{
+    /// <summary>
+    /// Builds an agent serving gRPC over HTTP/2 on <see cref="AgentOptions.Listen"/>. The device is resolved
+    /// now, so a CUDA request this build or host cannot honour fails here. With port 0, read the bound
+    /// address from <c>app.Urls</c> after <c>StartAsync</c>; registration with the broker starts once bound.
+    /// </summary>
+    /// <param name="options">The agent's settings.</param>
+    /// <param name="configureLogging">Changes the logging setup; console logging by default.</param>
+    /// <returns>The application, not yet started; dispose it when done.</returns>
+    public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ComputeDevice device = DeviceProbe.Resolve(options.Device);
+        if (options.IntraOpThreads is { } threads and > 0)
+        {
+            torch.set_num_threads(threads);
+        }
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = typeof(AgentHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Only options.Listen may bind endpoints: drop appsettings files that may sit in a shared output folder.
+        foreach (IConfigurationSource file in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(file);
+        }
+
+        builder.WebHost.UseUrls(options.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        configureLogging?.Invoke(builder.Logging);
+
+        IServiceCollection services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(device);
+        services.AddSingleton<AgentIdentity>();
+        services.AddSingleton<ServerReady>();
+        services.AddSingleton(new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models")));
+        services.AddSingleton<SliceRegistry>();
+        services.AddSingleton<InferenceRunner>();
+        services.AddSingleton<ModelLoader>();
+        services.AddHostedService<BrokerRegistration>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = WireLimits.UnaryPayloadBytes + (1024 * 1024);
+            // Outputs of a unary run may be larger than its inputs; the client accepts them.
+            grpc.MaxSendMessageSize = null;
+        });
+
+        WebApplication app = builder.Build();
+        app.MapGrpcService<InferenceAgentService>();
+        app.MapGrpcService<AgentControlService>();
+
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AgentHost).FullName!);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            AgentIdentity identity = app.Services.GetRequiredService<AgentIdentity>();
+            ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            identity.Address = options.AdvertiseAddress ?? Advertised(addresses.FirstOrDefault() ?? options.Listen);
+            AgentLog.AgentStarted(logger, identity.Address, device.Label, device.Name, identity.Capacity.MemoryBytes / (1024 * 1024), identity.Capacity.Compute);
+            app.Services.GetRequiredService<ServerReady>().Signal();
+        });
+
+        return app;
+    }
+
+    // A wildcard bind is not an address a client can dial; loopback is the one that works on this machine.
+    private static string Advertised(string bound)
+    {
+        var uri = new UriBuilder(bound);
+        if (uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*")
+        {
+            uri.Host = System.Net.Dns.GetHostName();
+        }
+
+        return uri.Uri.ToString().TrimEnd('/');
+    }
+}

@@ -1,0 +1,44 @@
+namespace AccelBroker.Agent;
+
+/// <summary>Configuration of an accelerator agent.</summary>
+public sealed record AgentOptions
+{
+    /// <summary>URL Kestrel listens on (HTTP/2 without TLS); port 0 picks a free port.</summary>
+    public string Listen { get; init; } = "http://127.0.0.1:7001";
+
+    /// <summary>Broker to register with; <see langword="null"/> runs the agent standalone.</summary>
+    public string? BrokerAddress { get; init; }
+
+    /// <summary>Address clients use to reach this agent; defaults to the bound listen address.</summary>
+    public string? AdvertiseAddress { get; init; }
+
+    /// <summary>"cpu" or "cuda:N".</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Instance type of the machine the agent runs on (for cost reports), e.g. g4dn.xlarge.</summary>
+    public string? InstanceType { get; init; }
+
+    /// <summary>Accelerator memory offered to slices; defaults to half the RAM on cpu, 90 % of device memory on cuda.</summary>
+    public long? MemoryBytes { get; init; }
+
+    /// <summary>Share of the device offered to slices (1.0 = all of it).</summary>
+    public double Compute { get; init; } = 1.0;
+
+    /// <summary>Where uploaded models are kept (content-addressed); defaults to a folder under the temp path.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Identity to register under; the broker assigns one when empty.</summary>
+    public string? AgentId { get; init; }
+
+    /// <summary>Forward passes that may run at once; with the intra-op threads this bounds CPU use.</summary>
+    public int ExecutionSlots { get; init; } = 1;
+
+    /// <summary>libtorch intra-op threads (process-wide); defaults to the number of cores.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>Largest model accepted for upload.</summary>
+    public long MaxModelBytes { get; init; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>Largest total input size accepted for one run.</summary>
+    public long MaxRequestBytes { get; init; } = 2L * 1024 * 1024 * 1024;
+}

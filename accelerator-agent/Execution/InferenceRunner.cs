@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using AccelBroker.Agent.Devices;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using TorchSharp;
+
+namespace AccelBroker.Agent.Execution;
+
+/// <summary>
+/// Runs forward passes. A bounded number run at once, because libtorch's intra-op thread pool is
+/// process-wide and concurrent passes would oversubscribe the cores.
+/// </summary>
+internal sealed class InferenceRunner
+{
+    private readonly SemaphoreSlim _slots;
+    private readonly ComputeDevice _device;
+    private readonly TimeProvider _time;
+
+    public InferenceRunner(ComputeDevice device, AgentOptions options, TimeProvider time)
+    {
+        _device = device;
+        _time = time;
+        _slots = new SemaphoreSlim(Math.Max(1, options.ExecutionSlots));
+    }
+
+    public ComputeDevice Device => _device;
+
+    public async Task<ExecutionResult> RunAsync(LoadedModel model, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken)
+    {
+        long queued = _time.GetTimestamp();
+        // A forward pass cannot be cancelled once started: refuse work whose deadline has passed.
+        ThrowIfPast(deadline, "before it was queued");
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            ThrowIfPast(deadline, "while it was queued");
+            double queueSeconds = _time.GetElapsedTime(queued).TotalSeconds;
+            return Execute(model, inputs, nativeOutputDtype, queueSeconds);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Runs once on inputs of zeros, so the first real call does not pay for graph optimisation.</summary>
+    public void WarmUp(torch.jit.ScriptModule module, torch.ScalarType? castFloating, IReadOnlyList<TensorSpec> specs)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var mode = torch.inference_mode();
+        object[] args = specs.Select(spec =>
+        {
+            torch.Tensor zeros = torch.zeros(spec.Shape.ToArray(), TorchTensorCodec.ToScalarType(spec.Dtype), _device.TorchDevice);
+            return (object)(castFloating is { } cast && zeros.is_floating_point() ? zeros.to(cast) : zeros);
+        }).ToArray();
+        _ = module.call(args);
+    }
+
+    // Synchronous on purpose: dispose scopes and inference mode are thread-local, so no await may happen inside.
+    private ExecutionResult Execute(LoadedModel model, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, double queueSeconds)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var mode = torch.inference_mode();
+
+        long started = Stopwatch.GetTimestamp();
+        object[] args = new object[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            args[i] = TorchTensorCodec.ToTorch(inputs[i], _device.TorchDevice, model.CastType);
+        }
+
+        long decoded = Stopwatch.GetTimestamp();
+        object? result;
+        try
+        {
+            result = model.Module.call(args);
+        }
+        catch (Exception ex) when (ex is not RpcException and not OperationCanceledException)
+        {
+            throw TorchErrors.ToRpc(ex, "the model rejected its inputs");
+        }
+
+        long computed = Stopwatch.GetTimestamp();
+        (OutputKind kind, List<torch.Tensor> tensors) = TorchTensorCodec.Flatten(result);
+        var outputs = new WireTensor[tensors.Count];
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            outputs[i] = TorchTensorCodec.FromTorch(tensors[i], model.CastType, nativeOutputDtype);
+        }
+
+        long encoded = Stopwatch.GetTimestamp();
+        var timing = new RunTiming
+        {
+            QueueSeconds = queueSeconds,
+            DecodeSeconds = Stopwatch.GetElapsedTime(started, decoded).TotalSeconds,
+            ComputeSeconds = Stopwatch.GetElapsedTime(decoded, computed).TotalSeconds,
+            EncodeSeconds = Stopwatch.GetElapsedTime(computed, encoded).TotalSeconds,
+        };
+        return new ExecutionResult(kind, outputs, timing);
+    }
+
+    private void ThrowIfPast(DateTime deadline, string when)
+    {
+        if (deadline != DateTime.MaxValue && _time.GetUtcNow().UtcDateTime >= deadline)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the call's deadline passed {when}; the model was not run"));
+        }
+    }
+}

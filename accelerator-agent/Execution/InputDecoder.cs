@@ -1,0 +1,81 @@
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using Google.Protobuf.Collections;
+using Grpc.Core;
+
+namespace AccelBroker.Agent.Execution;
+
+/// <summary>Checks wire tensors before torch is touched: dtype known, shape valid, byte length exact.</summary>
+internal static class InputDecoder
+{
+    public static long ExpectedBytes(TensorProto proto, int index)
+    {
+        int size = DataTypeSizes.ElementSize(proto.Dtype);
+        if (size == 0)
+        {
+            throw Invalid($"input {index}: dtype {DataTypeSizes.Name(proto.Dtype)} is not supported");
+        }
+
+        long count;
+        try
+        {
+            count = DataTypeSizes.ElementCount(proto.Shape);
+            return checked(count * size);
+        }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException)
+        {
+            throw Invalid($"input {index}: invalid shape {DataTypeSizes.FormatShape(proto.Shape)}: {ex.Message}");
+        }
+    }
+
+    public static List<WireTensor> Decode(RepeatedField<TensorProto> inputs, long maxBytes)
+    {
+        var decoded = new List<WireTensor>(inputs.Count);
+        long total = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            TensorProto proto = inputs[i];
+            long expected = ExpectedBytes(proto, i);
+            total += expected;
+            if (total > maxBytes)
+            {
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"inputs exceed this agent's limit of {maxBytes} bytes per run"));
+            }
+
+            ReadOnlyMemory<byte> data = proto.Data.Memory;
+            if (proto.Compression == Compression.Lz4)
+            {
+                if (proto.RawLength != expected)
+                {
+                    throw Invalid($"input {i}: raw_length {proto.RawLength} but {Describe(proto)} needs {expected} bytes");
+                }
+
+                try
+                {
+                    data = Lz4Block.Decompress(data.Span, expected);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw Invalid($"input {i}: {ex.Message}");
+                }
+            }
+            else if (proto.Compression != Compression.None)
+            {
+                throw Invalid($"input {i}: unknown compression {(int)proto.Compression}");
+            }
+
+            if (data.Length != expected)
+            {
+                throw Invalid($"input {i}: {data.Length} bytes but {Describe(proto)} needs {expected} bytes");
+            }
+
+            decoded.Add(new WireTensor(proto.Dtype, [.. proto.Shape], data));
+        }
+
+        return decoded;
+    }
+
+    public static string Describe(TensorProto proto) => $"{DataTypeSizes.Name(proto.Dtype)} {DataTypeSizes.FormatShape(proto.Shape)}";
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}

@@ -1,0 +1,98 @@
+using AccelBroker.Protocol.V1;
+using TorchSharp;
+
+namespace AccelBroker.Agent.Execution;
+
+/// <summary>
+/// A TorchScript module loaded onto a slice's device. Runs hold a lease, so unloading
+/// disposes the native module only after the last in-flight run returns.
+/// </summary>
+internal sealed class LoadedModel
+{
+    private readonly object _gate = new();
+    private int _leases;
+    private bool _retired;
+
+    public LoadedModel(string modelId, string sha256, long byteLength, Precision precision, torch.jit.ScriptModule module, DateTimeOffset loadedAt)
+    {
+        ModelId = modelId;
+        Sha256 = sha256;
+        ByteLength = byteLength;
+        Precision = precision;
+        Module = module;
+        LoadedAt = loadedAt;
+    }
+
+    public string ModelId { get; }
+
+    public string Sha256 { get; }
+
+    public long ByteLength { get; }
+
+    public Precision Precision { get; }
+
+    public torch.jit.ScriptModule Module { get; }
+
+    public DateTimeOffset LoadedAt { get; }
+
+    /// <summary>dtype floating inputs are cast to, or null for fp32 (inputs keep their own type).</summary>
+    public torch.ScalarType? CastType => Precision switch
+    {
+        Precision.Fp16 => torch.ScalarType.Float16,
+        Precision.Bf16 => torch.ScalarType.BFloat16,
+        _ => null,
+    };
+
+    public static string IdFor(string sha256, Precision precision) =>
+        $"{sha256[..16]}-{precision.ToString().ToLowerInvariant()}";
+
+    public bool TryAcquire()
+    {
+        lock (_gate)
+        {
+            if (_retired)
+            {
+                return false;
+            }
+
+            _leases++;
+            return true;
+        }
+    }
+
+    public void Release()
+    {
+        bool dispose;
+        lock (_gate)
+        {
+            _leases--;
+            dispose = _retired && _leases == 0;
+        }
+
+        if (dispose)
+        {
+            Module.Dispose();
+        }
+    }
+
+    /// <summary>Stops new runs; the module is disposed now or when the last run releases it.</summary>
+    public void Retire()
+    {
+        bool dispose;
+        lock (_gate)
+        {
+            if (_retired)
+            {
+                return;
+            }
+
+            _retired = true;
+            dispose = _leases == 0;
+        }
+
+        if (dispose)
+        {
+            Module.Dispose();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Internal;
+
+/// <summary>The agent's log events; names are a contract with operators.</summary>
+internal static partial class AgentLog
+{
+    [LoggerMessage(EventId = 1, EventName = "AgentStarted", Level = LogLevel.Information,
+        Message = "Agent listening on {Address}, device {Device} ({DeviceName}), {MemoryMiB} MiB and compute {Compute} offered")]
+    public static partial void AgentStarted(ILogger logger, string address, string device, string deviceName, long memoryMiB, double compute);
+
+    [LoggerMessage(EventId = 2, EventName = "Registered", Level = LogLevel.Information,
+        Message = "Registered with broker {Broker} as {AgentId}")]
+    public static partial void Registered(ILogger logger, string broker, string agentId);
+
+    [LoggerMessage(EventId = 3, EventName = "BrokerUnreachable", Level = LogLevel.Warning,
+        Message = "Broker {Broker} unreachable: {Reason}")]
+    public static partial void BrokerUnreachable(ILogger logger, string broker, string reason);
+
+    [LoggerMessage(EventId = 4, EventName = "SliceAssigned", Level = LogLevel.Information,
+        Message = "Slice {SliceId} ({SliceType}) assigned for host {Host} ordinal {Ordinal}")]
+    public static partial void SliceAssigned(ILogger logger, string sliceId, string sliceType, string host, int ordinal);
+
+    [LoggerMessage(EventId = 5, EventName = "SliceReleased", Level = LogLevel.Information,
+        Message = "Slice {SliceId} released")]
+    public static partial void SliceReleased(ILogger logger, string sliceId);
+
+    [LoggerMessage(EventId = 6, EventName = "ModelStored", Level = LogLevel.Information,
+        Message = "Model {Sha256} stored ({Length} bytes)")]
+    public static partial void ModelStored(ILogger logger, string sha256, long length);
+
+    [LoggerMessage(EventId = 7, EventName = "ModelLoaded", Level = LogLevel.Information,
+        Message = "Model {ModelId} loaded on slice {SliceId} ({Device}) in {Milliseconds:F1} ms")]
+    public static partial void ModelLoaded(ILogger logger, string modelId, string sliceId, string device, double milliseconds);
+
+    [LoggerMessage(EventId = 8, EventName = "UploadRejected", Level = LogLevel.Warning,
+        Message = "Model upload rejected: {Reason}")]
+    public static partial void UploadRejected(ILogger logger, string reason);
+}

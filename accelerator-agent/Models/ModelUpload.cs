@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using Grpc.Core;
+
+namespace AccelBroker.Agent.Models;
+
+/// <summary>
+/// One model upload in progress: bytes go to a private partial file while being hashed;
+/// <see cref="Complete"/> verifies and publishes it, <see cref="Dispose"/> removes anything unpublished.
+/// </summary>
+internal sealed class ModelUpload : IDisposable
+{
+    private readonly ModelStore _store;
+    private readonly string _partialPath;
+    private readonly FileStream _file;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private bool _committed;
+
+    public ModelUpload(ModelStore store, string sha256, long length, string partialPath)
+    {
+        _store = store;
+        Sha256 = sha256;
+        Length = length;
+        _partialPath = partialPath;
+        _file = new FileStream(partialPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+    }
+
+    public string Sha256 { get; }
+
+    public long Length { get; }
+
+    public long Received { get; private set; }
+
+    public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (Received + data.Length > Length)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"upload exceeds the announced length of {Length} bytes"));
+        }
+
+        _hash.AppendData(data.Span);
+        await _file.WriteAsync(data, cancellationToken);
+        Received += data.Length;
+    }
+
+    /// <summary>Verifies length and hash and publishes the bytes; returns false if they were already held.</summary>
+    public async Task<bool> CompleteAsync(CancellationToken cancellationToken)
+    {
+        if (Received != Length)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"upload ended after {Received} of {Length} bytes"));
+        }
+
+        string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        if (actual != Sha256)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"SHA-256 mismatch: the header says {Sha256} but the bytes hash to {actual}"));
+        }
+
+        await _file.FlushAsync(cancellationToken);
+        await _file.DisposeAsync();
+        _committed = true;
+        return _store.Commit(_partialPath, Sha256, Length);
+    }
+
+    public void Dispose()
+    {
+        _hash.Dispose();
+        _file.Dispose();
+        if (!_committed)
+        {
+            ModelStore.TryDelete(_partialPath);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Registration;
+
+/// <summary>Registers with the broker once the server listens, then heartbeats and keeps slices in step.</summary>
+internal sealed class BrokerRegistration : BackgroundService
+{
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private readonly AgentOptions _options;
+    private readonly AgentIdentity _identity;
+    private readonly SliceRegistry _slices;
+    private readonly ServerReady _ready;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BrokerRegistration> _logger;
+
+    public BrokerRegistration(AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, TimeProvider time, ILogger<BrokerRegistration> logger)
+    {
+        _options = options;
+        _identity = identity;
+        _slices = slices;
+        _ready = ready;
+        _time = time;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_options.BrokerAddress is null)
+        {
+            return;
+        }
+
+        await _ready.WhenReady.WaitAsync(stoppingToken);
+        using GrpcChannel channel = GrpcChannel.ForAddress(_options.BrokerAddress);
+        var broker = new Protocol.V1.Broker.BrokerClient(channel);
+        TimeSpan interval = await RegisterAsync(broker, stoppingToken);
+        using var timer = new PeriodicTimer(interval, _time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                var request = new HeartbeatRequest { AgentId = _identity.AgentId };
+                request.SliceIds.AddRange(_slices.All.Select(s => s.Id));
+                HeartbeatResponse response = await broker.HeartbeatAsync(request, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
+                _slices.Reconcile(response.Slices);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+            {
+                // The broker forgot us (restarted without state): register again under the same id.
+                await RegisterAsync(broker, stoppingToken);
+            }
+            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+            }
+        }
+    }
+
+    private async Task<TimeSpan> RegisterAsync(Protocol.V1.Broker.BrokerClient broker, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var request = new RegisterAgentRequest
+                {
+                    AgentId = _identity.AgentId,
+                    Address = _identity.Address,
+                    Device = _identity.DeviceInfo,
+                    Capacity = _identity.Capacity,
+                    InstanceType = _identity.InstanceType,
+                    Version = AgentIdentity.Version,
+                };
+                RegisterAgentResponse response = await broker.RegisterAgentAsync(request, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
+                _identity.AgentId = response.AgentId;
+                _slices.Reconcile(response.Slices);
+                AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
+                TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;
+                return interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);
+            }
+            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode != StatusCode.InvalidArgument)
+            {
+                AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress!, ex.Status.Detail);
+                await Task.Delay(RetryDelay, _time, stoppingToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Models;
+using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+
+namespace AccelBroker.Agent.Services;
+
+/// <summary>The data path: model upload and load, and inference, called by clients directly.</summary>
+internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
+{
+    private readonly ModelStore _store;
+    private readonly SliceRegistry _slices;
+    private readonly ModelLoader _loader;
+    private readonly InferenceRunner _runner;
+    private readonly AgentIdentity _identity;
+    private readonly AgentOptions _options;
+    private readonly ILogger<InferenceAgentService> _logger;
+
+    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelLoader loader, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger)
+    {
+        _store = store;
+        _slices = slices;
+        _loader = loader;
+        _runner = runner;
+        _identity = identity;
+        _options = options;
+        _logger = logger;
+    }
+
+    public override Task<HasModelResponse> HasModel(HasModelRequest request, ServerCallContext context)
+    {
+        string sha256 = request.Sha256.ToLowerInvariant();
+        bool held = _store.TryGetLength(sha256, out long length);
+        return Task.FromResult(new HasModelResponse { Held = held, Length = held ? length : 0 });
+    }
+
+    public override async Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context)
+    {
+        try
+        {
+            return await ReceiveUploadAsync(requestStream, context.CancellationToken);
+        }
+        catch (RpcException ex)
+        {
+            AgentLog.UploadRejected(_logger, ex.Status.Detail);
+            throw;
+        }
+    }
+
+    private async Task<UploadModelResponse> ReceiveUploadAsync(IAsyncStreamReader<UploadModelRequest> requestStream, CancellationToken cancellationToken)
+    {
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != UploadModelRequest.KindOneofCase.Header)
+        {
+            throw Invalid("the first upload message must be the header (sha256, length, compression)");
+        }
+
+        UploadModelHeader header = requestStream.Current.Header;
+        string sha256 = header.Sha256.ToLowerInvariant();
+        if (!ModelStore.IsSha256(sha256))
+        {
+            throw Invalid($"sha256 must be 64 hex digits, got '{header.Sha256}'");
+        }
+
+        if (header.Length <= 0 || header.Length > _options.MaxModelBytes)
+        {
+            throw Invalid($"model length must be between 1 and {_options.MaxModelBytes} bytes, got {header.Length}");
+        }
+
+        // Disposing an upload that did not complete removes its partial file: nothing half-stored remains.
+        using ModelUpload upload = _store.BeginUpload(sha256, header.Length);
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            UploadModelRequest message = requestStream.Current;
+            if (message.KindCase != UploadModelRequest.KindOneofCase.Chunk)
+            {
+                throw Invalid("only chunks may follow the upload header");
+            }
+
+            ModelChunk chunk = message.Chunk;
+            if (chunk.RawLength <= 0 || chunk.RawLength > WireLimits.ModelChunkBytes)
+            {
+                throw Invalid($"chunk raw_length must be between 1 and {WireLimits.ModelChunkBytes} bytes, got {chunk.RawLength}");
+            }
+
+            ReadOnlyMemory<byte> data = chunk.Data.Memory;
+            if (chunk.Compression == Compression.Lz4)
+            {
+                try
+                {
+                    data = Lz4Block.Decompress(data.Span, chunk.RawLength);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw Invalid($"chunk at byte {upload.Received}: {ex.Message}");
+                }
+            }
+            else if (chunk.Compression != Compression.None)
+            {
+                throw Invalid($"unknown chunk compression {(int)chunk.Compression}");
+            }
+
+            if (data.Length != chunk.RawLength)
+            {
+                throw Invalid($"chunk at byte {upload.Received} has {data.Length} bytes but says {chunk.RawLength}");
+            }
+
+            await upload.AppendAsync(data, cancellationToken);
+        }
+
+        bool stored = await upload.CompleteAsync(cancellationToken);
+        AgentLog.ModelStored(_logger, sha256, header.Length);
+        return new UploadModelResponse { Sha256 = sha256, Length = header.Length, Stored = stored };
+    }
+
+    public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context) =>
+        _loader.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);
+
+    public override Task<UnloadModelResponse> UnloadModel(UnloadModelRequest request, ServerCallContext context)
+    {
+        AcceleratorSlice slice = _slices.Get(request.SliceId);
+        if (!slice.Models.TryRemove(request.ModelId, out LoadedModel? model))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"unknown model '{request.ModelId}' on slice '{request.SliceId}'"));
+        }
+
+        model.Retire();
+        return Task.FromResult(new UnloadModelResponse());
+    }
+
+    public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
+    {
+        LoadedModel model = _slices.AcquireModel(request.SliceId, request.ModelId);
+        try
+        {
+            List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
+            ExecutionResult result = await _runner.RunAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
+            var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
+            foreach (WireTensor output in result.Outputs)
+            {
+                response.Outputs.Add(Encode(output, request.AcceptCompression, includeData: true));
+            }
+
+            return response;
+        }
+        finally
+        {
+            model.Release();
+        }
+    }
+
+    public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
+    {
+        CancellationToken cancellationToken = context.CancellationToken;
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
+        {
+            throw Invalid("the first message of a streaming run must be the header");
+        }
+
+        RunStreamHeader header = requestStream.Current.Header;
+        LoadedModel model = _slices.AcquireModel(header.SliceId, header.ModelId);
+        try
+        {
+            List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
+            ExecutionResult result = await _runner.RunAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
+            var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
+            foreach (WireTensor output in result.Outputs)
+            {
+                responseHeader.Outputs.Add(Encode(output, compress: false, includeData: false));
+            }
+
+            await responseStream.WriteAsync(new RunStreamResponse { Header = responseHeader }, cancellationToken);
+            foreach (WireTensor output in result.Outputs)
+            {
+                // Each write serializes before it completes, so slices of the output array can be wrapped without copying.
+                for (int offset = 0; offset < output.Data.Length; offset += WireLimits.StreamChunkBytes)
+                {
+                    int length = Math.Min(WireLimits.StreamChunkBytes, output.Data.Length - offset);
+                    var chunk = new RunStreamResponse { Chunk = UnsafeByteOperations.UnsafeWrap(output.Data.Slice(offset, length)) };
+                    await responseStream.WriteAsync(chunk, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            model.Release();
+        }
+    }
+
+    private async Task<List<WireTensor>> ReceiveInputsAsync(RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        var buffers = new byte[header.Inputs.Count][];
+        for (int i = 0; i < header.Inputs.Count; i++)
+        {
+            TensorProto spec = header.Inputs[i];
+            if (spec.Compression != Compression.None)
+            {
+                throw Invalid($"input {i}: compression is not supported on the streaming call");
+            }
+
+            long expected = InputDecoder.ExpectedBytes(spec, i);
+            if (spec.RawLength != expected)
+            {
+                throw Invalid($"input {i}: raw_length {spec.RawLength} but {InputDecoder.Describe(spec)} needs {expected} bytes");
+            }
+
+            total += expected;
+            if (total > _options.MaxRequestBytes)
+            {
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"inputs exceed this agent's limit of {_options.MaxRequestBytes} bytes per run"));
+            }
+        }
+
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            buffers[i] = GC.AllocateUninitializedArray<byte>(checked((int)header.Inputs[i].RawLength));
+        }
+
+        int tensor = 0;
+        int offset = 0;
+        while (await requestStream.MoveNext(cancellationToken))
+        {
+            if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
+            {
+                throw Invalid("only data chunks may follow the streaming run header");
+            }
+
+            ReadOnlySpan<byte> data = requestStream.Current.Chunk.Span;
+            while (data.Length > 0)
+            {
+                while (tensor < buffers.Length && offset == buffers[tensor].Length)
+                {
+                    tensor++;
+                    offset = 0;
+                }
+
+                if (tensor == buffers.Length)
+                {
+                    throw Invalid($"more input bytes than the header announced ({total})");
+                }
+
+                int take = Math.Min(data.Length, buffers[tensor].Length - offset);
+                data[..take].CopyTo(buffers[tensor].AsSpan(offset));
+                offset += take;
+                data = data[take..];
+            }
+        }
+
+        long received = buffers.Take(tensor).Sum(b => (long)b.Length) + offset;
+        if (received != total)
+        {
+            throw Invalid($"input stream ended after {received} of {total} bytes");
+        }
+
+        return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], buffers[i])).ToList();
+    }
+
+    public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
+        Task.FromResult(new EchoResponse { Payload = request.Payload });
+
+    public override Task<GetAgentInfoResponse> GetAgentInfo(GetAgentInfoRequest request, ServerCallContext context)
+    {
+        var response = new GetAgentInfoResponse
+        {
+            AgentId = _identity.AgentId,
+            Device = _identity.DeviceInfo,
+            Capacity = _identity.Capacity,
+            Version = AgentIdentity.Version,
+            TorchVersion = torch.__version__,
+        };
+        response.Slices.AddRange(_slices.All.Select(s => s.Assignment));
+        return Task.FromResult(response);
+    }
+
+    private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData)
+    {
+        var proto = new TensorProto { Dtype = tensor.DataType, RawLength = tensor.Data.Length };
+        proto.Shape.AddRange(tensor.Shape);
+        if (!includeData)
+        {
+            return proto;
+        }
+
+        if (compress && Lz4Block.TryCompress(tensor.Data.Span) is { } compressed)
+        {
+            proto.Compression = Compression.Lz4;
+            proto.Data = UnsafeByteOperations.UnsafeWrap(compressed);
+        }
+        else
+        {
+            proto.Data = UnsafeByteOperations.UnsafeWrap(tensor.Data);
+        }
+
+        return proto;
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}
