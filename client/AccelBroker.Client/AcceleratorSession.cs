@@ -1,0 +1,354 @@
+using System.Buffers;
+using AccelBroker.Client.Internal;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace AccelBroker.Client;
+
+/// <summary>
+/// A client host's accelerator, opened by ordinal (as EI's <c>eia:0</c>). The broker is asked once where
+/// the accelerator lives; models and tensors then go to its agent directly. Thread-safe: many concurrent
+/// runs may share one session.
+/// </summary>
+/// <remarks>Failures surface as <see cref="RpcException"/> with the agent's or broker's status and message.</remarks>
+public sealed class AcceleratorSession : IDisposable
+{
+    private readonly AcceleratorSessionOptions _options;
+    private readonly InferenceAgent.InferenceAgentClient _agent;
+
+    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel)
+    {
+        _options = options;
+        Accelerator = accelerator;
+        _agent = new InferenceAgent.InferenceAgentClient(channel);
+    }
+
+    /// <summary>The accelerator this session runs on.</summary>
+    public AcceleratorInfo Accelerator { get; }
+
+    /// <summary>Opens the accelerator named by <paramref name="options"/> (or the environment), blocking.</summary>
+    /// <param name="options">Broker, host and ordinal; <see langword="null"/> uses <c>ACCEL_BROKER</c>, <c>ACCEL_HOST</c> and ordinal 0.</param>
+    /// <returns>An open session.</returns>
+    public static AcceleratorSession Open(AcceleratorSessionOptions? options = null) =>
+        OpenAsync(options).GetAwaiter().GetResult();
+
+    /// <summary>Opens the accelerator named by <paramref name="options"/> (or the environment).</summary>
+    /// <param name="options">Broker, host and ordinal; <see langword="null"/> uses <c>ACCEL_BROKER</c>, <c>ACCEL_HOST</c> and ordinal 0.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>An open session.</returns>
+    /// <exception cref="RpcException">NotFound when the host has no accelerator at that ordinal; Unavailable when the broker cannot be reached.</exception>
+    public static async Task<AcceleratorSession> OpenAsync(AcceleratorSessionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new AcceleratorSessionOptions();
+        string broker = options.ResolveBroker();
+        string host = options.ResolveHost();
+
+        ResolveAcceleratorResponse resolved;
+        // The broker is not on the data path: this channel lives only for the lookup.
+        using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout))
+        {
+            var client = new Protocol.V1.Broker.BrokerClient(brokerChannel);
+            resolved = await client.ResolveAcceleratorAsync(
+                new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal },
+                deadline: Deadline(options),
+                cancellationToken: cancellationToken);
+        }
+
+        Protocol.V1.Accelerator a = resolved.Accelerator;
+        var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, a.Status);
+        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout));
+    }
+
+    /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file, blocking.</summary>
+    /// <param name="path">Path of a TorchScript file saved by <c>torch.jit.save</c>.</param>
+    /// <param name="options">Precision and warm-up.</param>
+    /// <returns>A handle for <see cref="Run(RemoteModel, Tensor[])"/>.</returns>
+    public RemoteModel LoadModel(string path, ModelLoadOptions? options = null) =>
+        LoadModelAsync(path, options).GetAwaiter().GetResult();
+
+    /// <summary>Uploads (unless the agent holds them) and loads TorchScript bytes, blocking.</summary>
+    /// <param name="model">The bytes of a TorchScript file.</param>
+    /// <param name="options">Precision and warm-up.</param>
+    /// <returns>A handle for <see cref="Run(RemoteModel, Tensor[])"/>.</returns>
+    public RemoteModel LoadModel(ReadOnlyMemory<byte> model, ModelLoadOptions? options = null) =>
+        LoadModelAsync(model, options).GetAwaiter().GetResult();
+
+    /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file.</summary>
+    /// <param name="path">Path of a TorchScript file saved by <c>torch.jit.save</c>.</param>
+    /// <param name="options">Precision and warm-up.</param>
+    /// <param name="cancellationToken">Cancels the upload and load.</param>
+    /// <returns>A handle for <see cref="RunAsync"/>.</returns>
+    /// <exception cref="RpcException">InvalidArgument when the bytes are not loadable TorchScript, with TorchScript's reason.</exception>
+    public async Task<RemoteModel> LoadModelAsync(string path, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        (string sha256, long length) = await ModelHashes.OfFileAsync(path, cancellationToken);
+        return await LoadAsync(sha256, length, ct => UploadFileAsync(path, sha256, length, ct), options, cancellationToken);
+    }
+
+    /// <summary>Uploads (unless the agent holds them) and loads TorchScript bytes.</summary>
+    /// <param name="model">The bytes of a TorchScript file.</param>
+    /// <param name="options">Precision and warm-up.</param>
+    /// <param name="cancellationToken">Cancels the upload and load.</param>
+    /// <returns>A handle for <see cref="RunAsync"/>.</returns>
+    public Task<RemoteModel> LoadModelAsync(ReadOnlyMemory<byte> model, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        string sha256 = ModelHashes.Of(model.Span);
+        return LoadAsync(sha256, model.Length, ct => UploadBytesAsync(model, sha256, ct), options, cancellationToken);
+    }
+
+    /// <summary>Runs a loaded model once, blocking.</summary>
+    /// <param name="model">A model from <see cref="LoadModel(string, ModelLoadOptions?)"/>.</param>
+    /// <param name="inputs">The forward's arguments, in order.</param>
+    /// <returns>The outputs in output order.</returns>
+    public ModelOutput Run(RemoteModel model, params Tensor[] inputs) =>
+        RunAsync(model, inputs).GetAwaiter().GetResult();
+
+    /// <summary>Runs a loaded model once.</summary>
+    /// <param name="model">A model from <see cref="LoadModelAsync(string, ModelLoadOptions?, CancellationToken)"/>.</param>
+    /// <param name="inputs">The forward's arguments, in order.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The outputs in output order.</returns>
+    /// <exception cref="RpcException">InvalidArgument when the model rejects the inputs (TorchScript's message); NotFound for an unknown model.</exception>
+    public Task<ModelOutput> RunAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        long total = 0;
+        foreach (Tensor input in inputs)
+        {
+            total += input.Data.Length;
+        }
+
+        return total > WireLimits.UnaryPayloadBytes
+            ? RunStreamingAsync(model, inputs, cancellationToken)
+            : RunUnaryAsync(model, inputs, cancellationToken);
+    }
+
+    /// <summary>Sends <paramref name="payload"/> to the agent and back: a connectivity check and a transport baseline.</summary>
+    /// <param name="payload">Bytes to echo.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The echoed bytes.</returns>
+    public async Task<ReadOnlyMemory<byte>> EchoAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        EchoResponse response = await _agent.EchoAsync(
+            new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) },
+            deadline: Deadline(_options),
+            cancellationToken: cancellationToken);
+        return response.Payload.Memory;
+    }
+
+    /// <summary>Unloads a model from the accelerator.</summary>
+    /// <param name="model">The model to unload.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the agent has unloaded it.</returns>
+    public async Task UnloadModelAsync(RemoteModel model, CancellationToken cancellationToken = default)
+    {
+        await _agent.UnloadModelAsync(
+            new UnloadModelRequest { SliceId = Accelerator.Id, ModelId = model.ModelId },
+            deadline: Deadline(_options),
+            cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Releases nothing the process shares: agent channels are pooled for the process.</summary>
+    public void Dispose()
+    {
+    }
+
+    private async Task<RemoteModel> LoadAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions? options, CancellationToken cancellationToken)
+    {
+        options ??= new ModelLoadOptions();
+        HasModelResponse held = await _agent.HasModelAsync(new HasModelRequest { Sha256 = sha256 }, deadline: Deadline(_options), cancellationToken: cancellationToken);
+        bool uploaded = false;
+        if (!held.Held)
+        {
+            await upload(cancellationToken);
+            uploaded = true;
+        }
+
+        var request = new LoadModelRequest { SliceId = Accelerator.Id, Sha256 = sha256, Precision = WireConversion.ToWire(options.Precision) };
+        foreach ((TensorDataType dataType, long[] shape) in options.WarmupInputs)
+        {
+            var spec = new TensorSpec { Dtype = WireConversion.ToWire(dataType) };
+            spec.Shape.AddRange(shape);
+            request.WarmupInputs.Add(spec);
+        }
+
+        LoadModelResponse response = await _agent.LoadModelAsync(request, deadline: Deadline(_options), cancellationToken: cancellationToken);
+        return new RemoteModel(response.ModelId, sha256, length, options.Precision, response.Device, uploaded);
+    }
+
+    private async Task UploadFileAsync(string path, string sha256, long length, CancellationToken cancellationToken)
+    {
+        await using FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(WireLimits.ModelChunkBytes);
+        try
+        {
+            await UploadAsync(sha256, length, async ct =>
+            {
+                int read = await file.ReadAtLeastAsync(buffer.AsMemory(0, WireLimits.ModelChunkBytes), WireLimits.ModelChunkBytes, throwOnEndOfStream: false, ct);
+                return buffer.AsMemory(0, read);
+            }, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private Task UploadBytesAsync(ReadOnlyMemory<byte> model, string sha256, CancellationToken cancellationToken)
+    {
+        int offset = 0;
+        return UploadAsync(sha256, model.Length, _ =>
+        {
+            ReadOnlyMemory<byte> chunk = model.Slice(offset, Math.Min(WireLimits.ModelChunkBytes, model.Length - offset));
+            offset += chunk.Length;
+            return ValueTask.FromResult(chunk);
+        }, cancellationToken);
+    }
+
+    // Each chunk is written (serialized) before the next read reuses the buffer, so wrapping it is safe.
+    private async Task UploadAsync(string sha256, long length, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextChunk, CancellationToken cancellationToken)
+    {
+        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = _agent.UploadModel(deadline: Deadline(_options), cancellationToken: cancellationToken);
+        Compression compression = _options.Compression ? Compression.Lz4 : Compression.None;
+        await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = length, Compression = compression } }, cancellationToken);
+        bool compress = _options.Compression;
+        while (true)
+        {
+            ReadOnlyMemory<byte> raw = await nextChunk(cancellationToken);
+            if (raw.IsEmpty)
+            {
+                break;
+            }
+
+            var chunk = new ModelChunk { RawLength = raw.Length };
+            // Weights rarely compress: stop trying after the first chunk that does not shrink.
+            byte[]? compressed = compress ? Lz4Block.TryCompress(raw.Span) : null;
+            if (compressed is not null)
+            {
+                chunk.Compression = Compression.Lz4;
+                chunk.Data = UnsafeByteOperations.UnsafeWrap(compressed);
+            }
+            else
+            {
+                compress = false;
+                chunk.Data = UnsafeByteOperations.UnsafeWrap(raw);
+            }
+
+            await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = chunk }, cancellationToken);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        await call;
+    }
+
+    private async Task<ModelOutput> RunUnaryAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
+    {
+        var request = new RunRequest
+        {
+            SliceId = Accelerator.Id,
+            ModelId = model.ModelId,
+            NativeOutputDtype = _options.NativeOutputDtype,
+            AcceptCompression = _options.Compression,
+        };
+        foreach (Tensor input in inputs)
+        {
+            request.Inputs.Add(WireConversion.ToProto(input, _options.Compression));
+        }
+
+        RunResponse response = await _agent.RunAsync(request, deadline: Deadline(_options), cancellationToken: cancellationToken);
+        var outputs = new Tensor[response.Outputs.Count];
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            outputs[i] = WireConversion.FromProto(response.Outputs[i]);
+        }
+
+        return new ModelOutput(WireConversion.FromWire(response.Kind), outputs, response.Device, WireConversion.FromWire(response.Timing));
+    }
+
+    private async Task<ModelOutput> RunStreamingAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
+    {
+        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = _agent.RunStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
+        var header = new RunStreamHeader
+        {
+            SliceId = Accelerator.Id,
+            ModelId = model.ModelId,
+            NativeOutputDtype = _options.NativeOutputDtype,
+        };
+        foreach (Tensor input in inputs)
+        {
+            header.Inputs.Add(WireConversion.ToProto(input, compress: false, includeData: false));
+        }
+
+        await call.RequestStream.WriteAsync(new RunStreamRequest { Header = header }, cancellationToken);
+        foreach (Tensor input in inputs)
+        {
+            ReadOnlyMemory<byte> data = input.Data;
+            for (int offset = 0; offset < data.Length; offset += WireLimits.StreamChunkBytes)
+            {
+                ReadOnlyMemory<byte> slice = data.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, data.Length - offset));
+                await call.RequestStream.WriteAsync(new RunStreamRequest { Chunk = UnsafeByteOperations.UnsafeWrap(slice) }, cancellationToken);
+            }
+        }
+
+        await call.RequestStream.CompleteAsync();
+
+        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.KindCase != RunStreamResponse.KindOneofCase.Header)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "the agent's streaming response did not start with a header"));
+        }
+
+        RunStreamResponseHeader responseHeader = call.ResponseStream.Current.Header;
+        var buffers = new byte[responseHeader.Outputs.Count][];
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            buffers[i] = GC.AllocateUninitializedArray<byte>(checked((int)responseHeader.Outputs[i].RawLength));
+        }
+
+        int tensor = 0;
+        int filled = 0;
+        while (await call.ResponseStream.MoveNext(cancellationToken))
+        {
+            ReadOnlySpan<byte> chunk = call.ResponseStream.Current.Chunk.Span;
+            while (chunk.Length > 0)
+            {
+                while (tensor < buffers.Length && filled == buffers[tensor].Length)
+                {
+                    tensor++;
+                    filled = 0;
+                }
+
+                if (tensor == buffers.Length)
+                {
+                    throw new RpcException(new Status(StatusCode.Internal, "the agent sent more output bytes than its header announced"));
+                }
+
+                int take = Math.Min(chunk.Length, buffers[tensor].Length - filled);
+                chunk[..take].CopyTo(buffers[tensor].AsSpan(filled));
+                filled += take;
+                chunk = chunk[take..];
+            }
+        }
+
+        long expected = buffers.Sum(b => (long)b.Length);
+        long received = buffers.Take(tensor).Sum(b => (long)b.Length) + filled;
+        if (received != expected)
+        {
+            throw new RpcException(new Status(StatusCode.DataLoss, $"the agent's output stream ended after {received} of {expected} bytes"));
+        }
+
+        var outputs = new Tensor[buffers.Length];
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            TensorProto spec = responseHeader.Outputs[i];
+            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), buffers[i]);
+        }
+
+        return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
+    }
+
+    private static DateTime Deadline(AcceleratorSessionOptions options) => DateTime.UtcNow + options.CallTimeout;
+}

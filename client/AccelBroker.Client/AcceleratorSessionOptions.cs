@@ -1,0 +1,39 @@
+namespace AccelBroker.Client;
+
+/// <summary>Which accelerator to open and how to talk to it.</summary>
+public sealed record AcceleratorSessionOptions
+{
+    /// <summary>Environment variable naming the broker URL.</summary>
+    public const string BrokerVariable = "ACCEL_BROKER";
+
+    /// <summary>Environment variable naming this client host.</summary>
+    public const string HostVariable = "ACCEL_HOST";
+
+    /// <summary>Broker URL; defaults to <c>ACCEL_BROKER</c>.</summary>
+    public string? Broker { get; init; }
+
+    /// <summary>Client host the accelerator is attached to; defaults to <c>ACCEL_HOST</c>, then the machine's host name.</summary>
+    public string? Host { get; init; }
+
+    /// <summary>Accelerator ordinal on the host (0 for EI's eia:0).</summary>
+    public int Ordinal { get; init; }
+
+    /// <summary>Deadline of each call to the broker or agent (uploads of large models included).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long to wait for a TCP connection before reporting the peer unavailable.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>LZ4-compress tensors and model chunks where it shrinks them. Off by default: on fast links it costs more than it saves.</summary>
+    public bool Compression { get; init; }
+
+    /// <summary>Ask for fp16/bf16 models' floating outputs in their own dtype instead of float32.</summary>
+    public bool NativeOutputDtype { get; init; }
+
+    internal string ResolveBroker() =>
+        Broker ?? Environment.GetEnvironmentVariable(BrokerVariable)
+        ?? throw new InvalidOperationException($"no broker given: set {nameof(Broker)} or the {BrokerVariable} environment variable");
+
+    internal string ResolveHost() =>
+        Host ?? Environment.GetEnvironmentVariable(HostVariable) ?? System.Net.Dns.GetHostName();
+}

@@ -1,0 +1,97 @@
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using Google.Protobuf;
+
+namespace AccelBroker.Client.Internal;
+
+/// <summary>Client tensors to and from the wire, without copying where the bytes can be shared.</summary>
+internal static class WireConversion
+{
+    public static DataType ToWire(TensorDataType dataType) => dataType switch
+    {
+        TensorDataType.Float32 => DataType.Float32,
+        TensorDataType.Float64 => DataType.Float64,
+        TensorDataType.Float16 => DataType.Float16,
+        TensorDataType.BFloat16 => DataType.Bfloat16,
+        TensorDataType.Int64 => DataType.Int64,
+        TensorDataType.Int32 => DataType.Int32,
+        TensorDataType.Int16 => DataType.Int16,
+        TensorDataType.Int8 => DataType.Int8,
+        TensorDataType.UInt8 => DataType.Uint8,
+        TensorDataType.Bool => DataType.Bool,
+        _ => throw new ArgumentOutOfRangeException(nameof(dataType), dataType, "unknown data type"),
+    };
+
+    public static TensorDataType FromWire(DataType dataType) => dataType switch
+    {
+        DataType.Float32 => TensorDataType.Float32,
+        DataType.Float64 => TensorDataType.Float64,
+        DataType.Float16 => TensorDataType.Float16,
+        DataType.Bfloat16 => TensorDataType.BFloat16,
+        DataType.Int64 => TensorDataType.Int64,
+        DataType.Int32 => TensorDataType.Int32,
+        DataType.Int16 => TensorDataType.Int16,
+        DataType.Int8 => TensorDataType.Int8,
+        DataType.Uint8 => TensorDataType.UInt8,
+        DataType.Bool => TensorDataType.Bool,
+        _ => throw new InvalidDataException($"the agent returned unknown dtype {(int)dataType}"),
+    };
+
+    /// <summary>A tensor proto; with <paramref name="includeData"/> false, only its metadata (for streaming headers).</summary>
+    public static TensorProto ToProto(Tensor tensor, bool compress, bool includeData = true)
+    {
+        var proto = new TensorProto { Dtype = ToWire(tensor.DataType), RawLength = tensor.Data.Length };
+        foreach (long dim in tensor.Shape)
+        {
+            proto.Shape.Add(dim);
+        }
+
+        if (!includeData)
+        {
+            return proto;
+        }
+
+        if (compress && Lz4Block.TryCompress(tensor.Data.Span) is { } compressed)
+        {
+            proto.Compression = Compression.Lz4;
+            proto.Data = UnsafeByteOperations.UnsafeWrap(compressed);
+        }
+        else
+        {
+            // The tensor's bytes are immutable through its public API, so the message can share them.
+            proto.Data = UnsafeByteOperations.UnsafeWrap(tensor.Data);
+        }
+
+        return proto;
+    }
+
+    public static Tensor FromProto(TensorProto proto)
+    {
+        ReadOnlyMemory<byte> data = proto.Compression == Compression.Lz4
+            ? Lz4Block.Decompress(proto.Data.Span, proto.RawLength)
+            : proto.Data.Memory;
+        return new Tensor(FromWire(proto.Dtype), proto.Shape.ToArray(), data);
+    }
+
+    public static OutputKind FromWire(Protocol.V1.OutputKind kind) => kind switch
+    {
+        Protocol.V1.OutputKind.Tuple => OutputKind.Tuple,
+        Protocol.V1.OutputKind.List => OutputKind.List,
+        _ => OutputKind.Tensor,
+    };
+
+    public static AgentTiming FromWire(RunTiming? timing) => timing is null
+        ? default
+        : new AgentTiming(
+            TimeSpan.FromSeconds(timing.QueueSeconds),
+            TimeSpan.FromSeconds(timing.DecodeSeconds),
+            TimeSpan.FromSeconds(timing.ComputeSeconds),
+            TimeSpan.FromSeconds(timing.EncodeSeconds));
+
+    public static Precision ToWire(ModelPrecision precision) => precision switch
+    {
+        ModelPrecision.Fp16 => Precision.Fp16,
+        ModelPrecision.Bf16 => Precision.Bf16,
+        _ => Precision.Fp32,
+    };
+}
