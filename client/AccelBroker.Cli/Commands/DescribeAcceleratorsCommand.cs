@@ -1,0 +1,49 @@
+using System.CommandLine;
+using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Protocol.V1;
+using Spectre.Console;
+
+namespace AccelBroker.Cli.Commands;
+
+/// <summary><c>accel describe-accelerators</c>: a host's accelerators, in EI's JSON shape with --json.</summary>
+internal static class DescribeAcceleratorsCommand
+{
+    public static string ClientVersion { get; } = typeof(DescribeAcceleratorsCommand).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static Command Create()
+    {
+        Option<string> host = CommonOptions.Host();
+        Option<bool> json = CommonOptions.Json();
+        var command = new Command("describe-accelerators", "Describe the accelerators attached to a host") { host, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
+            DescribeAcceleratorsResponse response = await broker.Client.DescribeAcceleratorsAsync(
+                new DescribeAcceleratorsRequest { Host = parse.GetValue(host)! },
+                deadline: BrokerConnection.Deadline,
+                cancellationToken: cancellationToken);
+            if (parse.GetValue(json))
+            {
+                CliJson.Print(new
+                {
+                    client_version = ClientVersion,
+                    time = Formatting.CTime(response.Time?.ToDateTimeOffset() ?? DateTimeOffset.UtcNow),
+                    attached_accelerators = response.Accelerators.Count,
+                    devices = response.Accelerators.Select(AcceleratorJson.From),
+                });
+                return 0;
+            }
+
+            Console.Out.WriteLine($"{response.Accelerators.Count} accelerator(s) attached to {response.Host}");
+            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory MiB", "share");
+            foreach (Accelerator a in response.Accelerators)
+            {
+                table.AddRow(a.Ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture), a.SliceType, a.Id, a.Status, a.AgentId, Formatting.Device(a.Device), Formatting.Mib(a.MemoryBytes), Formatting.Share(a.ComputeShare));
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Protocol.V1;
+using Spectre.Console;
+
+namespace AccelBroker.Cli.Commands;
+
+/// <summary><c>accel describe-agents</c>: the fleet, with capacity and slices.</summary>
+internal static class DescribeAgentsCommand
+{
+    public static Command Create()
+    {
+        Option<bool> json = CommonOptions.Json();
+        var command = new Command("describe-agents", "Describe the accelerator agents known to the broker") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
+            DescribeAgentsResponse response = await broker.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+            if (parse.GetValue(json))
+            {
+                CliJson.Print(new
+                {
+                    agents = response.Agents.Select(a => new
+                    {
+                        id = a.AgentId,
+                        address = a.Address,
+                        status = a.Status,
+                        device = Formatting.Device(a.Device),
+                        device_name = a.Device?.Name ?? "",
+                        instance_type = a.InstanceType,
+                        capacity = new { memory_mib = (a.Capacity?.MemoryBytes ?? 0) / Formatting.MiB, compute = a.Capacity?.Compute ?? 0 },
+                        allocated = new { memory_mib = (a.Allocated?.MemoryBytes ?? 0) / Formatting.MiB, compute = a.Allocated?.Compute ?? 0 },
+                        last_heartbeat = a.LastHeartbeat?.ToDateTimeOffset(),
+                        slices = a.Accelerators.Select(AcceleratorJson.From),
+                    }),
+                });
+                return 0;
+            }
+
+            var table = new Table().AddColumns("agent", "address", "status", "device", "memory MiB (used/total)", "compute (used/total)", "slices");
+            foreach (AgentDescription a in response.Agents)
+            {
+                table.AddRow(
+                    Markup.Escape(a.AgentId),
+                    Markup.Escape(a.Address),
+                    a.Status,
+                    Markup.Escape($"{Formatting.Device(a.Device)} ({a.Device?.Name})"),
+                    $"{Formatting.Mib(a.Allocated?.MemoryBytes ?? 0)}/{Formatting.Mib(a.Capacity?.MemoryBytes ?? 0)}",
+                    $"{Formatting.Share(a.Allocated?.Compute ?? 0)}/{Formatting.Share(a.Capacity?.Compute ?? 0)}",
+                    Markup.Escape(string.Join(", ", a.Accelerators.Select(s => $"{s.Host}:{s.Ordinal} {s.SliceType}"))));
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

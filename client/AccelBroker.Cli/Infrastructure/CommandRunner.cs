@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Grpc.Core;
+
+namespace AccelBroker.Cli.Infrastructure;
+
+/// <summary>Runs a verb's action and turns every failure into one line on stderr and a non-zero exit.</summary>
+internal static class CommandRunner
+{
+    public static void SetAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                return await action(parse, cancellationToken);
+            }
+            catch (RpcException ex)
+            {
+                return Fail($"{ex.StatusCode}: {ex.Status.Detail}");
+            }
+            catch (Exception ex) when (ex is CliException or IOException or InvalidDataException or ArgumentException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException)
+            {
+                return Fail(ex.Message);
+            }
+        });
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"accel: error: {message.ReplaceLineEndings(" ")}");
+        return 1;
+    }
+}

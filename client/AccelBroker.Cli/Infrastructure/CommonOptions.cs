@@ -1,0 +1,34 @@
+using System.CommandLine;
+using AccelBroker.Client;
+
+namespace AccelBroker.Cli.Infrastructure;
+
+/// <summary>Options shared by several verbs.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> Broker { get; } = new("--broker")
+    {
+        Description = $"Broker URL (default: ${AcceleratorSessionOptions.BrokerVariable})",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AcceleratorSessionOptions.BrokerVariable),
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of a table" };
+
+    public static Option<string> Host() => new("--host")
+    {
+        Description = "Client host the accelerators are attached to",
+        Required = true,
+    };
+
+    public static Option<int> Ordinal() => new("--ordinal")
+    {
+        Description = "Accelerator ordinal on the host (0 for eia:0)",
+        Required = true,
+    };
+
+    public static string RequireBroker(ParseResult parse) =>
+        parse.GetValue(Broker) is { Length: > 0 } broker
+            ? broker
+            : throw new CliException($"no broker given: pass --broker URL or set {AcceleratorSessionOptions.BrokerVariable}");
+}

@@ -1,0 +1,25 @@
+namespace AccelBroker.Cli.Infrastructure;
+
+/// <summary>
+/// Latency distribution of a run of samples. Percentiles use the nearest-rank definition: the smallest
+/// sample such that at least p % of samples are less than or equal to it (no interpolation).
+/// </summary>
+internal sealed record LatencySummary(int Count, double MeanMs, double P50Ms, double P90Ms, double P95Ms, double P99Ms, double MinMs, double MaxMs)
+{
+    public static LatencySummary Of(IReadOnlyList<double> samplesMs)
+    {
+        if (samplesMs.Count == 0)
+        {
+            throw new ArgumentException("no samples", nameof(samplesMs));
+        }
+
+        double[] sorted = [.. samplesMs.Order()];
+        return new LatencySummary(sorted.Length, sorted.Average(), Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 95), Percentile(sorted, 99), sorted[0], sorted[^1]);
+    }
+
+    public static double Percentile(double[] sorted, double percent)
+    {
+        int rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];
+    }
+}

@@ -1,0 +1,24 @@
+using System.CommandLine;
+using AccelBroker.Cli.Commands;
+using AccelBroker.Cli.Infrastructure;
+
+namespace AccelBroker.Cli;
+
+/// <summary>Entry point of the <c>accel</c> operator tool.</summary>
+public static class Program
+{
+    /// <summary>Parses the verb and runs it; returns the process exit code.</summary>
+    public static Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("accel: attach, describe and use AccelBroker accelerators.");
+        root.Options.Add(CommonOptions.Broker);
+        root.Subcommands.Add(SliceTypesCommand.Create());
+        root.Subcommands.Add(AttachCommand.Create());
+        root.Subcommands.Add(DetachCommand.Create());
+        root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
+        root.Subcommands.Add(DescribeAgentsCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
+        return root.Parse(args).InvokeAsync();
+    }
+}
