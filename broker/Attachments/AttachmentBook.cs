@@ -1,0 +1,189 @@
+using System.Globalization;
+using AccelBroker.Protocol.V1;
+
+namespace AccelBroker.Broker.Attachments;
+
+/// <summary>
+/// Every attachment of a slice to a host, committed or pending. A pending attachment is one whose agent is
+/// being asked to create the slice: it already holds its ordinal and capacity and is sent to the agent in
+/// heartbeat answers (so the agent does not drop it), but it is not shown until it is committed.
+/// Committed attachments are saved to the store on every change; a change that cannot be saved is undone.
+/// </summary>
+internal sealed class AttachmentBook
+{
+    private readonly Lock _lock = new();
+    private readonly IAttachmentStore _store;
+    private readonly List<AttachmentRecord> _committed;
+    private readonly Dictionary<string, AttachmentRecord> _pending = new(StringComparer.Ordinal);
+
+    public AttachmentBook(IAttachmentStore store)
+    {
+        _store = store;
+        _committed = [.. store.Load()];
+    }
+
+    /// <summary>Committed attachments by host, then ordinal.</summary>
+    public IReadOnlyList<AttachmentRecord> All()
+    {
+        lock (_lock)
+        {
+            return [.. _committed.OrderBy(a => a.Host, StringComparer.Ordinal).ThenBy(a => a.Ordinal)];
+        }
+    }
+
+    /// <summary>Committed attachments of one host by ordinal.</summary>
+    public IReadOnlyList<AttachmentRecord> ForHost(string host)
+    {
+        lock (_lock)
+        {
+            return [.. _committed.Where(a => a.Host == host).OrderBy(a => a.Ordinal)];
+        }
+    }
+
+    /// <summary>Committed attachments placed on one agent, by host and ordinal.</summary>
+    public IReadOnlyList<AttachmentRecord> OnAgent(string agentId)
+    {
+        lock (_lock)
+        {
+            return [.. _committed.Where(a => a.AgentId == agentId).OrderBy(a => a.Host, StringComparer.Ordinal).ThenBy(a => a.Ordinal)];
+        }
+    }
+
+    /// <summary>Every slice the agent should hold: committed and pending.</summary>
+    public IReadOnlyList<SliceAssignment> AssignmentsOn(string agentId)
+    {
+        lock (_lock)
+        {
+            return [.. Everything().Where(a => a.AgentId == agentId).OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => a.ToAssignment())];
+        }
+    }
+
+    /// <summary>Memory and compute reserved on each agent, pending attachments included.</summary>
+    public IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> AllocationsByAgent()
+    {
+        lock (_lock)
+        {
+            var allocations = new Dictionary<string, (long MemoryBytes, double Compute)>(StringComparer.Ordinal);
+            foreach (AttachmentRecord attachment in Everything())
+            {
+                (long memory, double compute) = allocations.GetValueOrDefault(attachment.AgentId);
+                allocations[attachment.AgentId] = (memory + attachment.MemoryBytes, compute + attachment.ComputeShare);
+            }
+
+            return allocations;
+        }
+    }
+
+    public AttachmentRecord? Find(string host, int ordinal)
+    {
+        lock (_lock)
+        {
+            return _committed.Find(a => a.Host == host && a.Ordinal == ordinal);
+        }
+    }
+
+    /// <summary>The host's lowest ordinal not in use (pending attachments included): a detached ordinal is reused.</summary>
+    public int LowestFreeOrdinal(string host)
+    {
+        lock (_lock)
+        {
+            var used = Everything().Where(a => a.Host == host).Select(a => a.Ordinal).ToHashSet();
+            int ordinal = 0;
+            while (used.Contains(ordinal))
+            {
+                ordinal++;
+            }
+
+            return ordinal;
+        }
+    }
+
+    /// <summary>Holds the ordinal and capacity of an attachment whose agent is being asked to create the slice.</summary>
+    public void Reserve(AttachmentRecord attachment)
+    {
+        lock (_lock)
+        {
+            if (Everything().Any(a => a.Id == attachment.Id || (a.Host == attachment.Host && a.Ordinal == attachment.Ordinal)))
+            {
+                throw new InvalidOperationException($"Attachment {attachment.Id} collides with an existing one.");
+            }
+
+            _pending.Add(attachment.Id, attachment);
+        }
+    }
+
+    /// <summary>Drops a pending attachment (its agent did not accept the slice).</summary>
+    public void Abandon(string attachmentId)
+    {
+        lock (_lock)
+        {
+            _pending.Remove(attachmentId);
+        }
+    }
+
+    /// <summary>Makes a pending attachment visible and saves; if saving fails it stays pending and the exception propagates.</summary>
+    public void Commit(string attachmentId)
+    {
+        lock (_lock)
+        {
+            if (!_pending.Remove(attachmentId, out AttachmentRecord? attachment))
+            {
+                throw new InvalidOperationException($"Attachment {attachmentId} is not pending.");
+            }
+
+            _committed.Add(attachment);
+            try
+            {
+                _store.Save(_committed);
+            }
+            catch
+            {
+                _committed.Remove(attachment);
+                _pending.Add(attachmentId, attachment);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Removes a committed attachment and saves; if saving fails it is put back and the exception propagates.</summary>
+    public bool Remove(string attachmentId)
+    {
+        lock (_lock)
+        {
+            int index = _committed.FindIndex(a => a.Id == attachmentId);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            AttachmentRecord attachment = _committed[index];
+            _committed.RemoveAt(index);
+            try
+            {
+                _store.Save(_committed);
+            }
+            catch
+            {
+                _committed.Insert(index, attachment);
+                throw;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>"host 'h' has no accelerator at ordinal 3; attached ordinals: 0, 1" or "host 'h' has no accelerators attached".</summary>
+    public string DescribeMissing(string host, int ordinal)
+    {
+        IReadOnlyList<AttachmentRecord> attached = ForHost(host);
+        if (attached.Count == 0)
+        {
+            return $"host '{host}' has no accelerators attached";
+        }
+
+        string ordinals = string.Join(", ", attached.Select(a => a.Ordinal.ToString(CultureInfo.InvariantCulture)));
+        return string.Create(CultureInfo.InvariantCulture, $"host '{host}' has no accelerator at ordinal {ordinal}; attached ordinals: {ordinals}");
+    }
+
+    private IEnumerable<AttachmentRecord> Everything() => _committed.Concat(_pending.Values);
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+using AccelBroker.Broker.Agents;
+using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Placement;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Broker.Attachments;
+
+/// <summary>
+/// Attaches and detaches slices. Attaches and detaches run one at a time, so two attaches never take the
+/// same ordinal or the same capacity; a failed attach leaves nothing behind.
+/// </summary>
+internal sealed class AttachmentCoordinator(
+    BrokerOptions options,
+    SliceTypeCatalog catalog,
+    AgentRegistry registry,
+    AttachmentBook book,
+    FleetDescriber describer,
+    IAgentControlClient agents,
+    TimeProvider time,
+    ILogger<AttachmentCoordinator> logger) : IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Places a slice of <paramref name="sliceTypeName"/>, has its agent create it and records it under the host's lowest free ordinal.</summary>
+    /// <exception cref="RpcException">
+    /// InvalidArgument (host, slice type), ResourceExhausted (no agent has room), Unavailable (the agent did not
+    /// accept the slice), Internal (the attachment could not be saved).
+    /// </exception>
+    public async Task<Accelerator> AttachAsync(string host, string sliceTypeName, string hostType, CancellationToken ct)
+    {
+        RequestChecks.Host(host);
+        if (string.IsNullOrEmpty(sliceTypeName))
+        {
+            throw RequestChecks.InvalidArgument($"slice_type is required; known: {catalog.KnownNames}");
+        }
+
+        if (!catalog.TryGet(sliceTypeName, out SliceTypeSpec? sliceType))
+        {
+            throw RequestChecks.InvalidArgument($"unknown slice type '{sliceTypeName}'; known: {catalog.KnownNames}");
+        }
+
+        await _gate.WaitAsync(ct);
+        try
+        {
+            (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType);
+            try
+            {
+                await agents.AssignSliceAsync(agent.Address, attachment.ToAssignment(), ct);
+            }
+            catch (Exception ex)
+            {
+                book.Abandon(attachment.Id);
+                string reason = DescribeFailure(ex);
+                BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, attachment.Id, reason);
+                if (ex is OperationCanceledException && ct.IsCancellationRequested)
+                {
+                    throw new RpcException(new Status(StatusCode.Cancelled, "the attach was cancelled by the caller"));
+                }
+
+                throw new RpcException(new Status(
+                    StatusCode.Unavailable,
+                    $"agent {agent.AgentId} at {agent.Address} did not accept the slice: {reason}"));
+            }
+
+            try
+            {
+                book.Commit(attachment.Id);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                book.Abandon(attachment.Id);
+                BrokerLog.AttachmentsSaveFailed(logger, ex);
+                await ReleaseBestEffortAsync(agent.AgentId, agent.Address, attachment.Id);
+                throw new RpcException(new Status(StatusCode.Internal, $"the attachment could not be saved: {ex.Message}"));
+            }
+
+            BrokerLog.AcceleratorAttached(
+                logger, attachment.Id, attachment.Host, attachment.Ordinal, attachment.SliceType, agent.AgentId, agent.Address);
+            return describer.Describe(attachment);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Removes the accelerator at <paramref name="ordinal"/> of <paramref name="host"/>, frees its capacity and asks its agent to drop the slice.</summary>
+    /// <exception cref="RpcException">InvalidArgument (host, ordinal), NotFound (nothing attached there), Internal (could not be saved).</exception>
+    public async Task<Accelerator> DetachAsync(string host, int ordinal, CancellationToken ct)
+    {
+        RequestChecks.Host(host);
+        RequestChecks.Ordinal(ordinal);
+
+        Accelerator removed;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            AttachmentRecord attachment = book.Find(host, ordinal)
+                ?? throw new RpcException(new Status(StatusCode.NotFound, book.DescribeMissing(host, ordinal)));
+            removed = describer.Describe(attachment);
+            try
+            {
+                book.Remove(attachment.Id);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                BrokerLog.AttachmentsSaveFailed(logger, ex);
+                throw new RpcException(new Status(StatusCode.Internal, $"the detach could not be saved: {ex.Message}"));
+            }
+
+            BrokerLog.AcceleratorDetached(logger, attachment.Id, attachment.Host, attachment.Ordinal, attachment.AgentId);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        // Outside the gate: the slice is already free in the book, and heartbeat reconciliation drops it
+        // from the agent if this call fails.
+        await ReleaseBestEffortAsync(removed.AgentId, removed.AgentAddress, removed.Id);
+        return removed;
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    // Called inside the gate.
+    private (AgentRecord Agent, AttachmentRecord Attachment) Reserve(string host, SliceTypeSpec sliceType, string hostType)
+    {
+        IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> allocations = book.AllocationsByAgent();
+        IReadOnlyList<AgentRecord> fleet = registry.Snapshot();
+        PlacementResult placement = SlicePlacer.Place(sliceType, fleet.Select(agent =>
+        {
+            (long memory, double compute) = allocations.GetValueOrDefault(agent.AgentId);
+            return new AgentLoad(agent.AgentId, registry.IsHealthy(agent), agent.CapacityMemoryBytes, agent.CapacityCompute, memory, compute);
+        }));
+        if (!placement.Placed)
+        {
+            BrokerLog.PlacementFailed(logger, host, sliceType.Name, placement.Failure!);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, placement.Failure!));
+        }
+
+        AgentRecord agent = fleet.First(a => a.AgentId == placement.AgentId);
+        var attachment = new AttachmentRecord(
+            Id: "acc-" + Guid.NewGuid().ToString("N"),
+            Host: host,
+            Ordinal: book.LowestFreeOrdinal(host),
+            SliceType: sliceType.Name,
+            HostType: hostType,
+            AgentId: agent.AgentId,
+            AgentAddress: agent.Address,
+            MemoryBytes: sliceType.MemoryBytes,
+            ComputeShare: sliceType.ComputeShare,
+            AttachedAt: time.GetUtcNow());
+        book.Reserve(attachment);
+        return (agent, attachment);
+    }
+
+    private async Task ReleaseBestEffortAsync(string agentId, string agentAddress, string sliceId)
+    {
+        if (string.IsNullOrEmpty(agentAddress))
+        {
+            return;
+        }
+
+        try
+        {
+            await agents.ReleaseSliceAsync(agentAddress, sliceId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            BrokerLog.SliceReleaseFailed(logger, agentId, agentAddress, sliceId, DescribeFailure(ex));
+        }
+    }
+
+    private string DescribeFailure(Exception ex) => ex switch
+    {
+        RpcException { StatusCode: StatusCode.DeadlineExceeded } =>
+            $"DeadlineExceeded: no answer within {options.AgentCallTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s",
+        RpcException { Status.DebugException: { } cause } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail} ({cause.Message})",
+        RpcException rpc when string.IsNullOrEmpty(rpc.Status.Detail) => rpc.StatusCode.ToString(),
+        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+}

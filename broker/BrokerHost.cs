@@ -1,0 +1,120 @@
+using AccelBroker.Broker.Attachments;
+using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Internal;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace AccelBroker.Broker;
+
+/// <summary>Hosts a broker in the current process (the broker executable, tests, <c>accel demo</c>).</summary>
+public static class BrokerHost
+{
+    /// <summary>
+    /// Builds a broker serving gRPC over HTTP/2 only (h2c for http) on <see cref="BrokerOptions.Listen"/>.
+    /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call.
+    /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
+    /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>.
+    /// </summary>
+    /// <param name="options">The broker's settings.</param>
+    /// <param name="configureLogging">Changes the logging setup (providers, filters); console logging by default.</param>
+    /// <returns>The application, not yet started; dispose it when done.</returns>
+    /// <exception cref="BrokerConfigurationException">Invalid options, catalogue file or attachments file.</exception>
+    public static WebApplication Build(BrokerOptions options, Action<ILoggingBuilder>? configureLogging = null) =>
+        Build(options, configureLogging, configureServices: null);
+
+    /// <summary>As the public overload; <paramref name="configureServices"/> runs before the broker's own registrations, so its services win.</summary>
+    internal static WebApplication Build(
+        BrokerOptions options,
+        Action<ILoggingBuilder>? configureLogging,
+        Action<IServiceCollection>? configureServices)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = typeof(BrokerHost).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // No appsettings.json: a file in the content root (another service's, copied next to it in a test
+        // output directory) could bind Kestrel endpoints instead of options.Listen. Environment variables
+        // (Logging__LogLevel__Default=Debug, say) still apply.
+        foreach (IConfigurationSource file in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToList())
+        {
+            builder.Configuration.Sources.Remove(file);
+        }
+
+        builder.WebHost.UseUrls(options.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        configureLogging?.Invoke(builder.Logging);
+
+        configureServices?.Invoke(builder.Services);
+        builder.Services.AddAccelBroker(options);
+
+        WebApplication app = builder.Build();
+        SliceTypeCatalog catalog;
+        AttachmentBook book;
+        try
+        {
+            catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
+            book = app.Services.GetRequiredService<AttachmentBook>();
+        }
+        catch
+        {
+            ((IDisposable)app).Dispose();
+            throw;
+        }
+
+        app.MapAccelBroker();
+
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerHost).FullName!);
+        string storage = "in memory";
+        if (options.DataDir is not null)
+        {
+            string path = Path.GetFullPath(Path.Combine(options.DataDir, JsonFileAttachmentStore.FileName));
+            storage = $"in {path}";
+            BrokerLog.AttachmentsLoaded(logger, book.All().Count, path);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            ICollection<string> addresses = app.Services.GetRequiredService<IServer>()
+                .Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            BrokerLog.BrokerStarted(logger, string.Join(", ", addresses), catalog.KnownNames, storage);
+        });
+
+        return app;
+    }
+
+    private static void Validate(BrokerOptions options)
+    {
+        if (!Uri.TryCreate(options.Listen, UriKind.Absolute, out Uri? listen)
+            || (listen.Scheme != Uri.UriSchemeHttp && listen.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new BrokerConfigurationException($"listen address '{options.Listen}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})");
+        }
+
+        if (options.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            throw new BrokerConfigurationException($"heartbeat interval must be positive (got {options.HeartbeatInterval})");
+        }
+
+        if (options.MissedHeartbeats < 1)
+        {
+            throw new BrokerConfigurationException($"missed heartbeats must be at least 1 (got {options.MissedHeartbeats})");
+        }
+
+        if (options.AgentCallTimeout <= TimeSpan.Zero)
+        {
+            throw new BrokerConfigurationException($"agent call timeout must be positive (got {options.AgentCallTimeout})");
+        }
+    }
+}

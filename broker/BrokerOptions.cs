@@ -1,0 +1,38 @@
+namespace AccelBroker.Broker;
+
+/// <summary>Settings of one broker process.</summary>
+public sealed record BrokerOptions
+{
+    /// <summary>The default <see cref="Listen"/> address.</summary>
+    public const string DefaultListen = "http://127.0.0.1:5050";
+
+    /// <summary>
+    /// Absolute http or https URL the broker listens on (HTTP/2 only, so plain http means h2c).
+    /// Port 0 picks a free port: read the bound address from <c>app.Urls</c> after <c>StartAsync</c>.
+    /// </summary>
+    public string Listen { get; init; } = DefaultListen;
+
+    /// <summary>Slice-type catalogue file (JSON); <see langword="null"/> uses the built-in eia2 catalogue.</summary>
+    public string? CatalogPath { get; init; }
+
+    /// <summary>
+    /// Directory where attachments are kept across restarts (created when missing);
+    /// <see langword="null"/> keeps them in memory only.
+    /// </summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>How often agents are told to send a heartbeat.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// An agent is unhealthy once <see cref="HeartbeatInterval"/> × this much time has passed
+    /// without a heartbeat or registration.
+    /// </summary>
+    public int MissedHeartbeats { get; init; } = 3;
+
+    /// <summary>Deadline of each call from the broker to an agent (assigning or releasing a slice).</summary>
+    public TimeSpan AgentCallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Silence after which an agent is unhealthy: <see cref="HeartbeatInterval"/> × <see cref="MissedHeartbeats"/>.</summary>
+    public TimeSpan UnhealthyAfter => HeartbeatInterval * MissedHeartbeats;
+}

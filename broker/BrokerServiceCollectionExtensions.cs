@@ -1,0 +1,40 @@
+using AccelBroker.Broker.Agents;
+using AccelBroker.Broker.Attachments;
+using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Fleet;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace AccelBroker.Broker;
+
+/// <summary>Registers the broker's services.</summary>
+public static class BrokerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the broker's services and gRPC. Everything is added with <c>TryAdd*</c>, so services registered
+    /// before (a <see cref="TimeProvider"/> in tests, for example) take precedence.
+    /// </summary>
+    /// <returns>The same <paramref name="services"/>.</returns>
+    public static IServiceCollection AddAccelBroker(this IServiceCollection services, BrokerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+
+        services.AddGrpc();
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => options.CatalogPath is null
+            ? SliceTypeCatalog.LoadDefault()
+            : SliceTypeCatalog.LoadFile(options.CatalogPath));
+        services.TryAddSingleton<IAttachmentStore>(_ => options.DataDir is null
+            ? new InMemoryAttachmentStore()
+            : new JsonFileAttachmentStore(options.DataDir));
+        services.TryAddSingleton<AttachmentBook>();
+        services.TryAddSingleton<AgentRegistry>();
+        services.TryAddSingleton<FleetDescriber>();
+        services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();
+        services.TryAddSingleton<AttachmentCoordinator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
+        return services;
+    }
+}

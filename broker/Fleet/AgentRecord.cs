@@ -1,0 +1,19 @@
+using AccelBroker.Protocol.V1;
+
+namespace AccelBroker.Broker.Fleet;
+
+/// <summary>
+/// What the broker knows of one agent. Immutable: the registry replaces the record on every change,
+/// so a record handed out is a consistent snapshot. <see cref="Device"/> must not be modified.
+/// </summary>
+internal sealed record AgentRecord(
+    string AgentId,
+    string Address,
+    DeviceInfo Device,
+    long CapacityMemoryBytes,
+    double CapacityCompute,
+    string InstanceType,
+    string Version,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset LastSeen,
+    bool ReportedLost);

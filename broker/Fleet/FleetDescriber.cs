@@ -1,0 +1,95 @@
+using AccelBroker.Broker.Attachments;
+using AccelBroker.Broker.Internal;
+using AccelBroker.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace AccelBroker.Broker.Fleet;
+
+/// <summary>Builds the contract's views of accelerators and agents from the registry and the attachment book.</summary>
+internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book, TimeProvider time)
+{
+    /// <summary>
+    /// One accelerator with its agent's address, device and health. An agent unknown to the registry
+    /// (not yet registered since a broker restart) reads unhealthy at the address it had when attached.
+    /// </summary>
+    public Accelerator Describe(AttachmentRecord attachment)
+    {
+        var accelerator = new Accelerator
+        {
+            Id = attachment.Id,
+            Host = attachment.Host,
+            Ordinal = attachment.Ordinal,
+            SliceType = attachment.SliceType,
+            HostType = attachment.HostType,
+            AgentId = attachment.AgentId,
+            AgentAddress = attachment.AgentAddress,
+            MemoryBytes = attachment.MemoryBytes,
+            ComputeShare = attachment.ComputeShare,
+            Status = AgentHealth.Unhealthy,
+            AttachedAt = Timestamp.FromDateTimeOffset(attachment.AttachedAt),
+        };
+        if (registry.TryGet(attachment.AgentId, out AgentRecord? agent))
+        {
+            accelerator.AgentAddress = agent.Address;
+            accelerator.Device = agent.Device.Clone();
+            accelerator.Status = AgentHealth.Of(registry.IsHealthy(agent));
+        }
+
+        return accelerator;
+    }
+
+    /// <summary>The host's accelerators by ordinal (none is not an error).</summary>
+    public DescribeAcceleratorsResponse DescribeHost(string host)
+    {
+        RequestChecks.Host(host);
+        var response = new DescribeAcceleratorsResponse
+        {
+            Host = host,
+            Time = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+        };
+        response.Accelerators.AddRange(book.ForHost(host).Select(Describe));
+        return response;
+    }
+
+    /// <summary>The accelerator at <paramref name="ordinal"/> of <paramref name="host"/>.</summary>
+    /// <exception cref="RpcException">InvalidArgument for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
+    public Accelerator Resolve(string host, int ordinal)
+    {
+        RequestChecks.Host(host);
+        RequestChecks.Ordinal(ordinal);
+        AttachmentRecord attachment = book.Find(host, ordinal)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, book.DescribeMissing(host, ordinal)));
+        return Describe(attachment);
+    }
+
+    /// <summary>Every registered agent by id, with capacity, what its committed slices reserve, health and accelerators.</summary>
+    public DescribeAgentsResponse DescribeAgents()
+    {
+        var response = new DescribeAgentsResponse();
+        foreach (AgentRecord agent in registry.Snapshot())
+        {
+            IReadOnlyList<AttachmentRecord> attachments = book.OnAgent(agent.AgentId);
+            var description = new AgentDescription
+            {
+                AgentId = agent.AgentId,
+                Address = agent.Address,
+                Device = agent.Device.Clone(),
+                Capacity = new AgentCapacity { MemoryBytes = agent.CapacityMemoryBytes, Compute = agent.CapacityCompute },
+                Allocated = new AgentCapacity
+                {
+                    MemoryBytes = attachments.Sum(a => a.MemoryBytes),
+                    Compute = attachments.Sum(a => a.ComputeShare),
+                },
+                Status = AgentHealth.Of(registry.IsHealthy(agent)),
+                InstanceType = agent.InstanceType,
+                LastHeartbeat = Timestamp.FromDateTimeOffset(agent.LastSeen),
+                Version = agent.Version,
+            };
+            description.Accelerators.AddRange(attachments.Select(Describe));
+            response.Agents.Add(description);
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,19 @@
+using System.Text.Json.Serialization;
+using AccelBroker.Broker.Attachments;
+using AccelBroker.Broker.Catalog;
+
+namespace AccelBroker.Broker.Internal;
+
+/// <summary>Source-generated JSON for the catalogue and the attachment file (snake_case, comments and trailing commas allowed).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    WriteIndented = true,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(CatalogDocument))]
+[JsonSerializable(typeof(AttachmentsDocument))]
+internal sealed partial class BrokerJsonContext : JsonSerializerContext
+{
+}

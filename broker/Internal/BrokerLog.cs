@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Broker.Internal;
+
+/// <summary>The broker's log events. Event ids and names are a contract with operators: do not reuse or rename them.</summary>
+internal static partial class BrokerLog
+{
+    [LoggerMessage(EventId = 1, EventName = "BrokerStarted", Level = LogLevel.Information,
+        Message = "Broker listening on {Addresses} with slice types {SliceTypes}; attachments kept {Storage}")]
+    public static partial void BrokerStarted(ILogger logger, string addresses, string sliceTypes, string storage);
+
+    [LoggerMessage(EventId = 2, EventName = "AttachmentsLoaded", Level = LogLevel.Information,
+        Message = "Loaded {Count} attachments from {Path}")]
+    public static partial void AttachmentsLoaded(ILogger logger, int count, string path);
+
+    [LoggerMessage(EventId = 10, EventName = "AgentRegistered", Level = LogLevel.Information,
+        Message = "Agent {AgentId} registered at {Address}: {DeviceKind} '{DeviceName}', {Memory}, compute {Compute} (known before: {Known})")]
+    public static partial void AgentRegistered(
+        ILogger logger, string agentId, string address, string deviceKind, string deviceName, string memory, string compute, bool known);
+
+    [LoggerMessage(EventId = 11, EventName = "AgentLost", Level = LogLevel.Warning,
+        Message = "Agent {AgentId} at {Address} is unhealthy: no heartbeat since {LastSeen:O} (limit {UnhealthyAfter})")]
+    public static partial void AgentLost(ILogger logger, string agentId, string address, DateTimeOffset lastSeen, TimeSpan unhealthyAfter);
+
+    [LoggerMessage(EventId = 12, EventName = "AgentRecovered", Level = LogLevel.Information,
+        Message = "Agent {AgentId} at {Address} is healthy again after {Silence} without a heartbeat")]
+    public static partial void AgentRecovered(ILogger logger, string agentId, string address, TimeSpan silence);
+
+    [LoggerMessage(EventId = 13, EventName = "HeartbeatFromUnknownAgent", Level = LogLevel.Debug,
+        Message = "Heartbeat from unknown agent {AgentId}; told to register again")]
+    public static partial void HeartbeatFromUnknownAgent(ILogger logger, string agentId);
+
+    [LoggerMessage(EventId = 20, EventName = "AcceleratorAttached", Level = LogLevel.Information,
+        Message = "Attached {AcceleratorId} to host {Host} at ordinal {Ordinal}: {SliceType} on agent {AgentId} at {Address}")]
+    public static partial void AcceleratorAttached(
+        ILogger logger, string acceleratorId, string host, int ordinal, string sliceType, string agentId, string address);
+
+    [LoggerMessage(EventId = 21, EventName = "AcceleratorDetached", Level = LogLevel.Information,
+        Message = "Detached {AcceleratorId} from host {Host} at ordinal {Ordinal} (agent {AgentId})")]
+    public static partial void AcceleratorDetached(ILogger logger, string acceleratorId, string host, int ordinal, string agentId);
+
+    [LoggerMessage(EventId = 22, EventName = "PlacementFailed", Level = LogLevel.Warning,
+        Message = "Cannot attach a {SliceType} slice to host {Host}: {Reason}")]
+    public static partial void PlacementFailed(ILogger logger, string host, string sliceType, string reason);
+
+    [LoggerMessage(EventId = 23, EventName = "AgentCallFailed", Level = LogLevel.Warning,
+        Message = "{Call} of slice {SliceId} on agent {AgentId} at {Address} failed: {Reason}")]
+    public static partial void AgentCallFailed(ILogger logger, string call, string agentId, string address, string sliceId, string reason);
+
+    [LoggerMessage(EventId = 24, EventName = "SliceReleaseFailed", Level = LogLevel.Warning,
+        Message = "ReleaseSlice of slice {SliceId} on agent {AgentId} at {Address} failed: {Reason}; the agent drops it on its next heartbeat")]
+    public static partial void SliceReleaseFailed(ILogger logger, string agentId, string address, string sliceId, string reason);
+
+    [LoggerMessage(EventId = 25, EventName = "AttachmentsSaveFailed", Level = LogLevel.Error,
+        Message = "Attachments could not be saved; the change was undone")]
+    public static partial void AttachmentsSaveFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,72 @@
+using AccelBroker.Broker.Attachments;
+using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Internal;
+using AccelBroker.Protocol.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Broker.Services;
+
+/// <summary>
+/// The <c>Broker</c> gRPC service. It only translates: the logic lives in <see cref="AgentRegistry"/>,
+/// <see cref="AttachmentCoordinator"/> and <see cref="FleetDescriber"/>, so that authentication can later
+/// be added in front of these calls without touching it.
+/// </summary>
+internal sealed class BrokerGrpcService(
+    BrokerOptions options,
+    SliceTypeCatalog catalog,
+    AgentRegistry registry,
+    AttachmentBook book,
+    AttachmentCoordinator coordinator,
+    FleetDescriber describer,
+    ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
+{
+    public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
+    {
+        AgentRecord agent = registry.Register(request);
+        var response = new RegisterAgentResponse
+        {
+            AgentId = agent.AgentId,
+            HeartbeatInterval = Duration.FromTimeSpan(options.HeartbeatInterval),
+        };
+        response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
+        return Task.FromResult(response);
+    }
+
+    public override Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        if (!registry.TryRecordHeartbeat(request.AgentId, out AgentRecord? agent))
+        {
+            BrokerLog.HeartbeatFromUnknownAgent(logger, request.AgentId);
+            throw new RpcException(new Status(StatusCode.NotFound, $"unknown agent '{request.AgentId}'; register again"));
+        }
+
+        var response = new HeartbeatResponse();
+        response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListSliceTypesResponse> ListSliceTypes(ListSliceTypesRequest request, ServerCallContext context)
+    {
+        var response = new ListSliceTypesResponse();
+        response.SliceTypes.AddRange(catalog.SliceTypes.Select(t => t.ToProto()));
+        return Task.FromResult(response);
+    }
+
+    public override async Task<AttachResponse> Attach(AttachRequest request, ServerCallContext context) =>
+        new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+
+    public override async Task<DetachResponse> Detach(DetachRequest request, ServerCallContext context) =>
+        new() { Accelerator = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken) };
+
+    public override Task<DescribeAcceleratorsResponse> DescribeAccelerators(DescribeAcceleratorsRequest request, ServerCallContext context) =>
+        Task.FromResult(describer.DescribeHost(request.Host));
+
+    public override Task<DescribeAgentsResponse> DescribeAgents(DescribeAgentsRequest request, ServerCallContext context) =>
+        Task.FromResult(describer.DescribeAgents());
+
+    public override Task<ResolveAcceleratorResponse> ResolveAccelerator(ResolveAcceleratorRequest request, ServerCallContext context) =>
+        Task.FromResult(new ResolveAcceleratorResponse { Accelerator = describer.Resolve(request.Host, request.Ordinal) });
+}

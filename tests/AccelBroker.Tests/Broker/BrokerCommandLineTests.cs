@@ -1,0 +1,91 @@
+using AccelBroker.Broker;
+using Xunit;
+
+namespace AccelBroker.Tests.Broker;
+
+public sealed class BrokerCommandLineTests
+{
+    [Fact]
+    public void NoArgumentsGiveTheDefaults()
+    {
+        BrokerCommandLine parsed = BrokerCommandLine.Parse([]);
+
+        Assert.Equal(new BrokerOptions(), parsed.Options);
+        Assert.False(parsed.ShowHelp);
+        Assert.Null(parsed.Error);
+    }
+
+    [Fact]
+    public void EveryOptionIsRead()
+    {
+        BrokerCommandLine parsed = BrokerCommandLine.Parse(
+            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5"]);
+
+        Assert.Equal(
+            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500) },
+            parsed.Options);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    public void HelpIsRecognized(string arg)
+    {
+        Assert.True(BrokerCommandLine.Parse(["--listen", "http://127.0.0.1:1", arg]).ShowHelp);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--bogus" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
+    [InlineData(new[] { "--listen" }, "option --listen needs a value")]
+    [InlineData(new[] { "--listen", "--catalog", "x" }, "option --listen needs a value")]
+    [InlineData(new[] { "--listen=" }, "option --listen needs a non-empty value")]
+    [InlineData(new[] { "--listen", "127.0.0.1:5050" }, "--listen '127.0.0.1:5050' is not an absolute http or https URL (for example http://127.0.0.1:5050)")]
+    [InlineData(new[] { "--heartbeat-interval", "0" }, "--heartbeat-interval '0' is not a positive number of seconds")]
+    [InlineData(new[] { "--heartbeat-interval", "soon" }, "--heartbeat-interval 'soon' is not a positive number of seconds")]
+    [InlineData(new[] { "--data-dir", "a", "--data-dir", "b" }, "option --data-dir is given more than once")]
+    public void BadArgumentsAreExplained(string[] args, string error)
+    {
+        BrokerCommandLine parsed = BrokerCommandLine.Parse(args);
+
+        Assert.Null(parsed.Options);
+        Assert.Equal(error, parsed.Error);
+    }
+
+    [Fact]
+    public async Task MainExitsWithTwoOnBadArguments()
+    {
+        TextWriter error = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await Program.Main(["--bogus"]));
+        }
+        finally
+        {
+            Console.SetError(error);
+        }
+
+        Assert.Contains("unknown option '--bogus'", captured.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MainExitsWithOneOnAnInvalidCatalog()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"accelbroker-missing-{Guid.NewGuid():N}.json");
+        TextWriter error = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(1, await Program.Main(["--listen", "http://127.0.0.1:0", "--catalog", path]));
+        }
+        finally
+        {
+            Console.SetError(error);
+        }
+
+        Assert.Contains($"catalog file '{path}' cannot be read", captured.ToString(), StringComparison.Ordinal);
+    }
+}

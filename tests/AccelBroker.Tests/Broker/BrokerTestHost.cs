@@ -1,0 +1,59 @@
+using AccelBroker.Broker;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
+
+namespace AccelBroker.Tests.Broker;
+
+/// <summary>A real broker (BrokerHost.Build) on 127.0.0.1:0 and a real gRPC client for it.</summary>
+public sealed class BrokerTestHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+
+    private BrokerTestHost(WebApplication app, string address)
+    {
+        _app = app;
+        Address = address;
+        _channel = GrpcChannel.ForAddress(address);
+        Client = new BrokerClient(_channel);
+    }
+
+    public string Address { get; }
+
+    public BrokerClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<BrokerTestHost> StartAsync(ITestOutputHelper output, BrokerOptions? options = null, TimeProvider? time = null)
+    {
+        options = (options ?? new BrokerOptions()) with { Listen = "http://127.0.0.1:0" };
+        WebApplication app = BrokerHost.Build(
+            options,
+            logging =>
+            {
+                logging.ClearProviders();
+                logging.AddProvider(new TestOutputLoggerProvider(output, "broker"));
+                logging.SetMinimumLevel(LogLevel.Debug);
+            },
+            services =>
+            {
+                if (time is not null)
+                {
+                    services.AddSingleton(time);
+                }
+            });
+        await app.StartAsync();
+        return new BrokerTestHost(app, app.Urls.Single());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
