@@ -1,23 +1,38 @@
+using System.Text.RegularExpressions;
 using Grpc.Core;
 
 namespace AccelBroker.Agent.Execution;
 
 /// <summary>Maps libtorch failures to gRPC statuses that carry TorchScript's own message.</summary>
-internal static class TorchErrors
+internal static partial class TorchErrors
 {
+    private const int MaxDetail = 1500;
+
     public static RpcException ToRpc(Exception exception, string what)
     {
-        string message = FirstLines(exception.Message);
+        string message = Clean(exception.Message);
         StatusCode code = message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
             ? StatusCode.ResourceExhausted
             : StatusCode.InvalidArgument;
         return new RpcException(new Status(code, $"{what}: {message}"));
     }
 
-    // TorchScript messages end with a long serialized call stack; the first lines say what went wrong.
-    private static string FirstLines(string message)
+    /// <summary>
+    /// libtorch appends C++ frames ("Exception raised from … frame #0 …") that mean nothing to a client, and
+    /// the interpreter puts the actual error (RuntimeError: …) after its serialized traceback: lead with it.
+    /// </summary>
+    internal static string Clean(string message)
     {
-        string[] lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return string.Join(" ", lines.Take(12));
+        int frames = message.IndexOf("Exception raised from", StringComparison.Ordinal);
+        string text = (frames >= 0 ? message[..frames] : message).Trim();
+        string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? error = lines.LastOrDefault(l => ErrorLine().IsMatch(l));
+        string result = error is null
+            ? string.Join(" ", lines)
+            : $"{error} (TorchScript: {string.Join(" ", lines.Where(l => l != error))})";
+        return result.Length <= MaxDetail ? result : result[..MaxDetail] + " …";
     }
+
+    [GeneratedRegex(@"^[A-Za-z]*Error: ")]
+    private static partial Regex ErrorLine();
 }

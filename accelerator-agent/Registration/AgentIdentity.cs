@@ -9,11 +9,16 @@ internal sealed class AgentIdentity
     public AgentIdentity(ComputeDevice device, AgentOptions options)
     {
         Device = device;
-        AgentId = options.AgentId ?? "";
+        // A restarted agent keeps its id, so the broker gives it back the slices placed on it. Only with its
+        // own data directory: agents sharing the default folder must not share an id.
+        _idFile = options.DataDirectory is null ? null : Path.Combine(options.DataDirectory, "agent-id");
+        AgentId = options.AgentId ?? (_idFile is not null && File.Exists(_idFile) ? File.ReadAllText(_idFile).Trim() : "");
         long memory = options.MemoryBytes ?? (device.IsCuda ? device.TotalMemoryBytes * 9 / 10 : device.TotalMemoryBytes / 2);
         Capacity = new AgentCapacity { MemoryBytes = memory, Compute = options.Compute };
         InstanceType = options.InstanceType ?? "";
     }
+
+    private readonly string? _idFile;
 
     public ComputeDevice Device { get; }
 
@@ -21,7 +26,26 @@ internal sealed class AgentIdentity
 
     public string InstanceType { get; }
 
-    public string AgentId { get; set; }
+    public string AgentId { get; private set; }
+
+    public void Remember(string agentId)
+    {
+        AgentId = agentId;
+        if (_idFile is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_idFile)!);
+            File.WriteAllText(_idFile, agentId);
+        }
+        catch (IOException)
+        {
+            // Not fatal: the agent then registers under a new id after a restart.
+        }
+    }
 
     public string Address { get; set; } = "";
 

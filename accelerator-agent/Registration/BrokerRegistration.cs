@@ -78,7 +78,7 @@ internal sealed class BrokerRegistration : BackgroundService
                     Version = AgentIdentity.Version,
                 };
                 RegisterAgentResponse response = await broker.RegisterAgentAsync(request, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
-                _identity.AgentId = response.AgentId;
+                _identity.Remember(response.AgentId);
                 _slices.Reconcile(response.Slices);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;

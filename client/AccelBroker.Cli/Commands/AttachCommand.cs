@@ -14,7 +14,7 @@ internal static class AttachCommand
         Option<string?> hostType = new("--host-type") { Description = "Instance type of the client host, e.g. c5.large" };
         Option<bool> json = CommonOptions.Json();
         var command = new Command("attach", "Attach an accelerator slice to a client host") { host, type, hostType, json };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             AttachResponse response = await broker.Client.AttachAsync(

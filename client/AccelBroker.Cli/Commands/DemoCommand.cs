@@ -26,7 +26,7 @@ internal static class DemoCommand
         Option<string> sliceType = new("--type") { Description = "Slice type to attach", DefaultValueFactory = _ => "eia2.medium" };
         Option<bool> json = CommonOptions.Json();
         var command = new Command("demo", "Start a broker and a CPU agent on loopback, attach an accelerator and measure a bundled model") { count, model, sliceType, json };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             int n = parse.GetValue(count);
             if (n < 2)

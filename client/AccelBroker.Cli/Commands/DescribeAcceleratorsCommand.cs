@@ -15,7 +15,7 @@ internal static class DescribeAcceleratorsCommand
         Option<string> host = CommonOptions.Host();
         Option<bool> json = CommonOptions.Json();
         var command = new Command("describe-accelerators", "Describe the accelerators attached to a host") { host, json };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             DescribeAcceleratorsResponse response = await broker.Client.DescribeAcceleratorsAsync(

@@ -12,7 +12,7 @@ internal static class DescribeAgentsCommand
     {
         Option<bool> json = CommonOptions.Json();
         var command = new Command("describe-agents", "Describe the accelerator agents known to the broker") { json };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             DescribeAgentsResponse response = await broker.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);

@@ -12,7 +12,7 @@ internal static class DetachCommand
         Option<string> host = CommonOptions.Host();
         Option<int> ordinal = CommonOptions.Ordinal();
         var command = new Command("detach", "Detach a host's accelerator by ordinal") { host, ordinal };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             DetachResponse response = await broker.Client.DetachAsync(

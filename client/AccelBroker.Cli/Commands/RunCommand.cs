@@ -17,7 +17,7 @@ internal static class RunCommand
         Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
         var command = new Command("run", "Run a TorchScript model once on a host's accelerator") { model, host, ordinal, inputs, outputDir, precision };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             var options = new AcceleratorSessionOptions
             {

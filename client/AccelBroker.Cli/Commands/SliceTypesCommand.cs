@@ -12,7 +12,7 @@ internal static class SliceTypesCommand
     {
         Option<bool> json = CommonOptions.Json();
         var command = new Command("slice-types", "List the accelerator slice types the broker offers") { json };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             ListSliceTypesResponse response = await broker.Client.ListSliceTypesAsync(new ListSliceTypesRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);

@@ -6,7 +6,7 @@ namespace AccelBroker.Cli.Infrastructure;
 /// <summary>Runs a verb's action and turns every failure into one line on stderr and a non-zero exit.</summary>
 internal static class CommandRunner
 {
-    public static void SetAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
+    public static void SetGuardedAction(this Command command, Func<ParseResult, CancellationToken, Task<int>> action) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
