@@ -4,6 +4,7 @@ using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 
 namespace AccelBroker.Client;
@@ -23,7 +24,7 @@ public sealed class AcceleratorSession : IDisposable
     {
         _options = options;
         Accelerator = accelerator;
-        _agent = new InferenceAgent.InferenceAgentClient(channel);
+        _agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, options));
     }
 
     /// <summary>The accelerator this session runs on.</summary>
@@ -50,7 +51,7 @@ public sealed class AcceleratorSession : IDisposable
         // The broker is not on the data path: this channel lives only for the lookup.
         using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout))
         {
-            var client = new Protocol.V1.Broker.BrokerClient(brokerChannel);
+            var client = new Protocol.V1.Broker.BrokerClient(Intercepted(brokerChannel, options));
             resolved = await client.ResolveAcceleratorAsync(
                 new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal },
                 deadline: Deadline(options),
@@ -349,6 +350,9 @@ public sealed class AcceleratorSession : IDisposable
 
         return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
     }
+
+    private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
+        options.Interceptors.Count == 0 ? channel.CreateCallInvoker() : channel.Intercept([.. options.Interceptors]);
 
     private static DateTime Deadline(AcceleratorSessionOptions options) => DateTime.UtcNow + options.CallTimeout;
 }

@@ -1,3 +1,5 @@
+using Grpc.Core.Interceptors;
+
 namespace AccelBroker.Client;
 
 /// <summary>Which accelerator to open and how to talk to it.</summary>
@@ -29,6 +31,12 @@ public sealed record AcceleratorSessionOptions
 
     /// <summary>Ask for fp16/bf16 models' floating outputs in their own dtype instead of float32.</summary>
     public bool NativeOutputDtype { get; init; }
+
+    /// <summary>
+    /// Interceptors applied to every call to the broker and the agent, outermost first: the place to attach
+    /// credentials, tracing or retries.
+    /// </summary>
+    public IReadOnlyList<Interceptor> Interceptors { get; init; } = [];
 
     internal string ResolveBroker() =>
         Broker ?? Environment.GetEnvironmentVariable(BrokerVariable)
