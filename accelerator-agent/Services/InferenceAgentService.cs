@@ -196,7 +196,6 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     private async Task<List<WireTensor>> ReceiveInputsAsync(RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, CancellationToken cancellationToken)
     {
         long total = 0;
-        var buffers = new byte[header.Inputs.Count][];
         for (int i = 0; i < header.Inputs.Count; i++)
         {
             TensorProto spec = header.Inputs[i];
@@ -218,13 +217,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             }
         }
 
-        for (int i = 0; i < buffers.Length; i++)
-        {
-            buffers[i] = GC.AllocateUninitializedArray<byte>(checked((int)header.Inputs[i].RawLength));
-        }
-
-        int tensor = 0;
-        int offset = 0;
+        var assembler = new ChunkAssembler(header.Inputs.Select(spec => spec.RawLength));
         while (await requestStream.MoveNext(cancellationToken))
         {
             if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
@@ -232,34 +225,18 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
                 throw Invalid("only data chunks may follow the streaming run header");
             }
 
-            ReadOnlySpan<byte> data = requestStream.Current.Chunk.Span;
-            while (data.Length > 0)
+            if (!assembler.TryAppend(requestStream.Current.Chunk.Span))
             {
-                while (tensor < buffers.Length && offset == buffers[tensor].Length)
-                {
-                    tensor++;
-                    offset = 0;
-                }
-
-                if (tensor == buffers.Length)
-                {
-                    throw Invalid($"more input bytes than the header announced ({total})");
-                }
-
-                int take = Math.Min(data.Length, buffers[tensor].Length - offset);
-                data[..take].CopyTo(buffers[tensor].AsSpan(offset));
-                offset += take;
-                data = data[take..];
+                throw Invalid($"more input bytes than the header announced ({total})");
             }
         }
 
-        long received = buffers.Take(tensor).Sum(b => (long)b.Length) + offset;
-        if (received != total)
+        if (assembler.Received != total)
         {
-            throw Invalid($"input stream ended after {received} of {total} bytes");
+            throw Invalid($"input stream ended after {assembler.Received} of {total} bytes");
         }
 
-        return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], buffers[i])).ToList();
+        return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], assembler.Buffers[i])).ToList();
     }
 
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
@@ -279,27 +256,8 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         return Task.FromResult(response);
     }
 
-    private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData)
-    {
-        var proto = new TensorProto { Dtype = tensor.DataType, RawLength = tensor.Data.Length };
-        proto.Shape.AddRange(tensor.Shape);
-        if (!includeData)
-        {
-            return proto;
-        }
-
-        if (compress && Lz4Block.TryCompress(tensor.Data.Span) is { } compressed)
-        {
-            proto.Compression = Compression.Lz4;
-            proto.Data = UnsafeByteOperations.UnsafeWrap(compressed);
-        }
-        else
-        {
-            proto.Data = UnsafeByteOperations.UnsafeWrap(tensor.Data);
-        }
-
-        return proto;
-    }
+    private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData) =>
+        TensorProtos.Create(tensor.DataType, tensor.Shape, tensor.Data, compress, includeData);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

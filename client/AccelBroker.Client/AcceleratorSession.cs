@@ -303,49 +303,25 @@ public sealed class AcceleratorSession : IDisposable
         }
 
         RunStreamResponseHeader responseHeader = call.ResponseStream.Current.Header;
-        var buffers = new byte[responseHeader.Outputs.Count][];
-        for (int i = 0; i < buffers.Length; i++)
-        {
-            buffers[i] = GC.AllocateUninitializedArray<byte>(checked((int)responseHeader.Outputs[i].RawLength));
-        }
-
-        int tensor = 0;
-        int filled = 0;
+        var assembler = new ChunkAssembler(responseHeader.Outputs.Select(spec => spec.RawLength));
         while (await call.ResponseStream.MoveNext(cancellationToken))
         {
-            ReadOnlySpan<byte> chunk = call.ResponseStream.Current.Chunk.Span;
-            while (chunk.Length > 0)
+            if (!assembler.TryAppend(call.ResponseStream.Current.Chunk.Span))
             {
-                while (tensor < buffers.Length && filled == buffers[tensor].Length)
-                {
-                    tensor++;
-                    filled = 0;
-                }
-
-                if (tensor == buffers.Length)
-                {
-                    throw new RpcException(new Status(StatusCode.Internal, "the agent sent more output bytes than its header announced"));
-                }
-
-                int take = Math.Min(chunk.Length, buffers[tensor].Length - filled);
-                chunk[..take].CopyTo(buffers[tensor].AsSpan(filled));
-                filled += take;
-                chunk = chunk[take..];
+                throw new RpcException(new Status(StatusCode.Internal, "the agent sent more output bytes than its header announced"));
             }
         }
 
-        long expected = buffers.Sum(b => (long)b.Length);
-        long received = buffers.Take(tensor).Sum(b => (long)b.Length) + filled;
-        if (received != expected)
+        if (assembler.Received != assembler.Expected)
         {
-            throw new RpcException(new Status(StatusCode.DataLoss, $"the agent's output stream ended after {received} of {expected} bytes"));
+            throw new RpcException(new Status(StatusCode.DataLoss, $"the agent's output stream ended after {assembler.Received} of {assembler.Expected} bytes"));
         }
 
-        var outputs = new Tensor[buffers.Length];
+        var outputs = new Tensor[assembler.Buffers.Count];
         for (int i = 0; i < outputs.Length; i++)
         {
             TensorProto spec = responseHeader.Outputs[i];
-            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), buffers[i]);
+            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), assembler.Buffers[i]);
         }
 
         return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));

@@ -1,6 +1,5 @@
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
-using Google.Protobuf;
 
 namespace AccelBroker.Client.Internal;
 
@@ -38,32 +37,9 @@ internal static class WireConversion
     };
 
     /// <summary>A tensor proto; with <paramref name="includeData"/> false, only its metadata (for streaming headers).</summary>
-    public static TensorProto ToProto(Tensor tensor, bool compress, bool includeData = true)
-    {
-        var proto = new TensorProto { Dtype = ToWire(tensor.DataType), RawLength = tensor.Data.Length };
-        foreach (long dim in tensor.Shape)
-        {
-            proto.Shape.Add(dim);
-        }
-
-        if (!includeData)
-        {
-            return proto;
-        }
-
-        if (compress && Lz4Block.TryCompress(tensor.Data.Span) is { } compressed)
-        {
-            proto.Compression = Compression.Lz4;
-            proto.Data = UnsafeByteOperations.UnsafeWrap(compressed);
-        }
-        else
-        {
-            // The tensor's bytes are immutable through its public API, so the message can share them.
-            proto.Data = UnsafeByteOperations.UnsafeWrap(tensor.Data);
-        }
-
-        return proto;
-    }
+    /// <remarks>The tensor's bytes are immutable through its public API, so the message can share them.</remarks>
+    public static TensorProto ToProto(Tensor tensor, bool compress, bool includeData = true) =>
+        TensorProtos.Create(ToWire(tensor.DataType), tensor.Shape, tensor.Data, compress, includeData);
 
     public static Tensor FromProto(TensorProto proto)
     {
