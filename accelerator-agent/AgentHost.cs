@@ -29,6 +29,11 @@ public static class AgentHost
     public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.HugePageAllocation)
+        {
+            NativeEnvironment.EnableHugePageAllocation();
+        }
+
         ComputeDevice device = DeviceProbe.Resolve(options.Device);
         if (options.IntraOpThreads is { } threads and > 0)
         {

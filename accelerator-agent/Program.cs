@@ -8,7 +8,7 @@ public static class Program
     private const string Usage = """
         Usage: AccelBroker.Agent [--broker URL] [--listen URL] [--device cpu|cuda:N] [--instance-type NAME]
                                  [--advertise URL] [--memory-mib N] [--compute F] [--data-dir DIR] [--agent-id ID]
-                                 [--slots N] [--threads N]
+                                 [--slots N] [--threads N] [--huge-pages]
 
         Runs an AccelBroker accelerator agent: it executes TorchScript models with TorchSharp for the slices the
         broker places on it, and serves clients directly over gRPC (HTTP/2).
@@ -25,6 +25,7 @@ public static class Program
           --agent-id ID         Identity to register under (default: assigned by the broker).
           --slots N             Forward passes run at once (default 1).
           --threads N           libtorch intra-op threads (default: number of cores).
+          --huge-pages          Back large CPU tensors with transparent huge pages (faster large inputs).
           -h, --help            Show this help.
         """;
 
@@ -81,6 +82,12 @@ public static class Program
             {
                 name = arg[..equals];
                 value = arg[(equals + 1)..];
+            }
+
+            if (arg == "--huge-pages")
+            {
+                options = options with { HugePageAllocation = true };
+                continue;
             }
 
             if (!arg.StartsWith("--", StringComparison.Ordinal))

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace AccelBroker.Benchmarks;
+
+/// <summary>
+/// Measures two operations in alternating blocks (A B, B A, A B, ...), so slow drifts of the machine
+/// (frequency, other load, GC) fall on both equally. They never run at the same time.
+/// </summary>
+internal static class AlternatingBlocks
+{
+    public static async Task<(List<double> A, List<double> B)> RunAsync(Func<Task> a, Func<Task> b, BlockPlan plan, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < plan.WarmupEach; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await a();
+            await b();
+        }
+
+        var samplesA = new List<double>(plan.Blocks * plan.PerBlock);
+        var samplesB = new List<double>(plan.Blocks * plan.PerBlock);
+        var clock = Stopwatch.StartNew();
+        for (int block = 0; block < plan.Blocks && clock.Elapsed < plan.Budget; block++)
+        {
+            bool aFirst = block % 2 == 0;
+            // The first half of a block stops at the budget; the second half then runs as many calls, so both stay balanced.
+            int done = await MeasureAsync(aFirst ? a : b, aFirst ? samplesA : samplesB, plan.PerBlock, clock, plan.Budget, cancellationToken);
+            await MeasureAsync(aFirst ? b : a, aFirst ? samplesB : samplesA, done, clock, budget: null, cancellationToken);
+        }
+
+        return (samplesA, samplesB);
+    }
+
+    /// <summary>Times <paramref name="operation"/> up to <paramref name="count"/> times; returns how many ran.</summary>
+    public static async Task<int> MeasureAsync(Func<Task> operation, List<double> samples, int count, Stopwatch clock, TimeSpan? budget, CancellationToken cancellationToken)
+    {
+        int i = 0;
+        for (; i < count && (budget is null || clock.Elapsed < budget); i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long started = Stopwatch.GetTimestamp();
+            await operation();
+            samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return i;
+    }
+}

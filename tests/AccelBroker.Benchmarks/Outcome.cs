@@ -1,0 +1,9 @@
+namespace AccelBroker.Benchmarks;
+
+internal enum Outcome
+{
+    Pass,
+    Fail,
+    Skipped,
+    Crashed,
+}

@@ -1,0 +1,57 @@
+using AccelBroker.Agent;
+using Xunit;
+
+namespace AccelBroker.Tests.Agent;
+
+public sealed class AgentCommandLineTests
+{
+    [Fact]
+    public void EveryOptionIsParsed()
+    {
+        AgentOptions? options = Program.Parse([
+            "--broker", "http://broker:5050/", "--listen=http://0.0.0.0:7001", "--advertise", "http://gpu-1:7001",
+            "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--compute", "0.5",
+            "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages",
+        ]);
+
+        Assert.NotNull(options);
+        Assert.Equal("http://broker:5050", options.BrokerAddress);
+        Assert.Equal("http://0.0.0.0:7001", options.Listen);
+        Assert.Equal("http://gpu-1:7001", options.AdvertiseAddress);
+        Assert.Equal("cuda:1", options.Device);
+        Assert.Equal("g4dn.xlarge", options.InstanceType);
+        Assert.Equal(1024L * 1024 * 1024, options.MemoryBytes);
+        Assert.Equal(0.5, options.Compute);
+        Assert.Equal("/var/lib/a", options.DataDirectory);
+        Assert.Equal("agent-x", options.AgentId);
+        Assert.Equal(2, options.ExecutionSlots);
+        Assert.Equal(4, options.IntraOpThreads);
+        Assert.True(options.HugePageAllocation);
+    }
+
+    [Fact]
+    public void DefaultsRunACpuAgentStandaloneWithoutHugePages()
+    {
+        AgentOptions? options = Program.Parse([]);
+
+        Assert.NotNull(options);
+        Assert.Equal("cpu", options.Device);
+        Assert.Null(options.BrokerAddress);
+        Assert.False(options.HugePageAllocation);
+    }
+
+    [Theory]
+    [InlineData("--broker", "broker:5050", "--broker 'broker:5050' is not an absolute http or https URL")]
+    [InlineData("--compute", "1.5", "--compute needs a number in (0, 1], got '1.5'")]
+    [InlineData("--memory-mib", "-3", "--memory-mib needs a positive whole number, got '-3'")]
+    [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
+    public void BadArgumentsSayWhatIsWrong(string name, string value, string message)
+    {
+        FormatException error = Assert.Throws<FormatException>(() => Program.Parse([name, value]));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void HelpReturnsNoOptions() => Assert.Null(Program.Parse(["--help"]));
+}
