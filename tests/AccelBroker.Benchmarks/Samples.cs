@@ -1,3 +1,5 @@
+using AccelBroker.Client.Internal;
+
 namespace AccelBroker.Benchmarks;
 
 /// <summary>
@@ -6,8 +8,7 @@ namespace AccelBroker.Benchmarks;
 /// </summary>
 internal sealed class Samples
 {
-    public const string PercentileDefinition =
-        "percentiles are nearest-rank: the smallest sample with at least p% of samples <= it";
+    public const string PercentileDefinition = NearestRank.Definition;
 
     private readonly double[] _sorted;
 
@@ -34,13 +35,7 @@ internal sealed class Samples
 
     public double P99 => Percentile(99);
 
-    public double Percentile(double p)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(p);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(p, 100);
-        int rank = (int)Math.Ceiling(p / 100 * _sorted.Length);
-        return _sorted[Math.Clamp(rank, 1, _sorted.Length) - 1];
-    }
+    public double Percentile(double p) => NearestRank.Percentile(_sorted, p);
 
     public string Describe() =>
         Fmt.Invariant($"n={Count} mean={Mean:0.000} p50={P50:0.000} p90={P90:0.000} p99={P99:0.000} min={Min:0.000} max={Max:0.000} ms");

@@ -1,3 +1,5 @@
+using AccelBroker.Client.Internal;
+
 namespace AccelBroker.Cli.Infrastructure;
 
 /// <summary>
@@ -14,12 +16,6 @@ internal sealed record LatencySummary(int Count, double MeanMs, double P50Ms, do
         }
 
         double[] sorted = [.. samplesMs.Order()];
-        return new LatencySummary(sorted.Length, sorted.Average(), Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 95), Percentile(sorted, 99), sorted[0], sorted[^1]);
-    }
-
-    public static double Percentile(double[] sorted, double percent)
-    {
-        int rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
-        return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];
+        return new LatencySummary(sorted.Length, sorted.Average(), NearestRank.Percentile(sorted, 50), NearestRank.Percentile(sorted, 90), NearestRank.Percentile(sorted, 95), NearestRank.Percentile(sorted, 99), sorted[0], sorted[^1]);
     }
 }

@@ -1,0 +1,25 @@
+namespace AccelBroker.Client.Internal;
+
+/// <summary>
+/// Percentiles by the nearest-rank definition: the smallest sample such that at least p % of the samples
+/// are less than or equal to it (no interpolation). One definition for every report: demo, bench, usage.
+/// </summary>
+internal static class NearestRank
+{
+    public const string Definition = "percentiles are nearest-rank: the smallest sample with at least p% of samples <= it";
+
+    /// <param name="sorted">Samples in ascending order, at least one.</param>
+    /// <param name="percent">In (0, 100].</param>
+    public static double Percentile(ReadOnlySpan<double> sorted, double percent)
+    {
+        if (sorted.IsEmpty)
+        {
+            throw new ArgumentException("no samples", nameof(sorted));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(percent);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(percent, 100);
+        int rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank, 1, sorted.Length) - 1];
+    }
+}
