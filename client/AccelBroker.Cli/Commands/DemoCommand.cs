@@ -1,12 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
-using AccelBroker.Agent;
-using AccelBroker.Broker;
+using AccelBroker.Cli.Hosting;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
@@ -49,72 +46,36 @@ internal static class DemoCommand
                 }
             }
 
-            string dataDir = Path.Combine(Path.GetTempPath(), $"accel-demo-{Environment.ProcessId}");
-            Action<ILoggingBuilder> quiet = logging => logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-            await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = TimeSpan.FromSeconds(1) }, quiet);
-            await broker.StartAsync(cancellationToken);
-            string brokerUrl = broker.Urls.First();
-            Say($"broker listening on {brokerUrl}");
+            await using LoopbackFleet fleet = await LoopbackFleet.StartAsync(new LoopbackFleetOptions(), cancellationToken);
+            Say($"broker listening on {fleet.BrokerUrl}");
+            Say($"cpu agent listening on {fleet.AgentUrl}");
+            Accelerator accelerator = await fleet.AttachAsync(DemoHost, parse.GetValue(sliceType)!, cancellationToken);
+            Say($"attached {accelerator.SliceType} to {DemoHost} as eia:{accelerator.Ordinal} ({accelerator.Id})");
 
-            await using WebApplication agent = AgentHost.Build(new AgentOptions { Listen = "http://127.0.0.1:0", BrokerAddress = brokerUrl, Device = "cpu", DataDirectory = dataDir }, quiet);
-            await agent.StartAsync(cancellationToken);
-            Say($"cpu agent listening on {agent.Urls.First()}");
-            try
+            using AcceleratorSession session = await fleet.OpenSessionAsync(DemoHost, accelerator.Ordinal, cancellationToken: cancellationToken);
+            RemoteModel remote = await session.LoadModelAsync(modelPath, cancellationToken: cancellationToken);
+            Tensor input = DemoInput(modelPath);
+            var samples = new List<double>(n - 1);
+            string device = "";
+            for (int i = 0; i < n; i++)
             {
-                using var connection = new BrokerConnection(brokerUrl);
-                await WaitForAgentAsync(connection, cancellationToken);
-                AttachResponse attached = await connection.Client.AttachAsync(new AttachRequest { Host = DemoHost, SliceType = parse.GetValue(sliceType)! }, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-                Accelerator accelerator = attached.Accelerator;
-                Say($"attached {accelerator.SliceType} to {DemoHost} as eia:{accelerator.Ordinal} ({accelerator.Id})");
-
-                using AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = brokerUrl, Host = DemoHost, Ordinal = accelerator.Ordinal }, cancellationToken);
-                RemoteModel remote = await session.LoadModelAsync(modelPath, cancellationToken: cancellationToken);
-                Tensor input = DemoInput(modelPath);
-                var samples = new List<double>(n - 1);
-                string device = "";
-                for (int i = 0; i < n; i++)
+                long started = Stopwatch.GetTimestamp();
+                ModelOutput output = await session.RunAsync(remote, [input], cancellationToken);
+                double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                device = output.Device;
+                if (i > 0)
                 {
-                    long started = Stopwatch.GetTimestamp();
-                    ModelOutput output = await session.RunAsync(remote, [input], cancellationToken);
-                    double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    device = output.Device;
-                    if (i > 0)
-                    {
-                        samples.Add(ms);
-                    }
+                    samples.Add(ms);
                 }
+            }
 
-                LatencySummary summary = LatencySummary.Of(samples);
-                await connection.Client.DetachAsync(new DetachRequest { Host = DemoHost, Ordinal = accelerator.Ordinal }, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-                Report(asJson, Path.GetFileName(modelPath), input, device, accelerator, summary);
-                Say($"detached {accelerator.Id}; stopping");
-                return 0;
-            }
-            finally
-            {
-                await agent.StopAsync(CancellationToken.None);
-                await broker.StopAsync(CancellationToken.None);
-                TryDelete(dataDir);
-            }
+            LatencySummary summary = LatencySummary.Of(samples);
+            await fleet.BrokerClient.DetachAsync(new DetachRequest { Host = DemoHost, Ordinal = accelerator.Ordinal }, deadline: LoopbackFleet.Deadline(), cancellationToken: cancellationToken);
+            Report(asJson, Path.GetFileName(modelPath), input, device, accelerator, summary);
+            Say($"detached {accelerator.Id}; stopping");
+            return 0;
         });
         return command;
-    }
-
-    private static async Task WaitForAgentAsync(BrokerConnection connection, CancellationToken cancellationToken)
-    {
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            DescribeAgentsResponse agents = await connection.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-            if (agents.Agents.Any(a => a.Status == "healthy"))
-            {
-                return;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-
-        throw new CliException("the demo agent did not register with the broker within 30 s");
     }
 
     // The bundled model takes float32 [1, 16]; a model given with --model gets its example input from a
@@ -155,15 +116,4 @@ internal static class DemoCommand
     }
 
     private static string F(double ms) => ms.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
 }

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using AccelBroker.Agent;
+using AccelBroker.Broker;
+using AccelBroker.Client;
+using AccelBroker.Client.Internal;
+using AccelBroker.Protocol.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Cli.Hosting;
+
+/// <summary>
+/// A real broker and a real CPU agent in this process on loopback Kestrel (port 0), the agent registered
+/// and healthy: the embedded default behind <c>accel demo</c>, the integration tests and the benchmark.
+/// The agent keeps models in a fresh temporary folder, removed on dispose.
+/// </summary>
+internal sealed class LoopbackFleet : IAsyncDisposable
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+    private readonly GrpcChannel _brokerChannel;
+
+    private LoopbackFleet(WebApplication broker, WebApplication agent, string dataDirectory)
+    {
+        Broker = broker;
+        Agent = agent;
+        DataDirectory = dataDirectory;
+        BrokerUrl = broker.Urls.First();
+        AgentUrl = agent.Urls.First();
+        _brokerChannel = AgentChannels.Create(BrokerUrl, TimeSpan.FromSeconds(5));
+        BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel);
+    }
+
+    public WebApplication Broker { get; }
+
+    public WebApplication Agent { get; }
+
+    public string BrokerUrl { get; }
+
+    public string AgentUrl { get; }
+
+    /// <summary>The agent's model store.</summary>
+    public string DataDirectory { get; }
+
+    public Protocol.V1.Broker.BrokerClient BrokerClient { get; }
+
+    public static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
+
+    public static async Task<LoopbackFleet> StartAsync(LoopbackFleetOptions options, CancellationToken cancellationToken = default)
+    {
+        static void Quiet(ILoggingBuilder logging) =>
+            logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+
+        string dataDirectory = Directory.CreateTempSubdirectory("accel-fleet-").FullName;
+        WebApplication? broker = null;
+        WebApplication? agent = null;
+        try
+        {
+            broker = BrokerHost.Build(
+                new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath },
+                Quiet);
+            await broker.StartAsync(cancellationToken);
+            agent = AgentHost.Build(
+                new AgentOptions
+                {
+                    Listen = "http://127.0.0.1:0",
+                    BrokerAddress = broker.Urls.First(),
+                    Device = "cpu",
+                    DataDirectory = dataDirectory,
+                    MemoryBytes = options.AgentMemoryBytes,
+                    IntraOpThreads = options.IntraOpThreads,
+                },
+                Quiet);
+            await agent.StartAsync(cancellationToken);
+            var fleet = new LoopbackFleet(broker, agent, dataDirectory);
+            await fleet.WaitForHealthyAgentAsync(options.RegistrationTimeout, cancellationToken);
+            return fleet;
+        }
+        catch
+        {
+            await StopAsync(agent);
+            await StopAsync(broker);
+            TryDelete(dataDirectory);
+            throw;
+        }
+    }
+
+    public async Task<Protocol.V1.Accelerator> AttachAsync(string host, string sliceType, CancellationToken cancellationToken = default)
+    {
+        AttachResponse response = await BrokerClient.AttachAsync(new AttachRequest { Host = host, SliceType = sliceType }, deadline: Deadline(), cancellationToken: cancellationToken);
+        return response.Accelerator;
+    }
+
+    public Task<AcceleratorSession> OpenSessionAsync(string host, int ordinal, AcceleratorSessionOptions? options = null, CancellationToken cancellationToken = default) =>
+        AcceleratorSession.OpenAsync((options ?? new AcceleratorSessionOptions()) with { Broker = BrokerUrl, Host = host, Ordinal = ordinal }, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        _brokerChannel.Dispose();
+        await StopAsync(Agent);
+        await StopAsync(Broker);
+        TryDelete(DataDirectory);
+    }
+
+    private async Task WaitForHealthyAgentAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < timeout)
+        {
+            DescribeAgentsResponse agents = await BrokerClient.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken);
+            if (agents.Agents.Any(a => a.Status == "healthy"))
+            {
+                return;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
+        throw new TimeoutException($"the in-process agent did not register with the broker within {timeout.TotalSeconds:0} s");
+    }
+
+    private static async Task StopAsync(WebApplication? app)
+    {
+        if (app is not null)
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,20 @@
+namespace AccelBroker.Cli.Hosting;
+
+/// <summary>How a <see cref="LoopbackFleet"/> is set up; every default is the embedded default of <c>accel demo</c>.</summary>
+internal sealed record LoopbackFleetOptions
+{
+    /// <summary>Slice-type catalogue file; the broker's built-in EI catalogue when null.</summary>
+    public string? CatalogPath { get; init; }
+
+    /// <summary>Accelerator memory the agent offers; its own default (half the RAM) when null.</summary>
+    public long? AgentMemoryBytes { get; init; }
+
+    /// <summary>libtorch intra-op threads (process-wide); libtorch's default when null.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>Agent heartbeat interval: short, so the agent shows healthy soon after start.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long to wait for the agent to register healthy.</summary>
+    public TimeSpan RegistrationTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
