@@ -242,6 +242,14 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
         Task.FromResult(new EchoResponse { Payload = request.Payload });
 
+    public override async Task EchoStream(IAsyncStreamReader<EchoRequest> requestStream, IServerStreamWriter<EchoResponse> responseStream, ServerCallContext context)
+    {
+        while (await requestStream.MoveNext(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new EchoResponse { Payload = requestStream.Current.Payload }, context.CancellationToken);
+        }
+    }
+
     public override Task<GetAgentInfoResponse> GetAgentInfo(GetAgentInfoRequest request, ServerCallContext context)
     {
         var response = new GetAgentInfoResponse

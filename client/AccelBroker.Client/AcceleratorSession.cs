@@ -141,6 +141,49 @@ public sealed class AcceleratorSession : IDisposable
         return response.Payload.Memory;
     }
 
+    /// <summary>
+    /// Streams <paramref name="payload"/> to the agent and back in the chunks a large tensor travels in: the
+    /// transport baseline for runs whose inputs exceed one message.
+    /// </summary>
+    /// <param name="payload">Bytes to echo; any length.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The echoed bytes.</returns>
+    public async Task<ReadOnlyMemory<byte>> EchoStreamAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = _agent.EchoStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
+        // Read while writing, as a streaming run does, so neither side's flow-control window stalls the other.
+        Task<byte[]> receive = ReceiveEchoAsync(call.ResponseStream, payload.Length, cancellationToken);
+        for (int offset = 0; offset < payload.Length; offset += WireLimits.StreamChunkBytes)
+        {
+            ReadOnlyMemory<byte> chunk = payload.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, payload.Length - offset));
+            await call.RequestStream.WriteAsync(new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(chunk) }, cancellationToken);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return await receive;
+    }
+
+    private static async Task<byte[]> ReceiveEchoAsync(IAsyncStreamReader<EchoResponse> responses, int length, CancellationToken cancellationToken)
+    {
+        byte[] echoed = GC.AllocateUninitializedArray<byte>(length);
+        int received = 0;
+        while (await responses.MoveNext(cancellationToken))
+        {
+            ReadOnlySpan<byte> chunk = responses.Current.Payload.Span;
+            if (chunk.Length > length - received)
+            {
+                throw new InvalidDataException($"the agent echoed more than the {length} bytes sent");
+            }
+
+            chunk.CopyTo(echoed.AsSpan(received));
+            received += chunk.Length;
+        }
+
+        return received == length
+            ? echoed
+            : throw new InvalidDataException($"the agent echoed {received} of {length} bytes");
+    }
+
     /// <summary>Unloads a model from the accelerator.</summary>
     /// <param name="model">The model to unload.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -58,10 +58,18 @@ internal sealed class Tensor64Benchmark : IBenchmark
             budget,
             cancellationToken);
 
+        // Not part of the target: the same bytes through a bare gRPC streaming echo, in the same chunks, as the
+        // ceiling this transport sets on this machine.
+        var echoMs = new List<double>();
+        await AlternatingBlocks.MeasureAsync(() => session.EchoStreamAsync(input.Data, cancellationToken), [], 1, Stopwatch.StartNew(), null, cancellationToken);
+        await AlternatingBlocks.MeasureAsync(() => session.EchoStreamAsync(input.Data, cancellationToken), echoMs, runs, Stopwatch.StartNew(), budget, cancellationToken);
+        var echo = new Samples(echoMs);
+
         var round = new Samples(samples);
         double megabytes = bytes / 1e6;
         double tensorRate = megabytes / (round.P50 / 1000);
         double wireRate = 2 * megabytes / (round.P50 / 1000);
+        double echoRate = megabytes / (echo.P50 / 1000);
         return new BenchmarkResult
         {
             Name = Name,
@@ -77,6 +85,7 @@ internal sealed class Tensor64Benchmark : IBenchmark
                 Fmt.Invariant($"tensor {input} = {bytes} bytes ({megabytes:0.0} MB) each way; {warmup} warm-up run(s) discarded, output checked equal once"),
                 $"round trip: {round.Describe()}",
                 Fmt.Invariant($"tensor bytes / median time: {tensorRate:0} MB/s; (in+out) bytes / median time: {wireRate:0} MB/s"),
+                Fmt.Invariant($"bare gRPC streaming echo of the same bytes: {echo.Describe()}; {echoRate:0} MB/s, the ceiling for this transport here; Run / echo median = {round.P50 / echo.P50:0.00}x"),
                 Fmt.Invariant($"agent-side medians: decode {Median(agentMs.Select(t => t.Decode)):0.0} ms, compute {Median(agentMs.Select(t => t.Compute)):0.0} ms, encode {Median(agentMs.Select(t => t.Encode)):0.0} ms"),
             ],
             Numbers = new Dictionary<string, double>
@@ -86,6 +95,8 @@ internal sealed class Tensor64Benchmark : IBenchmark
                 ["round_trip_p50_ms"] = round.P50,
                 ["round_trip_mean_ms"] = round.Mean,
                 ["round_trip_min_ms"] = round.Min,
+                ["echo_stream_p50_ms"] = echo.P50,
+                ["echo_stream_mb_per_s"] = echoRate,
                 ["tensor_bytes"] = bytes,
                 ["runs"] = round.Count,
             },

@@ -126,6 +126,32 @@ public sealed class RemoteInferenceTests : IClassFixture<ClusterFixture>
         Assert.True(input.Data.Span.SequenceEqual(output[0].Data.Span));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    [InlineData(5 * 1024 * 1024 + 3)]
+    public async Task EchoStreamReturnsTheSameBytesInOrder(int length)
+    {
+        using AcceleratorSession session = await _cluster.OpenSessionAsync();
+        byte[] payload = new byte[length];
+        new Random(length).NextBytes(payload);
+
+        ReadOnlyMemory<byte> echoed = await session.EchoStreamAsync(payload);
+
+        Assert.True(echoed.Span.SequenceEqual(payload));
+    }
+
+    [Fact]
+    public async Task EchoReturnsThePayload()
+    {
+        using AcceleratorSession session = await _cluster.OpenSessionAsync();
+        byte[] payload = [1, 2, 3, 250];
+
+        ReadOnlyMemory<byte> echoed = await session.EchoAsync(payload);
+
+        Assert.Equal(payload, echoed.ToArray());
+    }
+
     [Fact]
     public async Task CompressedTensorsRoundTrip()
     {
