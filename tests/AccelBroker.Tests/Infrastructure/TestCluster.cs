@@ -58,7 +58,9 @@ public sealed class TestCluster : IAsyncDisposable
         {
             CatalogPath = catalogPath,
             AgentMemoryBytes = agentMemoryBytes,
-            HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+            // The broker's default (2 s, unhealthy after 3 missed): a shorter beat let a busy 2-core CI machine
+            // mark the agent unhealthy between tests, and no integration test waits for health to change.
+            HeartbeatInterval = TimeSpan.FromSeconds(2),
         });
         return new TestCluster(fleet, catalogPath);
     }
