@@ -2,11 +2,11 @@ using System.Globalization;
 
 namespace AccelBroker.Broker;
 
-/// <summary>Parses the broker's command line: <c>--listen URL [--catalog FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]</c>.</summary>
+/// <summary>Parses the broker's command line: <c>--listen URL [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]</c>.</summary>
 internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, string? Error)
 {
     public const string Usage = """
-        Usage: AccelBroker.Broker [--listen URL] [--catalog FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]
+        Usage: AccelBroker.Broker [--listen URL] [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]
 
         Runs the AccelBroker broker: it keeps the fleet of accelerator agents, the slice-type catalogue and the
         attachments of slices to client hosts. It serves gRPC over HTTP/2 (h2c for http URLs).
@@ -14,6 +14,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
         Options:
           --listen URL                  Address to listen on (default http://127.0.0.1:5050; port 0 picks a free one).
           --catalog FILE                Slice-type catalogue (JSON); default: eia2.medium, eia2.large, eia2.xlarge.
+          --prices FILE                 Instance and slice prices (JSON) that extend or replace the built-in ones.
           --data-dir DIR                Keep attachments in DIR/attachments.json across restarts (default: in memory).
           --heartbeat-interval SECONDS  Heartbeat interval told to agents (default 2); an agent is unhealthy after
                                         3 intervals without a heartbeat.
@@ -42,7 +43,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                 value = arg[(equals + 1)..];
             }
 
-            if (name is not ("--listen" or "--catalog" or "--data-dir" or "--heartbeat-interval"))
+            if (name is not ("--listen" or "--catalog" or "--prices" or "--data-dir" or "--heartbeat-interval"))
             {
                 return Fail(arg.StartsWith('-') ? $"unknown option '{name}'" : $"unexpected argument '{arg}'");
             }
@@ -79,6 +80,9 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                     break;
                 case "--catalog":
                     options = options with { CatalogPath = value };
+                    break;
+                case "--prices":
+                    options = options with { PricesPath = value };
                     break;
                 case "--data-dir":
                     options = options with { DataDir = value };

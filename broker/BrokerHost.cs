@@ -1,5 +1,6 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Internal;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -66,6 +67,7 @@ public static class BrokerHost
         {
             catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
             book = app.Services.GetRequiredService<AttachmentBook>();
+            _ = app.Services.GetRequiredService<PriceCatalog>();
         }
         catch
         {

@@ -16,6 +16,12 @@ public sealed record BrokerOptions
     public string? CatalogPath { get; init; }
 
     /// <summary>
+    /// Prices file (JSON) applied on top of the built-in prices and the catalogue's slice prices;
+    /// <see langword="null"/> for none.
+    /// </summary>
+    public string? PricesPath { get; init; }
+
+    /// <summary>
     /// Directory where attachments are kept across restarts (created when missing);
     /// <see langword="null"/> keeps them in memory only.
     /// </summary>

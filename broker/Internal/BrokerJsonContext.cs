@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Pricing;
 
 namespace AccelBroker.Broker.Internal;
 
@@ -14,6 +15,7 @@ namespace AccelBroker.Broker.Internal;
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
+[JsonSerializable(typeof(PriceDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

@@ -2,6 +2,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Pricing;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -17,6 +18,7 @@ namespace AccelBroker.Broker.Services;
 internal sealed class BrokerGrpcService(
     BrokerOptions options,
     SliceTypeCatalog catalog,
+    PriceCatalog prices,
     AgentRegistry registry,
     AttachmentBook book,
     AttachmentCoordinator coordinator,
@@ -55,8 +57,20 @@ internal sealed class BrokerGrpcService(
         return Task.FromResult(response);
     }
 
-    public override async Task<AttachResponse> Attach(AttachRequest request, ServerCallContext context) =>
-        new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+    public override async Task<AttachResponse> Attach(AttachRequest request, ServerCallContext context)
+    {
+        // Known host types only: cost reports price the host, and a typo would silently price it at nothing.
+        if (request.HostType.Length > 0 && !prices.TryGetInstance(request.HostType, out _))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}"));
+        }
+
+        return new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+    }
+
+    public override Task<ListPricesResponse> ListPrices(ListPricesRequest request, ServerCallContext context) =>
+        Task.FromResult(prices.ToProto());
 
     public override async Task<DetachResponse> Detach(DetachRequest request, ServerCallContext context) =>
         new() { Accelerator = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken) };

@@ -19,10 +19,10 @@ public sealed class BrokerCommandLineTests
     public void EveryOptionIsRead()
     {
         BrokerCommandLine parsed = BrokerCommandLine.Parse(
-            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5"]);
+            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--prices", "prices.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5"]);
 
         Assert.Equal(
-            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500) },
+            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", PricesPath = "prices.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500) },
             parsed.Options);
     }
 

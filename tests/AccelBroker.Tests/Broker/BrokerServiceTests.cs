@@ -196,6 +196,74 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task AnUnknownHostTypeIsInvalidArgumentAndNothingIsAttached()
+    {
+        await _agent.RegisterAsync(Broker);
+
+        RpcException ex = await Assert.ThrowsAsync<RpcException>(
+            () => Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium", HostType = "c9.huge" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.StartsWith("unknown instance type 'c9.huge'; known: c5.large, m5.large,", ex.Status.Detail);
+        Assert.Empty(_agent.Control.Slices);
+        Assert.Empty((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "host-a" })).Accelerators);
+        Assert.Equal("c5.large", (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium", HostType = "c5.large" })).Accelerator.HostType);
+    }
+
+    [Fact]
+    public async Task ListPricesServesInstancePricesAndTheCataloguesSlicePrices()
+    {
+        ListPricesResponse prices = await Broker.ListPricesAsync(new ListPricesRequest());
+
+        InstanceType g4dn = Assert.Single(prices.InstanceTypes, t => t.Name == "g4dn.xlarge");
+        Assert.Equal(0.526, g4dn.PricePerHour);
+        Assert.Equal("gpu", g4dn.Kind);
+        Assert.Equal(0.12, Assert.Single(prices.SliceTypes, t => t.Name == "eia2.medium").PricePerHour);
+    }
+
+    [Fact]
+    public async Task APricesFileOverridesTheCataloguesSlicePrices()
+    {
+        string catalog = Path.Combine(Path.GetTempPath(), $"accelbroker-catalog-{Guid.NewGuid():N}.json");
+        string prices = Path.Combine(Path.GetTempPath(), $"accelbroker-prices-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(catalog, """{"slice_types":[{"name":"half","memory_mib":1024,"compute_share":0.5,"price_per_hour":0.5},{"name":"quarter","memory_mib":512,"compute_share":0.25,"price_per_hour":0.25}]}""");
+        await File.WriteAllTextAsync(prices, """{"instance_types":[{"name":"edge.box","price_per_hour":0.01,"kind":"cpu"}],"slice_types":[{"name":"half","price_per_hour":0.4}]}""");
+        try
+        {
+            await using BrokerTestHost broker = await BrokerTestHost.StartAsync(output, new BrokerOptions { CatalogPath = catalog, PricesPath = prices });
+
+            ListPricesResponse listed = await broker.Client.ListPricesAsync(new ListPricesRequest());
+
+            Assert.Equal(0.4, Assert.Single(listed.SliceTypes, t => t.Name == "half").PricePerHour);
+            Assert.Equal(0.25, Assert.Single(listed.SliceTypes, t => t.Name == "quarter").PricePerHour);
+            Assert.Equal(0.01, Assert.Single(listed.InstanceTypes, t => t.Name == "edge.box").PricePerHour);
+            Assert.Contains(listed.InstanceTypes, t => t.Name == "c5.large");
+        }
+        finally
+        {
+            File.Delete(catalog);
+            File.Delete(prices);
+        }
+    }
+
+    [Fact]
+    public async Task AnInvalidPricesFileFailsBuild()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"accelbroker-prices-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(path, """{"instance_types":[{"name":"x","price_per_hour":1,"kind":"fpga"}]}""");
+        try
+        {
+            var ex = Assert.Throws<BrokerConfigurationException>(
+                () => BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", PricesPath = path }));
+            Assert.Equal($"prices file '{path}': instance type #1 ('x'): kind must be \"cpu\" or \"gpu\", got 'fpga'", ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task DetachOfNothingIsNotFoundNamingTheOrdinals()
     {
         await _agent.RegisterAsync(Broker);
