@@ -13,6 +13,7 @@ public static class Program
         var root = new RootCommand("accel: attach, describe and use AccelBroker accelerators.");
         root.Options.Add(CommonOptions.Broker);
         root.Subcommands.Add(SliceTypesCommand.Create());
+        root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(AttachCommand.Create());
         root.Subcommands.Add(DetachCommand.Create());
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());

@@ -27,6 +27,11 @@ internal static class CommonOptions
         Required = true,
     };
 
+    public static Option<string?> Prices() => new("--prices")
+    {
+        Description = "Prices file (JSON) applied on top of the broker's prices",
+    };
+
     public static string RequireBroker(ParseResult parse) =>
         parse.GetValue(Broker) is { Length: > 0 } broker
             ? broker

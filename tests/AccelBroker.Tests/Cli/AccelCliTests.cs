@@ -29,6 +29,58 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
+    public async Task PricesJsonShowsTheBrokersPricesWithAFileOnTop()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"accel-prices-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """{"instance_types":[{"name":"c5.large","price_per_hour":0.1,"kind":"cpu","vcpus":2}]}""");
+        try
+        {
+            using JsonDocument served = await JsonAsync("prices", "--json");
+            using JsonDocument overridden = await JsonAsync("prices", "--prices", file, "--json");
+
+            JsonElement c5 = served.RootElement.GetProperty("instance_types").EnumerateArray().First(t => t.GetProperty("name").GetString() == "c5.large");
+            Assert.Equal(0.085, c5.GetProperty("price_per_hour").GetDouble());
+            Assert.Equal("cpu", c5.GetProperty("kind").GetString());
+            JsonElement g4dn = served.RootElement.GetProperty("instance_types").EnumerateArray().First(t => t.GetProperty("name").GetString() == "g4dn.xlarge");
+            Assert.Equal("gpu", g4dn.GetProperty("kind").GetString());
+            Assert.Contains(served.RootElement.GetProperty("slice_types").EnumerateArray(), t => t.GetProperty("name").GetString() == TestCluster.TinySlice);
+            Assert.Equal(0.1, overridden.RootElement.GetProperty("instance_types").EnumerateArray().First(t => t.GetProperty("name").GetString() == "c5.large").GetProperty("price_per_hour").GetDouble());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task ABadPricesFileIsOneLineOnStderr()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"accel-prices-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{");
+        try
+        {
+            CliProcess.Result result = await CliProcess.RunAsync("prices", "--prices", file, "--broker", _cluster.BrokerUrl);
+
+            Assert.Equal(1, result.ExitCode);
+            string line = Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"accel: error: prices file '{file}' is not valid JSON", line);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task AnUnknownHostTypeIsRefusedListingTheKnownOnes()
+    {
+        CliProcess.Result result = await CliProcess.RunAsync("attach", "--host", NewHost(), "--type", TestCluster.TinySlice, "--host-type", "c9.huge", "--broker", _cluster.BrokerUrl);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("unknown instance type 'c9.huge'; known: c5.large, m5.large", result.StdErr);
+    }
+
+    [Fact]
     public async Task AttachDescribeAndDetachUseLowestFreeOrdinals()
     {
         string host = NewHost();
