@@ -21,6 +21,11 @@ public sealed class ManualTimeProvider : TimeProvider
 
     public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
 
+    // Timestamps follow the manual clock too, so elapsed-time measurements are deterministic.
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => GetUtcNow().UtcTicks;
+
     public override DateTimeOffset GetUtcNow()
     {
         lock (_lock)

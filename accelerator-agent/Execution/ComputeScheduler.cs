@@ -1,0 +1,192 @@
+namespace AccelBroker.Agent.Execution;
+
+/// <summary>
+/// Hands the agent's execution slots to slices in proportion to their compute shares (start-time fair
+/// queuing). Each slice has a virtual clock that advances by the execution time it used divided by its
+/// share; a free slot goes to the waiting slice whose clock is furthest behind. Under contention each slice
+/// therefore gets its share of execution time; a slot nobody else wants goes to whoever asks, so idle shares
+/// are borrowed. A slice that was idle restarts at the current virtual time: idleness is not saved up.
+/// </summary>
+internal sealed class ComputeScheduler
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Tenant> _tenants = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private int _free;
+    private double _virtualNow;
+
+    public ComputeScheduler(int slots, TimeProvider time)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        _free = slots;
+        _time = time;
+    }
+
+    /// <summary>Requests waiting for a slot, across all slices.</summary>
+    public int QueueDepth
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tenants.Values.Sum(t => t.Waiters.Count);
+            }
+        }
+    }
+
+    /// <summary>Waits for a slot for <paramref name="sliceId"/>; dispose the lease when the execution ends.</summary>
+    public ValueTask<ComputeLease> AcquireAsync(string sliceId, double share, CancellationToken cancellationToken)
+    {
+        if (!(share > 0 && share <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(share), share, "a compute share is greater than 0 and at most 1");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Waiter waiter;
+        lock (_gate)
+        {
+            Tenant tenant = Activate(sliceId, share);
+            if (_free > 0 && !_tenants.Values.Any(t => t.Waiters.Count > 0))
+            {
+                _free--;
+                return ValueTask.FromResult(Grant(tenant));
+            }
+
+            waiter = new Waiter(tenant);
+            tenant.Waiters.AddLast(waiter.Node);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Registration = cancellationToken.Register(() => Cancel(waiter, cancellationToken));
+        }
+
+        return new ValueTask<ComputeLease>(waiter.Completion.Task);
+    }
+
+    /// <summary>Forgets a slice's clock once the slice is gone.</summary>
+    public void Remove(string sliceId)
+    {
+        lock (_gate)
+        {
+            if (_tenants.TryGetValue(sliceId, out Tenant? tenant) && tenant.Waiters.Count == 0 && tenant.Running == 0)
+            {
+                _tenants.Remove(sliceId);
+            }
+        }
+    }
+
+    internal void Release(Tenant tenant, long startedTimestamp)
+    {
+        double seconds = _time.GetElapsedTime(startedTimestamp).TotalSeconds;
+        var granted = new List<(Waiter Waiter, ComputeLease Lease)>();
+        lock (_gate)
+        {
+            tenant.Running--;
+            tenant.VirtualTime += seconds / tenant.Share;
+            _free++;
+            while (_free > 0 && Next() is { } next)
+            {
+                next.Tenant.Waiters.Remove(next.Node);
+                _free--;
+                granted.Add((next, Grant(next.Tenant)));
+            }
+        }
+
+        // Completing outside the lock: continuations may run inline.
+        foreach ((Waiter waiter, ComputeLease lease) in granted)
+        {
+            waiter.Registration.Dispose();
+            if (!waiter.Completion.TrySetResult(lease))
+            {
+                lease.Dispose();
+            }
+        }
+    }
+
+    private Tenant Activate(string sliceId, double share)
+    {
+        if (!_tenants.TryGetValue(sliceId, out Tenant? tenant))
+        {
+            tenant = new Tenant(this, sliceId) { VirtualTime = _virtualNow };
+            _tenants.Add(sliceId, tenant);
+        }
+
+        tenant.Share = share;
+        if (tenant.Running == 0 && tenant.Waiters.Count == 0)
+        {
+            tenant.VirtualTime = Math.Max(tenant.VirtualTime, _virtualNow);
+        }
+
+        return tenant;
+    }
+
+    private ComputeLease Grant(Tenant tenant)
+    {
+        _virtualNow = Math.Max(_virtualNow, tenant.VirtualTime);
+        tenant.Running++;
+        return new ComputeLease(tenant, _time.GetTimestamp());
+    }
+
+    private Waiter? Next()
+    {
+        Tenant? best = null;
+        foreach (Tenant tenant in _tenants.Values)
+        {
+            if (tenant.Waiters.Count > 0 && (best is null || tenant.VirtualTime < best.VirtualTime))
+            {
+                best = tenant;
+            }
+        }
+
+        return best?.Waiters.First!.Value;
+    }
+
+    private void Cancel(Waiter waiter, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (waiter.Node.List is null)
+            {
+                return;
+            }
+
+            waiter.Tenant.Waiters.Remove(waiter.Node);
+        }
+
+        waiter.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    internal sealed class Tenant(ComputeScheduler scheduler, string sliceId)
+    {
+        public ComputeScheduler Scheduler { get; } = scheduler;
+
+        public string SliceId { get; } = sliceId;
+
+        public double Share { get; set; }
+
+        public double VirtualTime { get; set; }
+
+        public int Running { get; set; }
+
+        public LinkedList<Waiter> Waiters { get; } = new();
+    }
+
+    internal sealed class Waiter
+    {
+        public Waiter(Tenant tenant)
+        {
+            Tenant = tenant;
+            Node = new LinkedListNode<Waiter>(this);
+        }
+
+        public Tenant Tenant { get; }
+
+        public LinkedListNode<Waiter> Node { get; }
+
+        public TaskCompletionSource<ComputeLease> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}

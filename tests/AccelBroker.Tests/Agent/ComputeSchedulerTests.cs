@@ -1,0 +1,142 @@
+using AccelBroker.Agent.Execution;
+using AccelBroker.Tests.Infrastructure;
+using Xunit;
+
+namespace AccelBroker.Tests.Agent;
+
+/// <summary>Slices get execution time in proportion to their compute shares, on a virtual clock.</summary>
+public sealed class ComputeSchedulerTests
+{
+    private static readonly TimeSpan Cost = TimeSpan.FromMilliseconds(10);
+    private readonly ManualTimeProvider _time = new();
+
+    [Fact]
+    public async Task SaturatedSlicesShareTheSlotByTheirShares()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        var grants = new Dictionary<string, int> { ["quarter"] = 0, ["half"] = 0 };
+
+        await SaturateAsync(scheduler, [("quarter", 0.25), ("half", 0.5)], executions: 300, grants);
+
+        Assert.InRange(grants["half"] / (double)grants["quarter"], 1.9, 2.1);
+    }
+
+    [Fact]
+    public async Task ASliceAloneBorrowsTheIdleShares()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+
+        for (int i = 0; i < 50; i++)
+        {
+            ValueTask<ComputeLease> pending = scheduler.AcquireAsync("small", 0.125, CancellationToken.None);
+            Assert.True(pending.IsCompletedSuccessfully, "a slice alone must never wait for a free slot");
+            _time.Advance(Cost);
+            (await pending).Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task IdleTimeIsNotSavedUp()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        for (int i = 0; i < 100; i++)
+        {
+            using ComputeLease lease = await scheduler.AcquireAsync("busy", 0.5, CancellationToken.None);
+            _time.Advance(Cost);
+        }
+
+        // "late" was idle while "busy" ran alone; it must not now get the slot 100 times in a row.
+        var grants = new Dictionary<string, int> { ["busy"] = 0, ["late"] = 0 };
+        await SaturateAsync(scheduler, [("busy", 0.5), ("late", 0.5)], executions: 40, grants);
+
+        Assert.InRange(grants["late"], 16, 24);
+    }
+
+    [Fact]
+    public async Task ACancelledWaiterLeavesTheQueueAndOthersProceed()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        ValueTask<ComputeLease> cancelled = scheduler.AcquireAsync("b", 0.5, cancel.Token);
+        ValueTask<ComputeLease> next = scheduler.AcquireAsync("c", 0.5, CancellationToken.None);
+        Assert.Equal(2, scheduler.QueueDepth);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+        Assert.Equal(1, scheduler.QueueDepth);
+        running.Dispose();
+
+        using ComputeLease lease = await next.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("c", lease.SliceId);
+        Assert.Equal(0, scheduler.QueueDepth);
+    }
+
+    [Fact]
+    public async Task TwoSlotsRunTwoAtOnce()
+    {
+        var scheduler = new ComputeScheduler(2, _time);
+        using ComputeLease first = await scheduler.AcquireAsync("a", 0.25, CancellationToken.None);
+        ValueTask<ComputeLease> second = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
+        ValueTask<ComputeLease> third = scheduler.AcquireAsync("a", 0.25, CancellationToken.None);
+
+        Assert.True(second.IsCompletedSuccessfully);
+        Assert.False(third.IsCompleted);
+        (await second).Dispose();
+        (await third.AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-0.5)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void ImpossibleSharesAreRefused(double share)
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.AcquireAsync("a", share, CancellationToken.None));
+    }
+
+    // Every slice always has a request waiting; each execution costs the same. Counts who gets the slot.
+    private async Task SaturateAsync(ComputeScheduler scheduler, (string Slice, double Share)[] slices, int executions, Dictionary<string, int> grants)
+    {
+        var waiting = new List<ValueTask<ComputeLease>>();
+        ComputeLease current = await scheduler.AcquireAsync("warm-up", 1, CancellationToken.None);
+        foreach ((string slice, double share) in slices)
+        {
+            waiting.Add(scheduler.AcquireAsync(slice, share, CancellationToken.None));
+        }
+
+        for (int i = 0; i < executions; i++)
+        {
+            _time.Advance(Cost);
+            current.Dispose();
+            int granted = -1;
+            for (int w = 0; w < waiting.Count; w++)
+            {
+                if (waiting[w].IsCompleted)
+                {
+                    granted = w;
+                }
+            }
+
+            Assert.True(granted >= 0, "a free slot must go to a waiting slice at once");
+            current = await waiting[granted];
+            grants[current.SliceId]++;
+            (string slice, double share) = slices[granted];
+            waiting[granted] = scheduler.AcquireAsync(slice, share, CancellationToken.None);
+        }
+
+        _time.Advance(Cost);
+        current.Dispose();
+        // Drain in grant order: each remaining request gets the slot when the one before it lets go.
+        var pending = waiting.Select(w => w.AsTask()).ToList();
+        while (pending.Count > 0)
+        {
+            Task<ComputeLease> done = await Task.WhenAny(pending).WaitAsync(TimeSpan.FromSeconds(10));
+            pending.Remove(done);
+            (await done).Dispose();
+        }
+    }
+}
