@@ -1,6 +1,7 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Services;
@@ -75,6 +76,7 @@ public static class AgentHost
         services.AddSingleton(new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models")));
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<InferenceRunner>();
+        services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
         services.AddHostedService<BrokerRegistration>();
         services.AddGrpc(grpc =>
