@@ -156,6 +156,35 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Assert.Equal(CostModel.PerHundredThousand(TinySlicePrice, usage.AgentTotal.MeanSeconds), usage.CostPer100K);
     }
 
+    [Fact]
+    public async Task AnOpenSessionReportsEveryInterval()
+    {
+        string host = NewHost();
+        Accelerator attached = await _cluster.AttachAsync(host, TestCluster.TinySlice);
+        await using AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions
+        {
+            Broker = _cluster.BrokerUrl,
+            Host = host,
+            Ordinal = attached.Ordinal,
+            UsageReportInterval = TimeSpan.FromMilliseconds(200),
+        });
+        RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+        await session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]);
+        await session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]);
+
+        var waited = Stopwatch.StartNew();
+        AcceleratorUsage usage;
+        do
+        {
+            await Task.Delay(100);
+            usage = Assert.Single((await GetUsageAsync(host, attached.Ordinal)).Accelerators);
+        }
+        while (usage.ClientInferences < 2 && waited.Elapsed < TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2, usage.ClientInferences);
+        Assert.Equal(2, usage.ClientEndToEnd.Count);
+    }
+
     public static TheoryData<string, string> MalformedReports => new()
     {
         { "no-client-id", "client_id is required" },
