@@ -32,9 +32,10 @@ internal sealed class UsageAccountant(
     public void RecordHeartbeat(string agentId, IEnumerable<SliceUsage> slices)
     {
         HashSet<string>? attached = null;
+        List<string> recorded = [];
         foreach (SliceUsage slice in slices)
         {
-            attached ??= book.OnAgent(agentId).Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+            attached ??= AttachedOn(agentId);
             if (!attached.Contains(slice.SliceId))
             {
                 continue;
@@ -48,6 +49,16 @@ internal sealed class UsageAccountant(
             }
 
             usage.RecordAgent(slice);
+            recorded.Add(slice.SliceId);
+        }
+
+        if (recorded.Count > 0)
+        {
+            HashSet<string> stillAttached = AttachedOn(agentId);
+            foreach (string sliceId in recorded.Where(id => !stillAttached.Contains(id)))
+            {
+                usage.Forget(sliceId);
+            }
         }
     }
 
@@ -68,9 +79,20 @@ internal sealed class UsageAccountant(
         }
 
         usage.RecordClient(request.AcceleratorId, request.ClientId, [.. request.Models]);
+        ForgetIfDetached(request.AcceleratorId);
     }
 
     public void Forget(string acceleratorId) => usage.Forget(acceleratorId);
+
+    // A detach between the check and the record would leave figures nobody asks for: detach removes from the
+    // book before it forgets, so checking again after recording closes that window (heartbeats do the same).
+    private void ForgetIfDetached(string acceleratorId)
+    {
+        if (!book.All().Any(a => a.Id == acceleratorId))
+        {
+            usage.Forget(acceleratorId);
+        }
+    }
 
     /// <exception cref="RpcException">InvalidArgument for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
     public GetUsageResponse Describe(GetUsageRequest request)
@@ -154,6 +176,8 @@ internal sealed class UsageAccountant(
 
         return result;
     }
+
+    private HashSet<string> AttachedOn(string agentId) => book.OnAgent(agentId).Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
 
     private static UsageTotals Totals(SortedDictionary<string, UsageTotals> byModel, string modelId)
     {
