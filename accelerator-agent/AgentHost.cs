@@ -1,6 +1,7 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Services;
@@ -78,6 +79,7 @@ public static class AgentHost
         });
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<InferenceRunner>();
+        services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
         services.AddHostedService<BrokerRegistration>();
         services.AddGrpc(grpc =>

@@ -3,6 +3,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Usage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
@@ -36,6 +37,8 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();
         services.TryAddSingleton<AttachmentCoordinator>();
+        services.TryAddSingleton<UsageBook>();
+        services.TryAddSingleton<UsageAccountant>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return services;
     }

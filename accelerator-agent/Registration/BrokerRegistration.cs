@@ -46,7 +46,9 @@ internal sealed class BrokerRegistration : BackgroundService
             try
             {
                 var request = new HeartbeatRequest { AgentId = _identity.AgentId };
-                request.SliceIds.AddRange(_slices.All.Select(s => s.Id));
+                IReadOnlyCollection<AcceleratorSlice> held = _slices.All;
+                request.SliceIds.AddRange(held.Select(s => s.Id));
+                request.Usage.AddRange(held.Select(s => s.Usage.ToProto()));
                 HeartbeatResponse response = await broker.HeartbeatAsync(request, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
                 _slices.Reconcile(response.Slices);
             }

@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Slices;
@@ -22,9 +23,11 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     private readonly AgentIdentity _identity;
     private readonly AgentOptions _options;
     private readonly ILogger<InferenceAgentService> _logger;
+    private readonly InferenceMetering _metering;
 
-    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelLoader loader, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger)
+    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelLoader loader, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger, InferenceMetering metering)
     {
+        _metering = metering;
         _store = store;
         _slices = slices;
         _loader = loader;
@@ -136,11 +139,15 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
+        AcceleratorSlice slice = _slices.Get(request.SliceId);
         LoadedModel model = _slices.AcquireModel(request.SliceId, request.ModelId);
+        bool ran = false;
         try
         {
             List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
             ExecutionResult result = await _runner.RunAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
+            ran = true;
+            _metering.Succeeded(slice, request.ModelId, result.Timing);
             var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
             foreach (WireTensor output in result.Outputs)
             {
@@ -148,6 +155,10 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             }
 
             return response;
+        }
+        catch (Exception) when (!ran && _metering.Failed(slice, request.ModelId))
+        {
+            throw;
         }
         finally
         {
@@ -164,11 +175,15 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         }
 
         RunStreamHeader header = requestStream.Current.Header;
+        AcceleratorSlice slice = _slices.Get(header.SliceId);
         LoadedModel model = _slices.AcquireModel(header.SliceId, header.ModelId);
+        bool ran = false;
         try
         {
             List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
             ExecutionResult result = await _runner.RunAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
+            ran = true;
+            _metering.Succeeded(slice, header.ModelId, result.Timing);
             var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
             foreach (WireTensor output in result.Outputs)
             {
@@ -186,6 +201,11 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
                     await responseStream.WriteAsync(chunk, cancellationToken);
                 }
             }
+        }
+        // The execution's outcome: a run that completed counts as done even if its outputs could not be delivered.
+        catch (Exception) when (!ran && _metering.Failed(slice, header.ModelId))
+        {
+            throw;
         }
         finally
         {

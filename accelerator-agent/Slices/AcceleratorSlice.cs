@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Metering;
 using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Agent.Slices;
@@ -10,11 +11,15 @@ internal sealed class AcceleratorSlice
     public AcceleratorSlice(SliceAssignment assignment)
     {
         Assignment = assignment;
+        Usage = new SliceUsageMeter(assignment.SliceId);
     }
 
     public SliceAssignment Assignment { get; }
 
     public string Id => Assignment.SliceId;
+
+    /// <summary>What ran here since the slice was assigned.</summary>
+    public SliceUsageMeter Usage { get; }
 
     public ConcurrentDictionary<string, LoadedModel> Models { get; } = new(StringComparer.Ordinal);
 

@@ -54,4 +54,8 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 25, EventName = "AttachmentsSaveFailed", Level = LogLevel.Error,
         Message = "Attachments could not be saved; the change was undone")]
     public static partial void AttachmentsSaveFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 40, EventName = "AgentUsageRejected", Level = LogLevel.Warning,
+        Message = "Usage of slice {SliceId} from agent {AgentId} ignored: {Problem}")]
+    public static partial void AgentUsageRejected(ILogger logger, string agentId, string sliceId, string problem);
 }

@@ -3,6 +3,7 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Usage;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -23,6 +24,7 @@ internal sealed class BrokerGrpcService(
     AttachmentBook book,
     AttachmentCoordinator coordinator,
     FleetDescriber describer,
+    UsageAccountant usage,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
@@ -45,6 +47,7 @@ internal sealed class BrokerGrpcService(
             throw new RpcException(new Status(StatusCode.NotFound, $"unknown agent '{request.AgentId}'; register again"));
         }
 
+        usage.RecordHeartbeat(agent.AgentId, request.Usage);
         var response = new HeartbeatResponse();
         response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
         return Task.FromResult(response);
@@ -72,8 +75,12 @@ internal sealed class BrokerGrpcService(
     public override Task<ListPricesResponse> ListPrices(ListPricesRequest request, ServerCallContext context) =>
         Task.FromResult(prices.ToProto());
 
-    public override async Task<DetachResponse> Detach(DetachRequest request, ServerCallContext context) =>
-        new() { Accelerator = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken) };
+    public override async Task<DetachResponse> Detach(DetachRequest request, ServerCallContext context)
+    {
+        Accelerator detached = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken);
+        usage.Forget(detached.Id);
+        return new() { Accelerator = detached };
+    }
 
     public override Task<DescribeAcceleratorsResponse> DescribeAccelerators(DescribeAcceleratorsRequest request, ServerCallContext context) =>
         Task.FromResult(describer.DescribeHost(request.Host));
@@ -83,4 +90,13 @@ internal sealed class BrokerGrpcService(
 
     public override Task<ResolveAcceleratorResponse> ResolveAccelerator(ResolveAcceleratorRequest request, ServerCallContext context) =>
         Task.FromResult(new ResolveAcceleratorResponse { Accelerator = describer.Resolve(request.Host, request.Ordinal) });
+
+    public override Task<ReportClientUsageResponse> ReportClientUsage(ReportClientUsageRequest request, ServerCallContext context)
+    {
+        usage.ReportClient(request);
+        return Task.FromResult(new ReportClientUsageResponse());
+    }
+
+    public override Task<GetUsageResponse> GetUsage(GetUsageRequest request, ServerCallContext context) =>
+        Task.FromResult(usage.Describe(request));
 }

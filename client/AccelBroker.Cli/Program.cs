@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(DetachCommand.Create());
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
+        root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         return root.Parse(args).InvokeAsync();

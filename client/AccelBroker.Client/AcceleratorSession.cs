@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
@@ -15,16 +16,26 @@ namespace AccelBroker.Client;
 /// runs may share one session.
 /// </summary>
 /// <remarks>Failures surface as <see cref="RpcException"/> with the agent's or broker's status and message.</remarks>
-public sealed class AcceleratorSession : IDisposable
+public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
 {
+    private static readonly TimeSpan FinalReportWait = TimeSpan.FromSeconds(3);
+
     private readonly AcceleratorSessionOptions _options;
     private readonly InferenceAgent.InferenceAgentClient _agent;
+    private readonly SessionUsage _usage = new();
+    private readonly UsageReporter? _reporter;
 
-    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel)
+    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel, string broker)
     {
         _options = options;
         Accelerator = accelerator;
         _agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, options));
+        if (options.UsageReportInterval > TimeSpan.Zero)
+        {
+            // Reports are rare and small: the process's pooled channel to the broker serves every session.
+            var brokerClient = new Protocol.V1.Broker.BrokerClient(Intercepted(AgentChannels.Get(broker, options.ConnectTimeout), options));
+            _reporter = new UsageReporter(brokerClient, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
+        }
     }
 
     /// <summary>The accelerator this session runs on.</summary>
@@ -44,6 +55,7 @@ public sealed class AcceleratorSession : IDisposable
     public static async Task<AcceleratorSession> OpenAsync(AcceleratorSessionOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new AcceleratorSessionOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.UsageReportInterval, TimeSpan.Zero, nameof(options));
         string broker = options.ResolveBroker();
         string host = options.ResolveHost();
 
@@ -60,7 +72,7 @@ public sealed class AcceleratorSession : IDisposable
 
         Protocol.V1.Accelerator a = resolved.Accelerator;
         var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, a.Status);
-        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout));
+        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout), broker);
     }
 
     /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file, blocking.</summary>
@@ -123,9 +135,7 @@ public sealed class AcceleratorSession : IDisposable
             total += input.Data.Length;
         }
 
-        return total > WireLimits.UnaryPayloadBytes
-            ? RunStreamingAsync(model, inputs, cancellationToken)
-            : RunUnaryAsync(model, inputs, cancellationToken);
+        return MeasuredAsync(model, inputs, streaming: total > WireLimits.UnaryPayloadBytes, cancellationToken);
     }
 
     /// <summary>Sends <paramref name="payload"/> to the agent and back: a connectivity check and a transport baseline.</summary>
@@ -196,9 +206,45 @@ public sealed class AcceleratorSession : IDisposable
             cancellationToken: cancellationToken);
     }
 
-    /// <summary>Releases nothing the process shares: agent channels are pooled for the process.</summary>
+    /// <summary>
+    /// Sends the session's last usage report to the broker, waiting at most about two seconds (it never
+    /// throws); agent channels are pooled for the process and stay open.
+    /// </summary>
     public void Dispose()
     {
+        if (_reporter is not null)
+        {
+            // Off this thread: a caller's synchronization context must not be able to deadlock the report.
+            _ = Task.Run(async () => await _reporter.DisposeAsync()).Wait(FinalReportWait);
+        }
+    }
+
+    /// <summary>Sends the session's last usage report to the broker, waiting at most about two seconds (it never throws).</summary>
+    /// <returns>A task that completes when the report is sent or abandoned.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (_reporter is not null)
+        {
+            await _reporter.DisposeAsync();
+        }
+    }
+
+    // End to end, as the application sees it: everything from here to the outputs in hand.
+    private async Task<ModelOutput> MeasuredAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, bool streaming, CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            ModelOutput output = streaming
+                ? await RunStreamingAsync(model, inputs, cancellationToken)
+                : await RunUnaryAsync(model, inputs, cancellationToken);
+            _usage.Succeeded(model.ModelId, Stopwatch.GetElapsedTime(started));
+            return output;
+        }
+        catch (Exception) when (_usage.Failed(model.ModelId))
+        {
+            throw;
+        }
     }
 
     private async Task<RemoteModel> LoadAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions? options, CancellationToken cancellationToken)

@@ -33,6 +33,13 @@ public sealed record AcceleratorSessionOptions
     public bool NativeOutputDtype { get; init; }
 
     /// <summary>
+    /// How often the session sends its cumulative end-to-end latency and failure counts to the broker (for
+    /// <c>accel usage</c>); a last report follows on dispose. <see cref="TimeSpan.Zero"/> sends none. Reporting
+    /// never fails or delays a run. Default 10 seconds.
+    /// </summary>
+    public TimeSpan UsageReportInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Interceptors applied to every call to the broker and the agent, outermost first: the place to attach
     /// credentials, tracing or retries.
     /// </summary>

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+
+namespace AccelBroker.Agent.Metering;
+
+/// <summary>
+/// Records each run on a known slice and model twice: into the slice's cumulative usage (sent to the broker
+/// with every heartbeat) and into the <c>AccelBroker.Agent</c> meter (exported to Prometheus).
+/// </summary>
+internal sealed class InferenceMetering
+{
+    public const string MeterName = "AccelBroker.Agent";
+
+    private readonly Counter<long> _inferences;
+    private readonly Histogram<double> _duration;
+
+    public InferenceMetering(IMeterFactory meterFactory)
+    {
+        Meter meter = meterFactory.Create(MeterName);
+        _inferences = meter.CreateCounter<long>(
+            "accelbroker.agent.inferences", unit: "{inference}", description: "Runs on a slice, by outcome (ok or error).");
+        _duration = meter.CreateHistogram<double>(
+            "accelbroker.agent.inference.duration", unit: "s", description: "Time of a completed run on the agent, by phase (total, queue, decode, compute, encode).");
+    }
+
+    public void Succeeded(AcceleratorSlice slice, string modelId, RunTiming timing)
+    {
+        slice.Usage.Model(modelId).Succeeded(timing);
+        if (_inferences.Enabled)
+        {
+            _inferences.Add(1, Tags(slice.Id, modelId, "outcome", "ok"));
+        }
+
+        if (_duration.Enabled)
+        {
+            _duration.Record(ModelUsageMeter.Total(timing), Tags(slice.Id, modelId, "phase", "total"));
+            _duration.Record(timing.QueueSeconds, Tags(slice.Id, modelId, "phase", "queue"));
+            _duration.Record(timing.DecodeSeconds, Tags(slice.Id, modelId, "phase", "decode"));
+            _duration.Record(timing.ComputeSeconds, Tags(slice.Id, modelId, "phase", "compute"));
+            _duration.Record(timing.EncodeSeconds, Tags(slice.Id, modelId, "phase", "encode"));
+        }
+    }
+
+    /// <summary>Counts a failed run; returns false so it can sit in an exception filter.</summary>
+    public bool Failed(AcceleratorSlice slice, string modelId)
+    {
+        slice.Usage.Model(modelId).Failed();
+        if (_inferences.Enabled)
+        {
+            _inferences.Add(1, Tags(slice.Id, modelId, "outcome", "error"));
+        }
+
+        return false;
+    }
+
+    private static TagList Tags(string sliceId, string modelId, string key, string value) =>
+        new() { { "slice", sliceId }, { "model", modelId }, { key, value } };
+}

@@ -1,0 +1,114 @@
+using AccelBroker.Broker.Pricing;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using Xunit;
+using Xunit.Abstractions;
+using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
+
+namespace AccelBroker.Tests.Broker;
+
+/// <summary>Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced, never added up.</summary>
+public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private BrokerTestHost _broker = null!;
+    private FakeAgent _agent = null!;
+
+    private BrokerClient Broker => _broker.Client;
+
+    public async Task InitializeAsync()
+    {
+        _broker = await BrokerTestHost.StartAsync(output);
+        _agent = await FakeAgent.StartAsync(output);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _broker.DisposeAsync();
+        await _agent.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TheLatestWellFormedHeartbeatUsageIsShownAndPricedOnTheAgentsMean()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium", HostType = "c5.large" })).Accelerator;
+
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010));
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 7, seconds: 0.010));
+
+        AcceleratorUsage usage = await UsageAsync("host-a");
+        Assert.Equal(7, usage.Inferences);
+        Assert.Equal(2, usage.Failures);
+        Assert.Equal(7, usage.AgentCompute.Count);
+        Assert.Equal(0.006, usage.AgentCompute.MeanSeconds, 12);
+        Assert.Equal("agent", usage.CostBasis);
+        Assert.Equal(0.085, usage.HostPricePerHour);
+        Assert.Equal(0.12, usage.SlicePricePerHour);
+        Assert.Equal(CostModel.PerHundredThousand(0.205, 0.010), usage.CostPer100K, 12);
+        Assert.Equal((0.085 + 0.12) / 3600 * 0.010 * 100_000, usage.CostPer100K, 12);
+        ModelUsageSummary model = Assert.Single(usage.Models);
+        Assert.Equal(("m", 7L, 2L, 0L), (model.ModelId, model.Inferences, model.Failures, model.ClientEndToEnd.Count));
+    }
+
+    [Fact]
+    public async Task AMalformedOrForeignSliceUsageIsIgnoredAndTheHeartbeatStillSucceeds()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        SliceUsage malformed = Usage(attached.Id, runs: 3, seconds: 0.010);
+        malformed.Models[0].Compute.BucketCounts[0] = 0;
+
+        HeartbeatResponse response = await HeartbeatAsync(agentId, malformed, Usage("acc-not-this-agents", runs: 4, seconds: 0.010));
+
+        Assert.Equal([attached.Id], response.Slices.Select(s => s.SliceId));
+        AcceleratorUsage usage = await UsageAsync("host-a");
+        Assert.Equal(0, usage.Inferences);
+        Assert.Equal("none", usage.CostBasis);
+        Assert.Equal(0, usage.HostPricePerHour);
+
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 3, seconds: 0.010));
+        Assert.Equal(3, (await UsageAsync("host-a")).Inferences);
+    }
+
+    private async Task<HeartbeatResponse> HeartbeatAsync(string agentId, params SliceUsage[] usage)
+    {
+        var request = new HeartbeatRequest { AgentId = agentId };
+        request.Usage.AddRange(usage);
+        return await Broker.HeartbeatAsync(request);
+    }
+
+    private async Task<AcceleratorUsage> UsageAsync(string host) =>
+        Assert.Single((await Broker.GetUsageAsync(new GetUsageRequest { Host = host })).Accelerators);
+
+    // Every run: queue 1 ms, decode 1 ms, compute 6 ms, encode 2 ms (total given).
+    private static SliceUsage Usage(string sliceId, int runs, double seconds)
+    {
+        var total = new LatencyHistogram();
+        var queue = new LatencyHistogram();
+        var decode = new LatencyHistogram();
+        var compute = new LatencyHistogram();
+        var encode = new LatencyHistogram();
+        for (int i = 0; i < runs; i++)
+        {
+            total.Record(seconds);
+            queue.Record(0.001);
+            decode.Record(0.001);
+            compute.Record(0.006);
+            encode.Record(0.002);
+        }
+
+        var usage = new SliceUsage { SliceId = sliceId };
+        usage.Models.Add(new ModelUsage
+        {
+            ModelId = "m",
+            Inferences = runs,
+            Failures = 2,
+            Total = total.ToProto(),
+            Queue = queue.ToProto(),
+            Decode = decode.ToProto(),
+            Compute = compute.ToProto(),
+            Encode = encode.ToProto(),
+        });
+        return usage;
+    }
+}
