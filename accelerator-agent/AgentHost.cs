@@ -76,6 +76,7 @@ public static class AgentHost
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelLoader>();
+        services.AddSingleton<LocalBenchmark>();
         services.AddHostedService<BrokerRegistration>();
         services.AddGrpc(grpc =>
         {
