@@ -20,6 +20,8 @@ public static class Program
         root.Subcommands.Add(DescribeAgentsCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(CompareCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }
