@@ -168,7 +168,7 @@ internal static class CompareCommand
     private static void PrintTable(IReadOnlyList<CompareRow> rows, double sloMs, CompareRow? cheapest, string note, int runs, int warmup)
     {
         static string Ms(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture);
-        string sloText = $"P90 < {sloMs.ToString("0.###", CultureInfo.InvariantCulture)} ms";
+        string sloText = $"P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms";
         var table = new Table().AddColumns("instance", "kind", "executed on (measured here)", "$/hour", "P90 ms", "mean ms", "cost per 100k", sloText);
         foreach (CompareRow r in rows)
         {
@@ -181,6 +181,12 @@ internal static class CompareCommand
                 r.LatencyMs is null ? "" : Ms(r.LatencyMs.MeanMs),
                 r.CostPer100k is { } cost ? "$" + cost.ToString("0.0000", CultureInfo.InvariantCulture) : "",
                 !r.Measured ? "" : r.MeetsSlo ? "meets" : "");
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            // Spectre assumes 80 columns without a terminal and would wrap names inside cells: keep rows greppable.
+            AnsiConsole.Profile.Width = 200;
         }
 
         AnsiConsole.Write(table);

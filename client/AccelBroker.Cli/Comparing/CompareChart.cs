@@ -71,7 +71,7 @@ internal static class CompareChart
         plot.Axes.Left.Label.Text = "cost per 100,000 inferences ($, mean latency)";
         plot.Axes.Right.Label.Text = "P90 latency (ms)";
         plot.Axes.Margins(bottom: 0);
-        plot.Title($"Cost per 100k inferences (bars) and P90 latency (line); SLO P90 < {sloMs.ToString("0.###", CultureInfo.InvariantCulture)} ms (dashed)");
+        plot.Title($"Cost per 100k inferences (bars) and P90 latency (line); SLO P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms (dashed)");
 
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "host + accelerator", FillColor = HostAccelerator });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "standalone GPU", FillColor = StandaloneGpu });

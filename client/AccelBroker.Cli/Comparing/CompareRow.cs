@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AccelBroker.Cli.Infrastructure;
 
 namespace AccelBroker.Cli.Comparing;
@@ -14,7 +15,7 @@ internal sealed record CompareRow(
     string? ExecutedOn,
     double PricePerHour,
     LatencySummary? LatencyMs,
-    double? CostPer100k,
+    [property: JsonPropertyName("cost_per_100k")] double? CostPer100k,
     bool MeetsSlo,
     string? NotMeasuredReason)
 {

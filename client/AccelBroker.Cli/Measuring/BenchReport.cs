@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Client;
@@ -22,7 +23,7 @@ internal sealed record BenchReport(
     BenchReport.ThroughputInfo Throughput,
     AgentSplit AgentSplitMs,
     UsedPrices Prices,
-    double CostPer100k,
+    [property: JsonPropertyName("cost_per_100k")] double CostPer100k,
     double CostPerMillionItems)
 {
     public sealed record InputInfo(string Dtype, IReadOnlyList<long> Shape);
