@@ -68,6 +68,8 @@ internal static class CompareChart
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
         plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        // Rotated names need room below the axis, or "c5.large + eia2.medium" is cut off at the image edge.
+        plot.Axes.Bottom.MinimumSize = Math.Min(height / 3f, 40 + (6f * labels.DefaultIfEmpty("").Max(l => l.Length)));
         plot.Axes.Left.Label.Text = "cost per 100,000 inferences ($, mean latency)";
         plot.Axes.Right.Label.Text = "P90 latency (ms)";
         plot.Axes.Margins(bottom: 0);
