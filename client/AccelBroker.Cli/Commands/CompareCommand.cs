@@ -97,7 +97,7 @@ internal static class CompareCommand
                 InstancePrice instance = catalog.GetInstance(name);
                 (Measurement? measured, string? executedOn, string? reason) = instance.Kind == "gpu"
                     ? await measuring.GpuAgentAsync(name, cancellationToken)
-                    : measuring.InProcess();
+                    : measuring.InProcess(cancellationToken);
                 rows.Add(Row(name, CompareRow.KindOf(instance.Kind), null, null, executedOn, instance.PricePerHour, measured, sloMs, reason));
             }
 

@@ -67,9 +67,9 @@ internal sealed class CompareMeasurer
         }
     }
 
-    public (Measurement? Measured, string? ExecutedOn, string? Reason) InProcess()
+    public (Measurement? Measured, string? ExecutedOn, string? Reason) InProcess(CancellationToken cancellationToken)
     {
-        Measurement measured = InProcessBenchmark.Measure(_modelPath, _inputs, _runs, _warmup, CancellationToken.None);
+        Measurement measured = InProcessBenchmark.Measure(_modelPath, _inputs, _runs, _warmup, cancellationToken);
         return (measured, $"{measured.Device}, {InProcessBenchmark.Where}", null);
     }
 
