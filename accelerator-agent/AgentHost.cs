@@ -72,7 +72,10 @@ public static class AgentHost
         services.AddSingleton(device);
         services.AddSingleton<AgentIdentity>();
         services.AddSingleton<ServerReady>();
-        services.AddSingleton(new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models")));
+        services.AddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
+        {
+            InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
+        });
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelLoader>();

@@ -36,6 +36,12 @@ public sealed record AgentOptions
     /// <summary>libtorch intra-op threads (process-wide); defaults to the number of cores.</summary>
     public int? IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// Disk space for uploaded models; past it, the least recently used models are deleted. Models the
+    /// agent has loaded are never deleted, so a run that reloads an evicted-from-memory model finds its bytes.
+    /// </summary>
+    public long ModelStoreBytes { get; init; } = 20L * 1024 * 1024 * 1024;
+
     /// <summary>Largest model accepted for upload.</summary>
     public long MaxModelBytes { get; init; } = 4L * 1024 * 1024 * 1024;
 

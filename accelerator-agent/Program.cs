@@ -8,7 +8,7 @@ public static class Program
     private const string Usage = """
         Usage: AccelBroker.Agent [--broker URL] [--listen URL] [--device cpu|cuda:N] [--instance-type NAME]
                                  [--advertise URL] [--memory-mib N] [--compute F] [--data-dir DIR] [--agent-id ID]
-                                 [--slots N] [--threads N] [--huge-pages]
+                                 [--model-store-mib N] [--slots N] [--threads N] [--huge-pages]
 
         Runs an AccelBroker accelerator agent: it executes TorchScript models with TorchSharp for the slices the
         broker places on it, and serves clients directly over gRPC (HTTP/2).
@@ -22,6 +22,7 @@ public static class Program
           --memory-mib N        Accelerator memory offered to slices (default: half the RAM on cpu, 90% on cuda).
           --compute F           Share of the device offered to slices, 0 < F <= 1 (default 1).
           --data-dir DIR        Where uploaded models are kept (default: a folder under the temp path).
+          --model-store-mib N   Disk for uploaded models; least recently used ones go past it (default 20480).
           --agent-id ID         Identity to register under (default: assigned by the broker).
           --slots N             Forward passes run at once (default 1).
           --threads N           libtorch intra-op threads (default: number of cores).
@@ -104,6 +105,7 @@ public static class Program
                 "--device" => options with { Device = value },
                 "--instance-type" => options with { InstanceType = value },
                 "--memory-mib" => options with { MemoryBytes = Positive(name, value) * 1024 * 1024 },
+                "--model-store-mib" => options with { ModelStoreBytes = Positive(name, value) * 1024 * 1024 },
                 "--compute" => options with { Compute = Share(name, value) },
                 "--data-dir" => options with { DataDirectory = value },
                 "--agent-id" => options with { AgentId = value },

@@ -1,29 +1,38 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Grpc.Core;
 
 namespace AccelBroker.Agent.Models;
 
 /// <summary>
-/// Uploaded model bytes on disk, addressed by their SHA-256. A file appears under its final
-/// name only after its length and hash were verified, so a reader never sees half an upload.
+/// Uploaded model bytes on disk, addressed by their SHA-256. A file appears under its final name only after
+/// its length and hash were verified, so a reader never sees half an upload. The store is bounded: past
+/// its capacity the least recently used models are deleted, except those <see cref="InUse"/> says are
+/// loaded, so a model evicted from a slice's memory can always be reloaded from here.
 /// </summary>
 internal sealed class ModelStore
 {
     private readonly string _directory;
-    private readonly ConcurrentDictionary<string, long> _held = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Entry> _held = new(StringComparer.Ordinal);
+    private long _clock;
+    private long _bytes;
 
-    public ModelStore(string directory)
+    public ModelStore(string directory, long capacityBytes = long.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacityBytes, 1);
         _directory = directory;
+        CapacityBytes = capacityBytes;
         Directory.CreateDirectory(directory);
-        foreach (string path in Directory.EnumerateFiles(directory, "*.pt"))
+
+        // Recency survives restarts through the files' modification times, which Touch keeps current.
+        var files = Directory.EnumerateFiles(directory, "*.pt")
+            .Select(path => new FileInfo(path))
+            .Where(file => IsSha256(Path.GetFileNameWithoutExtension(file.Name)))
+            .OrderBy(file => file.LastWriteTimeUtc);
+        foreach (FileInfo file in files)
         {
-            string name = Path.GetFileNameWithoutExtension(path);
-            if (IsSha256(name))
-            {
-                _held[name] = new FileInfo(path).Length;
-            }
+            _held[Path.GetFileNameWithoutExtension(file.Name)] = new Entry(file.Length, ++_clock);
+            _bytes += file.Length;
         }
 
         // Leftovers of uploads broken by a crash.
@@ -33,18 +42,57 @@ internal sealed class ModelStore
         }
     }
 
-    public bool TryGetLength(string sha256, out long length) => _held.TryGetValue(sha256, out length);
+    public long CapacityBytes { get; }
+
+    /// <summary>Bytes of the models held.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    /// <summary>Tells whether a model is loaded somewhere, so eviction must spare it.</summary>
+    public Func<string, bool> InUse { get; init; } = _ => false;
+
+    public bool TryGetLength(string sha256, out long length)
+    {
+        lock (_gate)
+        {
+            if (_held.TryGetValue(sha256, out Entry? entry))
+            {
+                entry.LastUse = ++_clock;
+                length = entry.Length;
+                return true;
+            }
+        }
+
+        length = 0;
+        return false;
+    }
 
     public string PathOf(string sha256) => Path.Combine(_directory, sha256 + ".pt");
 
     /// <summary>Starts an upload of bytes that must hash to <paramref name="sha256"/> and be <paramref name="length"/> long.</summary>
-    public ModelUpload BeginUpload(string sha256, long length) =>
-        new(this, sha256, length, Path.Combine(_directory, $"{sha256}.{Guid.NewGuid():N}.partial"));
+    public ModelUpload BeginUpload(string sha256, long length)
+    {
+        if (length > CapacityBytes)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"a model of {length} bytes does not fit this agent's model store of {CapacityBytes} bytes"));
+        }
+
+        return new(this, sha256, length, Path.Combine(_directory, $"{sha256}.{Guid.NewGuid():N}.partial"));
+    }
 
     /// <summary>Reads held model bytes, checking they still hash to their name.</summary>
     public byte[] Read(string sha256)
     {
-        if (!_held.ContainsKey(sha256))
+        if (!TryGetLength(sha256, out _))
         {
             throw new RpcException(new Status(StatusCode.NotFound,
                 $"model sha256={sha256} is not held by this agent; upload it first"));
@@ -54,12 +102,12 @@ internal sealed class ModelStore
         string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
         if (actual != sha256)
         {
-            _held.TryRemove(sha256, out _);
-            TryDelete(PathOf(sha256));
+            Forget(sha256);
             throw new RpcException(new Status(StatusCode.DataLoss,
                 $"stored model sha256={sha256} was corrupted on disk (hashes to {actual}) and was removed; upload it again"));
         }
 
+        Touch(sha256);
         return bytes;
     }
 
@@ -79,7 +127,23 @@ internal sealed class ModelStore
             stored = false;
         }
 
-        _held[sha256] = length;
+        List<string> evicted;
+        lock (_gate)
+        {
+            if (!_held.ContainsKey(sha256))
+            {
+                _bytes += length;
+            }
+
+            _held[sha256] = new Entry(length, ++_clock);
+            evicted = EvictOver(keep: sha256);
+        }
+
+        foreach (string sha in evicted)
+        {
+            TryDelete(PathOf(sha));
+        }
+
         return stored;
     }
 
@@ -98,5 +162,65 @@ internal sealed class ModelStore
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    private void Touch(string sha256)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(PathOf(sha256), DateTime.UtcNow);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Forget(string sha256)
+    {
+        lock (_gate)
+        {
+            if (_held.Remove(sha256, out Entry? entry))
+            {
+                _bytes -= entry.Length;
+            }
+        }
+
+        TryDelete(PathOf(sha256));
+    }
+
+    // Oldest first; loaded models and the one just stored are spared even if that leaves the store over.
+    private List<string> EvictOver(string keep)
+    {
+        var evicted = new List<string>();
+        if (_bytes <= CapacityBytes)
+        {
+            return evicted;
+        }
+
+        foreach ((string sha, Entry entry) in _held.OrderBy(pair => pair.Value.LastUse).ToList())
+        {
+            if (_bytes <= CapacityBytes)
+            {
+                break;
+            }
+
+            if (sha == keep || InUse(sha))
+            {
+                continue;
+            }
+
+            _held.Remove(sha);
+            _bytes -= entry.Length;
+            evicted.Add(sha);
+        }
+
+        return evicted;
+    }
+
+    private sealed class Entry(long length, long lastUse)
+    {
+        public long Length { get; } = length;
+
+        public long LastUse { get; set; } = lastUse;
     }
 }

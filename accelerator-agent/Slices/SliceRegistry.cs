@@ -20,6 +20,9 @@ internal sealed class SliceRegistry
 
     public IReadOnlyCollection<AcceleratorSlice> All => _slices.Values.ToArray();
 
+    /// <summary>Whether any slice has the model with these bytes loaded.</summary>
+    public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Models.Values.Any(model => model.Sha256 == sha256));
+
     public void Assign(SliceAssignment assignment)
     {
         if (string.IsNullOrWhiteSpace(assignment.SliceId))

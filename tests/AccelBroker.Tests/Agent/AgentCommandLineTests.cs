@@ -10,7 +10,7 @@ public sealed class AgentCommandLineTests
     {
         AgentOptions? options = Program.Parse([
             "--broker", "http://broker:5050/", "--listen=http://0.0.0.0:7001", "--advertise", "http://gpu-1:7001",
-            "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--compute", "0.5",
+            "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--model-store-mib", "2048", "--compute", "0.5",
             "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages",
         ]);
 
@@ -21,6 +21,7 @@ public sealed class AgentCommandLineTests
         Assert.Equal("cuda:1", options.Device);
         Assert.Equal("g4dn.xlarge", options.InstanceType);
         Assert.Equal(1024L * 1024 * 1024, options.MemoryBytes);
+        Assert.Equal(2048L * 1024 * 1024, options.ModelStoreBytes);
         Assert.Equal(0.5, options.Compute);
         Assert.Equal("/var/lib/a", options.DataDirectory);
         Assert.Equal("agent-x", options.AgentId);
