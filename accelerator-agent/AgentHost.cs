@@ -81,6 +81,7 @@ public static class AgentHost
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
+        services.AddSingleton<LocalBenchmark>();
         services.AddHostedService<BrokerRegistration>();
         services.AddGrpc(grpc =>
         {

@@ -30,17 +30,7 @@ internal sealed class ModelLoader
 
     public async Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, LoadModelRequest request, CancellationToken cancellationToken)
     {
-        string sha256 = request.Sha256.ToLowerInvariant();
-        if (!ModelStore.IsSha256(sha256))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"sha256 must be 64 hex digits, got '{request.Sha256}'"));
-        }
-
-        if (!Enum.IsDefined(request.Precision))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown precision {(int)request.Precision}"));
-        }
-
+        string sha256 = Validate(request.Sha256, request.Precision);
         string modelId = LoadedModel.IdFor(sha256, request.Precision);
         if (slice.Models.ContainsKey(modelId))
         {
@@ -93,6 +83,34 @@ internal sealed class ModelLoader
         {
             slice.LoadGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Loads held model bytes onto the device without putting them on any slice: the caller owns the model and
+    /// must <see cref="LoadedModel.Retire"/> it (an agent-local benchmark does).
+    /// </summary>
+    public LoadedModel LoadDetached(string requestedSha256, Precision precision)
+    {
+        string sha256 = Validate(requestedSha256, precision);
+        byte[] bytes = _store.Read(sha256);
+        torch.jit.ScriptModule module = Load(bytes, precision);
+        return new LoadedModel(LoadedModel.IdFor(sha256, precision), sha256, bytes.LongLength, precision, module, _time.GetUtcNow());
+    }
+
+    private static string Validate(string requestedSha256, Precision precision)
+    {
+        string sha256 = requestedSha256.ToLowerInvariant();
+        if (!ModelStore.IsSha256(sha256))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"sha256 must be 64 hex digits, got '{requestedSha256}'"));
+        }
+
+        if (!Enum.IsDefined(precision))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"unknown precision {(int)precision}"));
+        }
+
+        return sha256;
     }
 
     private torch.jit.ScriptModule Load(byte[] bytes, Precision precision)

@@ -8,6 +8,7 @@ using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 
@@ -283,6 +284,10 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         response.Slices.AddRange(_slices.All.Select(s => s.Assignment));
         return Task.FromResult(response);
     }
+
+    // Resolved per call rather than injected, so this verb adds no constructor dependency to the data path.
+    public override Task<BenchmarkLocalResponse> BenchmarkLocal(BenchmarkLocalRequest request, ServerCallContext context) =>
+        context.GetHttpContext().RequestServices.GetRequiredService<LocalBenchmark>().RunAsync(request, context.Deadline, context.CancellationToken);
 
     private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData) =>
         TensorProtos.Create(tensor.DataType, tensor.Shape, tensor.Data, compress, includeData);

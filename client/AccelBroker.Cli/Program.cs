@@ -21,6 +21,8 @@ public static class Program
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(CompareCommand.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

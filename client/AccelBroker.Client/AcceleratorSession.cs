@@ -270,70 +270,12 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         return new RemoteModel(response.ModelId, sha256, length, options.Precision, response.Device, uploaded);
     }
 
-    private async Task UploadFileAsync(string path, string sha256, long length, CancellationToken cancellationToken)
-    {
-        await using FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(WireLimits.ModelChunkBytes);
-        try
-        {
-            await UploadAsync(sha256, length, async ct =>
-            {
-                int read = await file.ReadAtLeastAsync(buffer.AsMemory(0, WireLimits.ModelChunkBytes), WireLimits.ModelChunkBytes, throwOnEndOfStream: false, ct);
-                return buffer.AsMemory(0, read);
-            }, cancellationToken);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    // Upload code is shared with agent-local benchmarks, which reach an agent without a slice.
+    private Task UploadFileAsync(string path, string sha256, long length, CancellationToken cancellationToken) =>
+        ModelUploader.UploadFileAsync(_agent, path, sha256, length, _options.Compression, Deadline(_options), cancellationToken);
 
-    private Task UploadBytesAsync(ReadOnlyMemory<byte> model, string sha256, CancellationToken cancellationToken)
-    {
-        int offset = 0;
-        return UploadAsync(sha256, model.Length, _ =>
-        {
-            ReadOnlyMemory<byte> chunk = model.Slice(offset, Math.Min(WireLimits.ModelChunkBytes, model.Length - offset));
-            offset += chunk.Length;
-            return ValueTask.FromResult(chunk);
-        }, cancellationToken);
-    }
-
-    // Each chunk is written (serialized) before the next read reuses the buffer, so wrapping it is safe.
-    private async Task UploadAsync(string sha256, long length, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextChunk, CancellationToken cancellationToken)
-    {
-        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = _agent.UploadModel(deadline: Deadline(_options), cancellationToken: cancellationToken);
-        Compression compression = _options.Compression ? Compression.Lz4 : Compression.None;
-        await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = length, Compression = compression } }, cancellationToken);
-        bool compress = _options.Compression;
-        while (true)
-        {
-            ReadOnlyMemory<byte> raw = await nextChunk(cancellationToken);
-            if (raw.IsEmpty)
-            {
-                break;
-            }
-
-            var chunk = new ModelChunk { RawLength = raw.Length };
-            // Weights rarely compress: stop trying after the first chunk that does not shrink.
-            byte[]? compressed = compress ? Lz4Block.TryCompress(raw.Span) : null;
-            if (compressed is not null)
-            {
-                chunk.Compression = Compression.Lz4;
-                chunk.Data = UnsafeByteOperations.UnsafeWrap(compressed);
-            }
-            else
-            {
-                compress = false;
-                chunk.Data = UnsafeByteOperations.UnsafeWrap(raw);
-            }
-
-            await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = chunk }, cancellationToken);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        await call;
-    }
+    private Task UploadBytesAsync(ReadOnlyMemory<byte> model, string sha256, CancellationToken cancellationToken) =>
+        ModelUploader.UploadBytesAsync(_agent, model, sha256, _options.Compression, Deadline(_options), cancellationToken);
 
     private async Task<ModelOutput> RunUnaryAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
     {

@@ -1,0 +1,89 @@
+using AccelBroker.Cli.Commands;
+using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Measuring;
+using AccelBroker.Client;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+
+namespace AccelBroker.Cli.Comparing;
+
+/// <summary>
+/// Measures each kind of combination where it really runs: slices attached in turn to a temporary host,
+/// standalone CPU in this process, standalone GPU on a healthy CUDA agent of that instance type.
+/// </summary>
+internal sealed class CompareMeasurer
+{
+    private readonly BrokerConnection _connection;
+    private readonly string _broker;
+    private readonly string _modelPath;
+    private readonly IReadOnlyList<Tensor> _inputs;
+    private readonly int _runs;
+    private readonly int _warmup;
+    private readonly bool _progress;
+
+    public CompareMeasurer(BrokerConnection connection, string broker, string modelPath, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
+    {
+        _connection = connection;
+        _broker = broker;
+        _modelPath = modelPath;
+        _inputs = inputs;
+        _runs = runs;
+        _warmup = warmup;
+        _progress = progress;
+    }
+
+    /// <summary>Unique per run, so a compare never touches a real host's accelerators.</summary>
+    public string TempHost { get; } = "accel-compare-" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>Attaches <paramref name="sliceType"/> to the temporary host, measures through a session, and always detaches.</summary>
+    public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> AttachedAsync(string hostType, string sliceType, CancellationToken cancellationToken)
+    {
+        Accelerator accelerator;
+        try
+        {
+            AttachResponse attached = await _connection.Client.AttachAsync(
+                new AttachRequest { Host = TempHost, SliceType = sliceType, HostType = hostType }, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+            accelerator = attached.Accelerator;
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted or StatusCode.FailedPrecondition or StatusCode.NotFound)
+        {
+            return (null, null, $"could not attach {sliceType}: {ex.Status.Detail}");
+        }
+
+        try
+        {
+            using AcceleratorSession session = await AcceleratorSession.OpenAsync(
+                new AcceleratorSessionOptions { Broker = _broker, Host = TempHost, Ordinal = accelerator.Ordinal }, cancellationToken);
+            Measurement measured = _progress
+                ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, tick, cancellationToken))
+                : await SessionBenchmark.MeasureAsync(session, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, null, cancellationToken);
+            return (measured, $"{measured.Device}, {SessionBenchmark.Where(accelerator.AgentAddress)}", null);
+        }
+        finally
+        {
+            // Also on failure or Ctrl-C: a compare leaves nothing attached.
+            await _connection.Client.DetachAsync(
+                new DetachRequest { Host = TempHost, Ordinal = accelerator.Ordinal }, deadline: BrokerConnection.Deadline, cancellationToken: CancellationToken.None);
+        }
+    }
+
+    public (Measurement? Measured, string? ExecutedOn, string? Reason) InProcess(CancellationToken cancellationToken)
+    {
+        Measurement measured = InProcessBenchmark.Measure(_modelPath, _inputs, _runs, _warmup, cancellationToken);
+        return (measured, $"{measured.Device}, {InProcessBenchmark.Where}", null);
+    }
+
+    /// <summary>A healthy agent of that instance type running on CUDA, or a reason why none measured it.</summary>
+    public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> GpuAgentAsync(string instanceType, CancellationToken cancellationToken)
+    {
+        DescribeAgentsResponse agents = await _connection.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+        AgentDescription? agent = agents.Agents.FirstOrDefault(a => a.Status == "healthy" && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
+        if (agent is null)
+        {
+            return (null, null, $"no healthy cuda agent of instance type {instanceType}");
+        }
+
+        Measurement measured = await AgentLocalBenchmark.MeasureAsync(agent.Address, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, cancellationToken);
+        return (measured, $"{measured.Device}, {AgentLocalBenchmark.Where(agent.Address)}", null);
+    }
+}
