@@ -34,6 +34,11 @@ public static class AgentHost
             NativeEnvironment.EnableHugePageAllocation();
         }
 
+        if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(options));
+        }
+
         ComputeDevice device = DeviceProbe.Resolve(options.Device);
         if (options.IntraOpThreads is { } threads and > 0)
         {
@@ -62,6 +67,10 @@ public static class AgentHost
             kestrel.Limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
             kestrel.Limits.MaxRequestBodySize = null;
         });
+        MetricsEndpoint? metrics = options.MetricsListen is null
+            ? null
+            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, AgentMetrics.MeterName,
+                options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host);
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);
@@ -74,6 +83,7 @@ public static class AgentHost
         services.AddSingleton<ServerReady>();
         services.AddSingleton(new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models")));
         services.AddSingleton<SliceRegistry>();
+        services.AddSingleton<AgentMetrics>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<ModelLoader>();
         services.AddHostedService<BrokerRegistration>();
@@ -85,6 +95,8 @@ public static class AgentHost
         });
 
         WebApplication app = builder.Build();
+        app.Services.GetRequiredService<AgentMetrics>();
+        metrics?.Map(app);
         app.MapGrpcService<InferenceAgentService>();
         app.MapGrpcService<AgentControlService>();
 
@@ -95,6 +107,12 @@ public static class AgentHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             identity.Address = options.AdvertiseAddress ?? Advertised(addresses.FirstOrDefault() ?? options.Listen);
             AgentLog.AgentStarted(logger, identity.Address, device.Label, device.Name, identity.Capacity.MemoryBytes / (1024 * 1024), identity.Capacity.Compute);
+            if (metrics is not null)
+            {
+                identity.MetricsAddress = metrics.ScrapeUrl();
+                AgentLog.MetricsListening(logger, identity.MetricsAddress);
+            }
+
             app.Services.GetRequiredService<ServerReady>().Signal();
         });
 

@@ -51,6 +51,9 @@ public static class BrokerHost
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        MetricsEndpoint? metrics = options.MetricsListen is null
+            ? null
+            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, BrokerMetrics.MeterName);
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
@@ -66,6 +69,7 @@ public static class BrokerHost
         {
             catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
             book = app.Services.GetRequiredService<AttachmentBook>();
+            app.Services.GetRequiredService<BrokerMetrics>();
         }
         catch
         {
@@ -73,6 +77,7 @@ public static class BrokerHost
             throw;
         }
 
+        metrics?.Map(app);
         app.MapAccelBroker();
 
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerHost).FullName!);
@@ -89,6 +94,10 @@ public static class BrokerHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>()
                 .Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             BrokerLog.BrokerStarted(logger, string.Join(", ", addresses), catalog.KnownNames, storage);
+            if (metrics is not null)
+            {
+                BrokerLog.MetricsListening(logger, metrics.ScrapeUrl());
+            }
         });
 
         return app;
@@ -100,6 +109,11 @@ public static class BrokerHost
             || (listen.Scheme != Uri.UriSchemeHttp && listen.Scheme != Uri.UriSchemeHttps))
         {
             throw new BrokerConfigurationException($"listen address '{options.Listen}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})");
+        }
+
+        if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
+        {
+            throw new BrokerConfigurationException(problem);
         }
 
         if (options.HeartbeatInterval <= TimeSpan.Zero)

@@ -2,6 +2,7 @@ using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
@@ -34,6 +35,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();
         services.TryAddSingleton<AttachmentCoordinator>();
+        services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return services;
     }
