@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
 using AccelBroker.Agent;
 using AccelBroker.Agent.Registration;
@@ -35,8 +36,19 @@ public sealed class AgentMetricsTests
 
                 Match match = Regex.Match(reported, @"^http://agent-1\.example:([1-9][0-9]*)/metrics$");
                 Assert.True(match.Success, reported);
-                PrometheusScrape scrape = await PrometheusScrape.FetchAsync($"http://127.0.0.1:{match.Groups[1].Value}/metrics");
+                string url = $"http://127.0.0.1:{match.Groups[1].Value}/metrics";
+                PrometheusScrape scrape = await PrometheusScrape.FetchAsync(url);
                 Assert.Equal(0, scrape.Value("accelbroker_agent_slices"));
+
+                // Any instrument added to the agent's meter later is exported too; a histogram in seconds
+                // without bucket advice gets sub-millisecond buckets rather than OpenTelemetry's 0, 5, 10, ...
+                Meter meter = app.Services.GetRequiredService<IMeterFactory>().Create("AccelBroker.Agent");
+                Histogram<double> histogram = meter.CreateHistogram<double>("accelbroker.test.duration", unit: "s");
+                histogram.Record(0.003, new KeyValuePair<string, object?>("slice", "s1"));
+                scrape = await PrometheusScrape.FetchAsync(url);
+                Assert.Equal(1, scrape.Value("accelbroker_test_duration_seconds_count", ("slice", "s1")));
+                Assert.Equal(0, scrape.Value("accelbroker_test_duration_seconds_bucket", ("slice", "s1"), ("le", "0.0025")));
+                Assert.Equal(1, scrape.Value("accelbroker_test_duration_seconds_bucket", ("slice", "s1"), ("le", "0.005")));
                 await app.StopAsync();
             }
         }
