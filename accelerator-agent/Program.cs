@@ -119,9 +119,19 @@ public static class Program
         }
 
         // The executable serves metrics by default, on a free port of the host it listens on.
-        return metricsListen is null
-            ? options with { MetricsListen = new UriBuilder(options.Listen) { Scheme = Uri.UriSchemeHttp, Port = 0, Path = "" }.Uri.ToString().TrimEnd('/') }
-            : options;
+        return metricsListen is null ? options with { MetricsListen = DefaultMetricsListen(options.Listen) } : options;
+    }
+
+    private static string DefaultMetricsListen(string listen)
+    {
+        var uri = new UriBuilder(listen) { Scheme = Uri.UriSchemeHttp, Port = 0, Path = "" };
+        if (uri.Host == "localhost")
+        {
+            // Kestrel cannot pick one free port for both of localhost's addresses.
+            uri.Host = "127.0.0.1";
+        }
+
+        return uri.Uri.ToString().TrimEnd('/');
     }
 
     private static string Url(string name, string value) =>

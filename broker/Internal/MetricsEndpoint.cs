@@ -39,6 +39,12 @@ internal sealed class MetricsEndpoint
             return $"metrics address '{url}' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there";
         }
 
+        if (uri.Port == 0 && uri.IsLoopback && !System.Net.IPAddress.TryParse(uri.IdnHost, out _))
+        {
+            // Kestrel binds a name such as localhost to several addresses, which cannot share a free port.
+            return $"metrics address '{url}' asks for a free port on a host name; use an IP address such as http://127.0.0.1:0";
+        }
+
         if (uri.Port != 0 && Uri.TryCreate(listen, UriKind.Absolute, out Uri? grpc) && grpc.Port == uri.Port
             && string.Equals(grpc.Host, uri.Host, StringComparison.OrdinalIgnoreCase))
         {

@@ -32,6 +32,7 @@ public sealed class AgentCommandLineTests
     [Theory]
     [InlineData(new string[0], "http://127.0.0.1:0")]
     [InlineData(new[] { "--listen", "http://0.0.0.0:7001" }, "http://0.0.0.0:0")]
+    [InlineData(new[] { "--listen", "http://localhost:7001" }, "http://127.0.0.1:0")]
     [InlineData(new[] { "--listen", "https://gpu-1:7443", "--metrics-listen", "http://10.0.0.5:9464/" }, "http://10.0.0.5:9464")]
     [InlineData(new[] { "--metrics-listen", "off" }, null)]
     public void MetricsDefaultToAFreePortOnTheListenHost(string[] args, string? metricsListen)

@@ -61,6 +61,7 @@ public sealed class AgentMetricsTests
     [Theory]
     [InlineData("http://127.0.0.1:0/stats", "metrics address 'http://127.0.0.1:0/stats' is not an absolute http or https URL without a path")]
     [InlineData("http://127.0.0.1:7001", "metrics address 'http://127.0.0.1:7001' must differ from the listen address 'http://127.0.0.1:7001'")]
+    [InlineData("http://localhost:0", "metrics address 'http://localhost:0' asks for a free port on a host name; use an IP address such as http://127.0.0.1:0")]
     public void AnInvalidMetricsAddressFailsTheBuild(string metricsListen, string message)
     {
         ArgumentException error = Assert.Throws<ArgumentException>(
