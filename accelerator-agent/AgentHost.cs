@@ -21,7 +21,9 @@ public static class AgentHost
     /// <summary>
     /// Builds an agent serving gRPC over HTTP/2 on <see cref="AgentOptions.Listen"/>. The device is resolved
     /// now, so a CUDA request this build or host cannot honour fails here. With port 0, read the bound
-    /// address from <c>app.Urls</c> after <c>StartAsync</c>; registration with the broker starts once bound.
+    /// address from <c>app.Urls</c> after <c>StartAsync</c>; registration with the broker starts once bound. With
+    /// <see cref="AgentOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too (the gRPC
+    /// address stays first in <c>app.Urls</c>) and their URL is reported to the broker.
     /// </summary>
     /// <param name="options">The agent's settings.</param>
     /// <param name="configureLogging">Changes the logging setup; console logging by default.</param>

@@ -15,7 +15,9 @@ public static class BrokerHost
     /// Builds a broker serving gRPC over HTTP/2 only (h2c for http) on <see cref="BrokerOptions.Listen"/>.
     /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call.
     /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
-    /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>.
+    /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>. With
+    /// <see cref="BrokerOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too; the gRPC
+    /// address stays first in <c>app.Urls</c>.
     /// </summary>
     /// <param name="options">The broker's settings.</param>
     /// <param name="configureLogging">Changes the logging setup (providers, filters); console logging by default.</param>
