@@ -22,7 +22,9 @@ public static class AgentHost
     /// <summary>
     /// Builds an agent serving gRPC over HTTP/2 on <see cref="AgentOptions.Listen"/>. The device is resolved
     /// now, so a CUDA request this build or host cannot honour fails here. With port 0, read the bound
-    /// address from <c>app.Urls</c> after <c>StartAsync</c>; registration with the broker starts once bound.
+    /// address from <c>app.Urls</c> after <c>StartAsync</c>; registration with the broker starts once bound. With
+    /// <see cref="AgentOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too (the gRPC
+    /// address stays first in <c>app.Urls</c>) and their URL is reported to the broker.
     /// </summary>
     /// <param name="options">The agent's settings.</param>
     /// <param name="configureLogging">Changes the logging setup; console logging by default.</param>
@@ -33,6 +35,11 @@ public static class AgentHost
         if (options.HugePageAllocation)
         {
             NativeEnvironment.EnableHugePageAllocation();
+        }
+
+        if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(options));
         }
 
         ComputeDevice device = DeviceProbe.Resolve(options.Device);
@@ -63,6 +70,10 @@ public static class AgentHost
             kestrel.Limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
             kestrel.Limits.MaxRequestBodySize = null;
         });
+        MetricsEndpoint? metrics = options.MetricsListen is null
+            ? null
+            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, AgentMetrics.MeterName,
+                options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host);
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);
@@ -78,6 +89,7 @@ public static class AgentHost
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
         });
         services.AddSingleton<SliceRegistry>();
+        services.AddSingleton<AgentMetrics>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
@@ -91,6 +103,8 @@ public static class AgentHost
         });
 
         WebApplication app = builder.Build();
+        app.Services.GetRequiredService<AgentMetrics>();
+        metrics?.Map(app);
         app.MapGrpcService<InferenceAgentService>();
         app.MapGrpcService<AgentControlService>();
 
@@ -101,6 +115,12 @@ public static class AgentHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             identity.Address = options.AdvertiseAddress ?? Advertised(addresses.FirstOrDefault() ?? options.Listen);
             AgentLog.AgentStarted(logger, identity.Address, device.Label, device.Name, identity.Capacity.MemoryBytes / (1024 * 1024), identity.Capacity.Compute);
+            if (metrics is not null)
+            {
+                identity.MetricsAddress = metrics.ScrapeUrl();
+                AgentLog.MetricsListening(logger, identity.MetricsAddress);
+            }
+
             app.Services.GetRequiredService<ServerReady>().Signal();
         });
 

@@ -6,6 +6,12 @@ public sealed record AgentOptions
     /// <summary>URL Kestrel listens on (HTTP/2 without TLS); port 0 picks a free port.</summary>
     public string Listen { get; init; } = "http://127.0.0.1:7001";
 
+    /// <summary>
+    /// Absolute http or https URL (no path) of a separate HTTP/1.1 endpoint serving Prometheus metrics at
+    /// <c>/metrics</c>, reported to the broker; <see langword="null"/> (the default) serves none. Port 0 picks a free port.
+    /// </summary>
+    public string? MetricsListen { get; init; }
+
     /// <summary>Broker to register with; <see langword="null"/> runs the agent standalone.</summary>
     public string? BrokerAddress { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AccelBroker.Agent.Internal;
 
 namespace AccelBroker.Agent;
 
@@ -8,7 +9,7 @@ public static class Program
     private const string Usage = """
         Usage: AccelBroker.Agent [--broker URL] [--listen URL] [--device cpu|cuda:N] [--instance-type NAME]
                                  [--advertise URL] [--memory-mib N] [--compute F] [--data-dir DIR] [--agent-id ID]
-                                 [--model-store-mib N] [--slots N] [--threads N] [--huge-pages]
+                                 [--model-store-mib N] [--slots N] [--threads N] [--huge-pages] [--metrics-listen URL|off]
 
         Runs an AccelBroker accelerator agent: it executes TorchScript models with TorchSharp for the slices the
         broker places on it, and serves clients directly over gRPC (HTTP/2).
@@ -27,6 +28,8 @@ public static class Program
           --slots N             Forward passes run at once (default 1).
           --threads N           libtorch intra-op threads (default: number of cores).
           --huge-pages          Back large CPU tensors with transparent huge pages (faster large inputs).
+          --metrics-listen URL  Serve Prometheus metrics at URL/metrics over HTTP/1.1 and report it to the broker
+                                (default: a free port on the --listen host); off serves none.
           -h, --help            Show this help.
         """;
 
@@ -68,6 +71,7 @@ public static class Program
     internal static AgentOptions? Parse(IReadOnlyList<string> args)
     {
         var options = new AgentOptions();
+        string? metricsListen = null;
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -111,17 +115,34 @@ public static class Program
                 "--agent-id" => options with { AgentId = value },
                 "--slots" => options with { ExecutionSlots = (int)Positive(name, value) },
                 "--threads" => options with { IntraOpThreads = (int)Positive(name, value) },
+                "--metrics-listen" => options with { MetricsListen = (metricsListen = value) == "off" ? null : MetricsUrl(name, value) },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };
         }
 
-        return options;
+        // The executable serves metrics by default, on a free port of the host it listens on.
+        return metricsListen is null ? options with { MetricsListen = DefaultMetricsListen(options.Listen) } : options;
+    }
+
+    private static string DefaultMetricsListen(string listen)
+    {
+        var uri = new UriBuilder(listen) { Scheme = Uri.UriSchemeHttp, Port = 0, Path = "" };
+        if (uri.Host == "localhost")
+        {
+            // Kestrel cannot pick one free port for both of localhost's addresses.
+            uri.Host = "127.0.0.1";
+        }
+
+        return uri.Uri.ToString().TrimEnd('/');
     }
 
     private static string Url(string name, string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? value.TrimEnd('/')
             : throw new FormatException($"{name} '{value}' is not an absolute http or https URL");
+
+    private static string MetricsUrl(string name, string value) =>
+        MetricsEndpoint.FindProblem(value, listen: "") is { } problem ? throw new FormatException($"{name}: {problem}") : value.TrimEnd('/');
 
     private static long Positive(string name, string value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0 && n < int.MaxValue

@@ -1,18 +1,25 @@
 using System.Globalization;
+using AccelBroker.Broker.Internal;
 
 namespace AccelBroker.Broker;
 
-/// <summary>Parses the broker's command line: <c>--listen URL [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]</c>.</summary>
+/// <summary>Parses the broker's command line: <c>--listen URL [--metrics-listen URL|off] [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]</c>.</summary>
 internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, string? Error)
 {
+    /// <summary>The executable serves metrics unless told not to (Prometheus exporters' customary port).</summary>
+    public const string DefaultMetricsListen = "http://127.0.0.1:9464";
+
     public const string Usage = """
-        Usage: AccelBroker.Broker [--listen URL] [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]
+        Usage: AccelBroker.Broker [--listen URL] [--metrics-listen URL|off] [--catalog FILE] [--prices FILE]
+                                  [--data-dir DIR] [--heartbeat-interval SECONDS]
 
         Runs the AccelBroker broker: it keeps the fleet of accelerator agents, the slice-type catalogue and the
         attachments of slices to client hosts. It serves gRPC over HTTP/2 (h2c for http URLs).
 
         Options:
           --listen URL                  Address to listen on (default http://127.0.0.1:5050; port 0 picks a free one).
+          --metrics-listen URL|off      Serve Prometheus metrics at URL/metrics over HTTP/1.1 (default
+                                        http://127.0.0.1:9464; port 0 picks a free one); off serves none.
           --catalog FILE                Slice-type catalogue (JSON); default: eia2.medium, eia2.large, eia2.xlarge.
           --prices FILE                 Instance and slice prices (JSON) that extend or replace the built-in ones.
           --data-dir DIR                Keep attachments in DIR/attachments.json across restarts (default: in memory).
@@ -23,7 +30,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
 
     public static BrokerCommandLine Parse(IReadOnlyList<string> args)
     {
-        var options = new BrokerOptions();
+        var options = new BrokerOptions { MetricsListen = DefaultMetricsListen };
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
@@ -43,7 +50,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                 value = arg[(equals + 1)..];
             }
 
-            if (name is not ("--listen" or "--catalog" or "--prices" or "--data-dir" or "--heartbeat-interval"))
+            if (name is not ("--listen" or "--metrics-listen" or "--catalog" or "--prices" or "--data-dir" or "--heartbeat-interval"))
             {
                 return Fail(arg.StartsWith('-') ? $"unknown option '{name}'" : $"unexpected argument '{arg}'");
             }
@@ -77,6 +84,20 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                     }
 
                     options = options with { Listen = value };
+                    break;
+                case "--metrics-listen":
+                    if (value == "off")
+                    {
+                        options = options with { MetricsListen = null };
+                        break;
+                    }
+
+                    if (MetricsEndpoint.FindProblem(value, listen: "") is { } problem)
+                    {
+                        return Fail($"--metrics-listen: {problem}");
+                    }
+
+                    options = options with { MetricsListen = value };
                     break;
                 case "--catalog":
                     options = options with { CatalogPath = value };

@@ -16,7 +16,9 @@ public static class BrokerHost
     /// Builds a broker serving gRPC over HTTP/2 only (h2c for http) on <see cref="BrokerOptions.Listen"/>.
     /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call.
     /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
-    /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>.
+    /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>. With
+    /// <see cref="BrokerOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too; the gRPC
+    /// address stays first in <c>app.Urls</c>.
     /// </summary>
     /// <param name="options">The broker's settings.</param>
     /// <param name="configureLogging">Changes the logging setup (providers, filters); console logging by default.</param>
@@ -52,6 +54,9 @@ public static class BrokerHost
         builder.WebHost.UseUrls(options.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        MetricsEndpoint? metrics = options.MetricsListen is null
+            ? null
+            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, BrokerMetrics.MeterName);
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
@@ -68,6 +73,7 @@ public static class BrokerHost
             catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
             book = app.Services.GetRequiredService<AttachmentBook>();
             _ = app.Services.GetRequiredService<PriceCatalog>();
+            app.Services.GetRequiredService<BrokerMetrics>();
         }
         catch
         {
@@ -75,6 +81,7 @@ public static class BrokerHost
             throw;
         }
 
+        metrics?.Map(app);
         app.MapAccelBroker();
 
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerHost).FullName!);
@@ -91,6 +98,10 @@ public static class BrokerHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>()
                 .Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             BrokerLog.BrokerStarted(logger, string.Join(", ", addresses), catalog.KnownNames, storage);
+            if (metrics is not null)
+            {
+                BrokerLog.MetricsListening(logger, metrics.ScrapeUrl());
+            }
         });
 
         return app;
@@ -102,6 +113,11 @@ public static class BrokerHost
             || (listen.Scheme != Uri.UriSchemeHttp && listen.Scheme != Uri.UriSchemeHttps))
         {
             throw new BrokerConfigurationException($"listen address '{options.Listen}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})");
+        }
+
+        if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
+        {
+            throw new BrokerConfigurationException(problem);
         }
 
         if (options.HeartbeatInterval <= TimeSpan.Zero)

@@ -12,6 +12,12 @@ public sealed record BrokerOptions
     /// </summary>
     public string Listen { get; init; } = DefaultListen;
 
+    /// <summary>
+    /// Absolute http or https URL (no path) of a separate HTTP/1.1 endpoint serving Prometheus metrics at
+    /// <c>/metrics</c>; <see langword="null"/> (the default) serves none. Port 0 picks a free port.
+    /// </summary>
+    public string? MetricsListen { get; init; }
+
     /// <summary>Slice-type catalogue file (JSON); <see langword="null"/> uses the built-in eia2 catalogue.</summary>
     public string? CatalogPath { get; init; }
 

@@ -2,6 +2,7 @@ using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,6 +40,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<AttachmentCoordinator>();
         services.TryAddSingleton<UsageBook>();
         services.TryAddSingleton<UsageAccountant>();
+        services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return services;
     }

@@ -41,7 +41,8 @@ public static class Program
             catch (IOException ex)
             {
                 // Kestrel reports an address in use or not available as an IOException.
-                await Console.Error.WriteLineAsync($"broker: cannot listen on {options.Listen}: {ex.Message}");
+                string addresses = options.MetricsListen is null ? options.Listen : $"{options.Listen} and {options.MetricsListen}";
+                await Console.Error.WriteLineAsync($"broker: cannot listen on {addresses}: {ex.Message}");
                 return 1;
             }
         }

@@ -9,6 +9,10 @@ internal static partial class AgentLog
         Message = "Agent listening on {Address}, device {Device} ({DeviceName}), {MemoryMiB} MiB and compute {Compute} offered")]
     public static partial void AgentStarted(ILogger logger, string address, string device, string deviceName, long memoryMiB, double compute);
 
+    [LoggerMessage(EventId = 9, EventName = "MetricsListening", Level = LogLevel.Information,
+        Message = "Prometheus metrics at {MetricsAddress}")]
+    public static partial void MetricsListening(ILogger logger, string metricsAddress);
+
     [LoggerMessage(EventId = 2, EventName = "Registered", Level = LogLevel.Information,
         Message = "Registered with broker {Broker} as {AgentId}")]
     public static partial void Registered(ILogger logger, string broker, string agentId);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
 
@@ -11,14 +12,12 @@ namespace AccelBroker.Agent.Metering;
 /// </summary>
 internal sealed class InferenceMetering
 {
-    public const string MeterName = "AccelBroker.Agent";
-
     private readonly Counter<long> _inferences;
     private readonly Histogram<double> _duration;
 
     public InferenceMetering(IMeterFactory meterFactory)
     {
-        Meter meter = meterFactory.Create(MeterName);
+        Meter meter = meterFactory.Create(AgentMetrics.MeterName);
         _inferences = meter.CreateCounter<long>(
             "accelbroker.agent.inferences", unit: "{inference}", description: "Runs on a slice, by outcome (ok or error).");
         _duration = meter.CreateHistogram<double>(

@@ -49,6 +49,9 @@ internal sealed class AgentIdentity
 
     public string Address { get; set; } = "";
 
+    /// <summary>Prometheus scrape URL reported to the broker; empty when the agent serves none.</summary>
+    public string MetricsAddress { get; set; } = "";
+
     public static string Version { get; } = typeof(AgentIdentity).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     public DeviceInfo DeviceInfo => new()

@@ -78,6 +78,7 @@ internal sealed class BrokerRegistration : BackgroundService
                     Capacity = _identity.Capacity,
                     InstanceType = _identity.InstanceType,
                     Version = AgentIdentity.Version,
+                    MetricsAddress = _identity.MetricsAddress,
                 };
                 RegisterAgentResponse response = await broker.RegisterAgentAsync(request, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
                 _identity.Remember(response.AgentId);

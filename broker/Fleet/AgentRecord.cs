@@ -16,4 +16,8 @@ internal sealed record AgentRecord(
     string Version,
     DateTimeOffset RegisteredAt,
     DateTimeOffset LastSeen,
-    bool ReportedLost);
+    bool ReportedLost)
+{
+    /// <summary>The agent's Prometheus scrape URL; empty when it serves none.</summary>
+    public string MetricsAddress { get; init; } = "";
+}

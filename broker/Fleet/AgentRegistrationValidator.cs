@@ -27,6 +27,14 @@ internal static class AgentRegistrationValidator
             return $"address '{request.Address}' is not an absolute http or https URI (for example http://10.0.0.5:7001)";
         }
 
+        if (request.MetricsAddress.Length > 0
+            && (!Uri.TryCreate(request.MetricsAddress, UriKind.Absolute, out Uri? metrics)
+                || (metrics.Scheme != Uri.UriSchemeHttp && metrics.Scheme != Uri.UriSchemeHttps)
+                || string.IsNullOrEmpty(metrics.Host)))
+        {
+            return $"metrics_address '{request.MetricsAddress}' is not an absolute http or https URI (for example http://10.0.0.5:9464/metrics; leave it empty when the agent serves no metrics)";
+        }
+
         if (request.Device is null)
         {
             return "device is required";

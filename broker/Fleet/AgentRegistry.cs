@@ -46,7 +46,10 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
                 request.Version,
                 RegisteredAt: previous?.RegisteredAt ?? now,
                 LastSeen: now,
-                ReportedLost: false);
+                ReportedLost: false)
+            {
+                MetricsAddress = request.MetricsAddress,
+            };
             _agents[agentId] = agent;
         }
 

@@ -85,6 +85,7 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
                 InstanceType = agent.InstanceType,
                 LastHeartbeat = Timestamp.FromDateTimeOffset(agent.LastSeen),
                 Version = agent.Version,
+                MetricsAddress = agent.MetricsAddress,
             };
             description.Accelerators.AddRange(attachments.Select(Describe));
             response.Agents.Add(description);

@@ -13,6 +13,10 @@ internal static partial class BrokerLog
         Message = "Loaded {Count} attachments from {Path}")]
     public static partial void AttachmentsLoaded(ILogger logger, int count, string path);
 
+    [LoggerMessage(EventId = 3, EventName = "MetricsListening", Level = LogLevel.Information,
+        Message = "Prometheus metrics at {MetricsAddress}")]
+    public static partial void MetricsListening(ILogger logger, string metricsAddress);
+
     [LoggerMessage(EventId = 10, EventName = "AgentRegistered", Level = LogLevel.Information,
         Message = "Agent {AgentId} registered at {Address}: {DeviceKind} '{DeviceName}', {Memory}, compute {Compute} (known before: {Known})")]
     public static partial void AgentRegistered(

@@ -31,13 +31,14 @@ internal static class DescribeAgentsCommand
                         capacity = new { memory_mib = (a.Capacity?.MemoryBytes ?? 0) / Formatting.MiB, compute = a.Capacity?.Compute ?? 0 },
                         allocated = new { memory_mib = (a.Allocated?.MemoryBytes ?? 0) / Formatting.MiB, compute = a.Allocated?.Compute ?? 0 },
                         last_heartbeat = a.LastHeartbeat?.ToDateTimeOffset(),
+                        metrics_address = a.MetricsAddress,
                         slices = a.Accelerators.Select(AcceleratorJson.From),
                     }),
                 });
                 return 0;
             }
 
-            var table = new Table().AddColumns("agent", "address", "status", "device", "memory MiB (used/total)", "compute (used/total)", "slices");
+            var table = new Table().AddColumns("agent", "address", "status", "device", "memory MiB (used/total)", "compute (used/total)", "slices", "metrics");
             foreach (AgentDescription a in response.Agents)
             {
                 table.AddRow(
@@ -47,7 +48,8 @@ internal static class DescribeAgentsCommand
                     Markup.Escape($"{Formatting.Device(a.Device)} ({a.Device?.Name})"),
                     $"{Formatting.Mib(a.Allocated?.MemoryBytes ?? 0)}/{Formatting.Mib(a.Capacity?.MemoryBytes ?? 0)}",
                     $"{Formatting.Share(a.Allocated?.Compute ?? 0)}/{Formatting.Share(a.Capacity?.Compute ?? 0)}",
-                    Markup.Escape(string.Join(", ", a.Accelerators.Select(s => $"{s.Host}:{s.Ordinal} {s.SliceType}"))));
+                    Markup.Escape(string.Join(", ", a.Accelerators.Select(s => $"{s.Host}:{s.Ordinal} {s.SliceType}"))),
+                    a.MetricsAddress.Length > 0 ? Markup.Escape(a.MetricsAddress) : "-");
             }
 
             AnsiConsole.Write(table);

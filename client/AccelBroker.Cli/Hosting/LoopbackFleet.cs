@@ -6,6 +6,7 @@ using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Cli.Hosting;
@@ -27,6 +28,8 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         DataDirectory = dataDirectory;
         BrokerUrl = broker.Urls.First();
         AgentUrl = agent.Urls.First();
+        BrokerMetricsUrl = broker.Services.GetService<Broker.Internal.MetricsEndpoint>()?.ScrapeUrl();
+        AgentMetricsUrl = agent.Services.GetService<Agent.Internal.MetricsEndpoint>()?.ScrapeUrl();
         _brokerChannel = AgentChannels.Create(BrokerUrl, TimeSpan.FromSeconds(5));
         BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel);
     }
@@ -38,6 +41,12 @@ internal sealed class LoopbackFleet : IAsyncDisposable
     public string BrokerUrl { get; }
 
     public string AgentUrl { get; }
+
+    /// <summary>The broker's Prometheus scrape URL (http://127.0.0.1:port/metrics); null unless metrics are enabled.</summary>
+    public string? BrokerMetricsUrl { get; }
+
+    /// <summary>The agent's Prometheus scrape URL; null unless metrics are enabled.</summary>
+    public string? AgentMetricsUrl { get; }
 
     /// <summary>The agent's model store.</summary>
     public string DataDirectory { get; }
@@ -52,12 +61,13 @@ internal sealed class LoopbackFleet : IAsyncDisposable
             logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
 
         string dataDirectory = Directory.CreateTempSubdirectory("accel-fleet-").FullName;
+        string? metricsListen = options.EnableMetrics ? "http://127.0.0.1:0" : null;
         WebApplication? broker = null;
         WebApplication? agent = null;
         try
         {
             broker = BrokerHost.Build(
-                new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath },
+                new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath, MetricsListen = metricsListen },
                 Quiet);
             await broker.StartAsync(cancellationToken);
             agent = AgentHost.Build(
@@ -69,6 +79,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                     DataDirectory = dataDirectory,
                     MemoryBytes = options.AgentMemoryBytes,
                     IntraOpThreads = options.IntraOpThreads,
+                    MetricsListen = metricsListen,
                 },
                 Quiet);
             await agent.StartAsync(cancellationToken);

@@ -15,6 +15,9 @@ internal sealed record LoopbackFleetOptions
     /// <summary>Agent heartbeat interval: short, so the agent shows healthy soon after start.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Serve Prometheus metrics from both hosts on loopback port 0 (see <see cref="LoopbackFleet.BrokerMetricsUrl"/>).</summary>
+    public bool EnableMetrics { get; init; }
+
     /// <summary>How long to wait for the agent to register healthy.</summary>
     public TimeSpan RegistrationTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

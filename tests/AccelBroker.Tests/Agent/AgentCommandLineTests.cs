@@ -30,6 +30,17 @@ public sealed class AgentCommandLineTests
         Assert.True(options.HugePageAllocation);
     }
 
+    [Theory]
+    [InlineData(new string[0], "http://127.0.0.1:0")]
+    [InlineData(new[] { "--listen", "http://0.0.0.0:7001" }, "http://0.0.0.0:0")]
+    [InlineData(new[] { "--listen", "http://localhost:7001" }, "http://127.0.0.1:0")]
+    [InlineData(new[] { "--listen", "https://gpu-1:7443", "--metrics-listen", "http://10.0.0.5:9464/" }, "http://10.0.0.5:9464")]
+    [InlineData(new[] { "--metrics-listen", "off" }, null)]
+    public void MetricsDefaultToAFreePortOnTheListenHost(string[] args, string? metricsListen)
+    {
+        Assert.Equal(metricsListen, Program.Parse(args)!.MetricsListen);
+    }
+
     [Fact]
     public void DefaultsRunACpuAgentStandaloneWithoutHugePages()
     {
@@ -46,6 +57,7 @@ public sealed class AgentCommandLineTests
     [InlineData("--compute", "1.5", "--compute needs a number in (0, 1], got '1.5'")]
     [InlineData("--memory-mib", "-3", "--memory-mib needs a positive whole number, got '-3'")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
+    [InlineData("--metrics-listen", "http://127.0.0.1:9464/stats", "--metrics-listen: metrics address 'http://127.0.0.1:9464/stats' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
     public void BadArgumentsSayWhatIsWrong(string name, string value, string message)
     {
         FormatException error = Assert.Throws<FormatException>(() => Program.Parse([name, value]));

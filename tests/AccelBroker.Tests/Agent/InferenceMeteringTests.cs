@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
@@ -24,7 +25,7 @@ public sealed class InferenceMeteringTests : IDisposable
         // Only this factory's meter: an in-process agent of another test publishes under the same name.
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == InferenceMetering.MeterName && instrument.Meter.Scope == _meterFactory)
+            if (instrument.Meter.Name == AgentMetrics.MeterName && instrument.Meter.Scope == _meterFactory)
             {
                 listener.EnableMeasurementEvents(instrument);
             }

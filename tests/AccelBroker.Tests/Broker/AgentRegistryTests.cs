@@ -132,6 +132,8 @@ public sealed class AgentRegistryTests
     [InlineData("address", "10.0.0.5:7001", "is not an absolute http or https URI")]
     [InlineData("address", "ftp://10.0.0.5", "address 'ftp://10.0.0.5' is not an absolute http or https URI")]
     [InlineData("address", "/relative", "is not an absolute http or https URI")]
+    [InlineData("metrics_address", "10.0.0.5:9464/metrics", "metrics_address '10.0.0.5:9464/metrics' is not an absolute http or https URI")]
+    [InlineData("metrics_address", "ftp://10.0.0.5/metrics", "metrics_address 'ftp://10.0.0.5/metrics' is not an absolute http or https URI")]
     [InlineData("agent_id", "bad id!", "agent_id 'bad id!' is not valid")]
     [InlineData("device", "tpu", "device kind 'tpu' is not supported: use \"cpu\" or \"cuda\"")]
     [InlineData("device", "CPU", "device kind 'CPU' is not supported")]
@@ -182,6 +184,9 @@ public sealed class AgentRegistryTests
                 break;
             case "no-device":
                 request.Device = null;
+                break;
+            case "metrics_address":
+                request.MetricsAddress = value;
                 break;
             case "no-capacity":
                 request.Capacity = null;

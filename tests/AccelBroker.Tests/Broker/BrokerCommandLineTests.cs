@@ -10,7 +10,7 @@ public sealed class BrokerCommandLineTests
     {
         BrokerCommandLine parsed = BrokerCommandLine.Parse([]);
 
-        Assert.Equal(new BrokerOptions(), parsed.Options);
+        Assert.Equal(new BrokerOptions { MetricsListen = "http://127.0.0.1:9464" }, parsed.Options);
         Assert.False(parsed.ShowHelp);
         Assert.Null(parsed.Error);
     }
@@ -19,11 +19,17 @@ public sealed class BrokerCommandLineTests
     public void EveryOptionIsRead()
     {
         BrokerCommandLine parsed = BrokerCommandLine.Parse(
-            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--prices", "prices.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5"]);
+            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--prices", "prices.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5", "--metrics-listen", "http://0.0.0.0:9100"]);
 
         Assert.Equal(
-            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", PricesPath = "prices.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500) },
+            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", PricesPath = "prices.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500), MetricsListen = "http://0.0.0.0:9100" },
             parsed.Options);
+    }
+
+    [Fact]
+    public void MetricsCanBeTurnedOff()
+    {
+        Assert.Null(BrokerCommandLine.Parse(["--metrics-listen", "off"]).Options!.MetricsListen);
     }
 
     [Theory]
@@ -44,6 +50,8 @@ public sealed class BrokerCommandLineTests
     [InlineData(new[] { "--heartbeat-interval", "0" }, "--heartbeat-interval '0' is not a positive number of seconds")]
     [InlineData(new[] { "--heartbeat-interval", "soon" }, "--heartbeat-interval 'soon' is not a positive number of seconds")]
     [InlineData(new[] { "--data-dir", "a", "--data-dir", "b" }, "option --data-dir is given more than once")]
+    [InlineData(new[] { "--metrics-listen", "127.0.0.1:9464" }, "--metrics-listen: metrics address '127.0.0.1:9464' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
+    [InlineData(new[] { "--metrics-listen", "http://127.0.0.1:9464/metrics" }, "--metrics-listen: metrics address 'http://127.0.0.1:9464/metrics' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
     public void BadArgumentsAreExplained(string[] args, string error)
     {
         BrokerCommandLine parsed = BrokerCommandLine.Parse(args);
@@ -68,6 +76,37 @@ public sealed class BrokerCommandLineTests
         }
 
         Assert.Contains("unknown option '--bogus'", captured.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1:0", "metrics address 'ftp://127.0.0.1:0' is not an absolute http or https URL without a path")]
+    [InlineData("http://127.0.0.1:0/stats", "metrics address 'http://127.0.0.1:0/stats' is not an absolute http or https URL without a path")]
+    [InlineData("http://127.0.0.1:5050", "metrics address 'http://127.0.0.1:5050' must differ from the listen address 'http://127.0.0.1:5050'")]
+    public void AnInvalidMetricsAddressFailsTheBuild(string metricsListen, string message)
+    {
+        var options = new BrokerOptions { Listen = "http://127.0.0.1:5050", MetricsListen = metricsListen };
+
+        BrokerConfigurationException error = Assert.Throws<BrokerConfigurationException>(() => BrokerHost.Build(options));
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MainExitsWithTwoOnAnInvalidMetricsAddress()
+    {
+        TextWriter error = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            Assert.Equal(2, await Program.Main(["--listen", "http://127.0.0.1:0", "--metrics-listen", "metrics:9464"]));
+        }
+        finally
+        {
+            Console.SetError(error);
+        }
+
+        Assert.Contains("broker: --metrics-listen: metrics address 'metrics:9464' is not an absolute http or https URL", captured.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

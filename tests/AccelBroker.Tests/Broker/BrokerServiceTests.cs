@@ -78,6 +78,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("memory", "0", "capacity memory_bytes must be greater than 0")]
     [InlineData("compute", "1.25", "capacity compute must be greater than 0 and at most 1")]
     [InlineData("no-capacity", "", "capacity is required")]
+    [InlineData("metrics_address", "metrics:9464", "metrics_address 'metrics:9464' is not an absolute http or https URI")]
     public async Task InvalidRegistrationIsInvalidArgument(string field, string value, string message)
     {
         RegisterAgentRequest request = AgentRegistryTests.Apply(AgentRegistryTests.Request(address: _agent.Address), field, value);

@@ -47,7 +47,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
                 }
             });
         await app.StartAsync();
-        return new BrokerTestHost(app, app.Urls.Single());
+        return new BrokerTestHost(app, app.Urls.First());
     }
 
     public async ValueTask DisposeAsync()

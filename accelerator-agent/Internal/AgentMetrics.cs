@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+using AccelBroker.Agent.Slices;
+
+namespace AccelBroker.Agent.Internal;
+
+/// <summary>
+/// The agent's meter: the slices it holds and the models loaded on them as gauges, read from the slice
+/// registry when collected (no polling). Per-slice series carry the slice id as tag <c>slice</c>.
+/// </summary>
+internal sealed class AgentMetrics
+{
+    public const string MeterName = "AccelBroker.Agent";
+
+    private readonly SliceRegistry _slices;
+
+    public AgentMetrics(IMeterFactory meterFactory, SliceRegistry slices)
+    {
+        _slices = slices;
+        Meter meter = meterFactory.Create(MeterName);
+        meter.CreateObservableGauge("accelbroker.agent.slices", () => _slices.All.Count, unit: "{slice}",
+            description: "Slices held by this agent.");
+        meter.CreateObservableGauge("accelbroker.agent.slice.memory",
+            () => PerSlice(slice => slice.Assignment.MemoryBytes), unit: "By",
+            description: "Accelerator memory assigned to each slice.");
+        meter.CreateObservableGauge("accelbroker.agent.slice.compute_share",
+            () => PerSlice(slice => slice.Assignment.ComputeShare),
+            description: "Share of the device assigned to each slice (1 = all of it).");
+        meter.CreateObservableGauge("accelbroker.agent.models.loaded",
+            () => PerSlice(slice => slice.Models.Count), unit: "{model}",
+            description: "Models loaded on each slice.");
+    }
+
+    private IEnumerable<Measurement<T>> PerSlice<T>(Func<AcceleratorSlice, T> value)
+        where T : struct =>
+        _slices.All.Select(slice => new Measurement<T>(value(slice), new KeyValuePair<string, object?>("slice", slice.Id)));
+}
