@@ -89,6 +89,7 @@ public static class AgentHost
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
         });
         services.AddSingleton<SliceRegistry>();
+        services.AddSingleton<DeviceMemoryProbe>();
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();

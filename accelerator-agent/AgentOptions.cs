@@ -48,6 +48,12 @@ public sealed record AgentOptions
     /// </summary>
     public long ModelStoreBytes { get; init; } = 20L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// Fraction of a slice's memory budget past which a load first unloads the least recently used idle models
+    /// (seed 003's SageMaker default: 90 %). The budget itself is never exceeded.
+    /// </summary>
+    public double EvictionThreshold { get; init; } = 0.9;
+
     /// <summary>Largest model accepted for upload.</summary>
     public long MaxModelBytes { get; init; } = 4L * 1024 * 1024 * 1024;
 

@@ -9,7 +9,8 @@ public static class Program
     private const string Usage = """
         Usage: AccelBroker.Agent [--broker URL] [--listen URL] [--device cpu|cuda:N] [--instance-type NAME]
                                  [--advertise URL] [--memory-mib N] [--compute F] [--data-dir DIR] [--agent-id ID]
-                                 [--model-store-mib N] [--slots N] [--threads N] [--huge-pages] [--metrics-listen URL|off]
+                                 [--model-store-mib N] [--eviction-threshold F] [--slots N] [--threads N] [--huge-pages]
+                                 [--metrics-listen URL|off]
 
         Runs an AccelBroker accelerator agent: it executes TorchScript models with TorchSharp for the slices the
         broker places on it, and serves clients directly over gRPC (HTTP/2).
@@ -24,6 +25,9 @@ public static class Program
           --compute F           Share of the device offered to slices, 0 < F <= 1 (default 1).
           --data-dir DIR        Where uploaded models are kept (default: a folder under the temp path).
           --model-store-mib N   Disk for uploaded models; least recently used ones go past it (default 20480).
+          --eviction-threshold F
+                                A load taking a slice past F of its memory first unloads the least recently used
+                                idle models, which reload on their next run (0 < F <= 1, default 0.9).
           --agent-id ID         Identity to register under (default: assigned by the broker).
           --slots N             Forward passes run at once (default 1).
           --threads N           libtorch intra-op threads (default: number of cores).
@@ -111,6 +115,7 @@ public static class Program
                 "--memory-mib" => options with { MemoryBytes = Positive(name, value) * 1024 * 1024 },
                 "--model-store-mib" => options with { ModelStoreBytes = Positive(name, value) * 1024 * 1024 },
                 "--compute" => options with { Compute = Share(name, value) },
+                "--eviction-threshold" => options with { EvictionThreshold = Share(name, value) },
                 "--data-dir" => options with { DataDirectory = value },
                 "--agent-id" => options with { AgentId = value },
                 "--slots" => options with { ExecutionSlots = (int)Positive(name, value) },

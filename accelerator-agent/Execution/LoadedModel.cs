@@ -1,3 +1,4 @@
+using AccelBroker.Agent.Execution.Batching;
 using AccelBroker.Protocol.V1;
 using TorchSharp;
 
@@ -35,6 +36,9 @@ internal sealed class LoadedModel
 
     public DateTimeOffset LoadedAt { get; }
 
+    /// <summary>Merges concurrent runs when the model was loaded with batching; set once, before runs can find the model.</summary>
+    public DynamicBatcher? Batcher { get; init; }
+
     /// <summary>dtype floating inputs are cast to, or null for fp32 (inputs keep their own type).</summary>
     public torch.ScalarType? CastType => Precision switch
     {
@@ -43,8 +47,22 @@ internal sealed class LoadedModel
         _ => null,
     };
 
-    public static string IdFor(string sha256, Precision precision) =>
-        $"{sha256[..16]}-{precision.ToString().ToLowerInvariant()}";
+    public static string IdFor(string sha256, Precision precision, string alias = "") =>
+        alias.Length == 0
+            ? $"{sha256[..16]}-{precision.ToString().ToLowerInvariant()}"
+            : $"{sha256[..16]}-{precision.ToString().ToLowerInvariant()}-{alias}";
+
+    /// <summary>Whether no run holds the model now (a snapshot; <see cref="TryRetireIfIdle"/> decides atomically).</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _leases == 0 && !_retired;
+            }
+        }
+    }
 
     public bool TryAcquire()
     {
@@ -71,8 +89,28 @@ internal sealed class LoadedModel
 
         if (dispose)
         {
-            Module.Dispose();
+            Dispose();
         }
+    }
+
+    /// <summary>
+    /// Retires the model only if no run holds it, atomically with respect to <see cref="TryAcquire"/>: eviction
+    /// never takes a model from under a running forward pass.
+    /// </summary>
+    public bool TryRetireIfIdle()
+    {
+        lock (_gate)
+        {
+            if (_retired || _leases > 0)
+            {
+                return false;
+            }
+
+            _retired = true;
+        }
+
+        Dispose();
+        return true;
     }
 
     /// <summary>Stops new runs; the module is disposed now or when the last run releases it.</summary>
@@ -92,7 +130,18 @@ internal sealed class LoadedModel
 
         if (dispose)
         {
-            Module.Dispose();
+            Dispose();
         }
+    }
+
+    // Requests still queued in the batcher are cancelled; their callers hold leases, so none is queued here.
+    private void Dispose()
+    {
+        if (Batcher is not null)
+        {
+            _ = Batcher.DisposeAsync().AsTask();
+        }
+
+        Module.Dispose();
     }
 }

@@ -40,4 +40,20 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 8, EventName = "UploadRejected", Level = LogLevel.Warning,
         Message = "Model upload rejected: {Reason}")]
     public static partial void UploadRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 20, EventName = "SliceRefused", Level = LogLevel.Warning,
+        Message = "Slice {SliceId} not assigned: {Reason}")]
+    public static partial void SliceRefused(ILogger logger, string sliceId, string reason);
+
+    [LoggerMessage(EventId = 21, EventName = "ModelEvicted", Level = LogLevel.Information,
+        Message = "Model {ModelId} unloaded from slice {SliceId} to make room ({ChargedBytes} bytes freed); it reloads on its next run")]
+    public static partial void ModelEvicted(ILogger logger, string modelId, string sliceId, long chargedBytes);
+
+    [LoggerMessage(EventId = 22, EventName = "ModelCharged", Level = LogLevel.Debug,
+        Message = "Model {ModelId} on slice {SliceId} charged {ChargedBytes} bytes ({ParameterBytes} in parameters and buffers, {WarmupBytes} at warm-up peak)")]
+    public static partial void ModelCharged(ILogger logger, string modelId, string sliceId, long chargedBytes, long parameterBytes, long warmupBytes);
+
+    [LoggerMessage(EventId = 23, EventName = "ModelReloaded", Level = LogLevel.Information,
+        Message = "Model {ModelId} reloaded on slice {SliceId} for a run after its eviction")]
+    public static partial void ModelReloaded(ILogger logger, string modelId, string sliceId);
 }

@@ -14,6 +14,7 @@ internal sealed class InferenceMetering
 {
     private readonly Counter<long> _inferences;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<int> _batchSize;
 
     public InferenceMetering(IMeterFactory meterFactory)
     {
@@ -22,6 +23,9 @@ internal sealed class InferenceMetering
             "accelbroker.agent.inferences", unit: "{inference}", description: "Runs on a slice, by outcome (ok or error).");
         _duration = meter.CreateHistogram<double>(
             "accelbroker.agent.inference.duration", unit: "s", description: "Time of a completed run on the agent, by phase (total, queue, decode, compute, encode).");
+        _batchSize = meter.CreateHistogram<int>(
+            "accelbroker.agent.batch.size", unit: "{item}", description: "Items per execution of models loaded with dynamic batching.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] });
     }
 
     public void Succeeded(AcceleratorSlice slice, string modelId, RunTiming timing)
@@ -39,6 +43,15 @@ internal sealed class InferenceMetering
             _duration.Record(timing.DecodeSeconds, Tags(slice.Id, modelId, "phase", "decode"));
             _duration.Record(timing.ComputeSeconds, Tags(slice.Id, modelId, "phase", "compute"));
             _duration.Record(timing.EncodeSeconds, Tags(slice.Id, modelId, "phase", "encode"));
+        }
+    }
+
+    /// <summary>Records the items one execution of a batching model took (1 when a request ran alone).</summary>
+    public void BatchExecuted(AcceleratorSlice slice, string modelId, int items)
+    {
+        if (_batchSize.Enabled)
+        {
+            _batchSize.Record(items, new TagList { { "slice", slice.Id }, { "model", modelId } });
         }
     }
 

@@ -48,7 +48,7 @@ internal sealed class BrokerRegistration : BackgroundService
                 var request = new HeartbeatRequest { AgentId = _identity.AgentId };
                 IReadOnlyCollection<AcceleratorSlice> held = _slices.All;
                 request.SliceIds.AddRange(held.Select(s => s.Id));
-                request.Usage.AddRange(held.Select(s => s.Usage.ToProto()));
+                request.Usage.AddRange(held.Select(s => s.UsageToProto()));
                 HeartbeatResponse response = await broker.HeartbeatAsync(request, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
                 _slices.Reconcile(response.Slices);
             }

@@ -126,27 +126,45 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         _loader.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);
 
-    public override Task<UnloadModelResponse> UnloadModel(UnloadModelRequest request, ServerCallContext context)
+    public override async Task<UnloadModelResponse> UnloadModel(UnloadModelRequest request, ServerCallContext context)
+    {
+        await _loader.UnloadAsync(_slices.Get(request.SliceId), request.ModelId, context.CancellationToken);
+        return new UnloadModelResponse();
+    }
+
+    public override Task<ListModelsResponse> ListModels(ListModelsRequest request, ServerCallContext context)
     {
         AcceleratorSlice slice = _slices.Get(request.SliceId);
-        if (!slice.Models.TryRemove(request.ModelId, out LoadedModel? model))
+        var response = new ListModelsResponse
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown model '{request.ModelId}' on slice '{request.SliceId}'"));
-        }
-
-        model.Retire();
-        return Task.FromResult(new UnloadModelResponse());
+            SliceId = slice.Id,
+            BudgetBytes = slice.BudgetBytes,
+            ThresholdBytes = slice.ThresholdBytes,
+            ChargedBytes = slice.ChargedBytes,
+            Loads = slice.Loads,
+            Evictions = slice.Evictions,
+            Device = _runner.Device.Label,
+        };
+        response.Models.AddRange(slice.Catalog.Values.OrderBy(e => e.ModelId, StringComparer.Ordinal).Select(e => e.ToProto()));
+        return Task.FromResult(response);
     }
+
+    // A batching model merges this run with concurrent ones; fp16/bf16 runs that want their native output dtype
+    // run alone, since a batch's outputs are converted once for all.
+    private Task<ExecutionResult> ExecuteAsync(LoadedModel model, List<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken) =>
+        model.Batcher is { } batcher && (!nativeOutputDtype || model.CastType is null)
+            ? batcher.RunAsync(inputs, deadline, cancellationToken)
+            : _runner.RunAsync(model, inputs, nativeOutputDtype, deadline, cancellationToken);
 
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
         AcceleratorSlice slice = _slices.Get(request.SliceId);
-        LoadedModel model = _slices.AcquireModel(request.SliceId, request.ModelId);
+        LoadedModel model = await _loader.AcquireAsync(slice, request.ModelId, context.CancellationToken);
         bool ran = false;
         try
         {
             List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
-            ExecutionResult result = await _runner.RunAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
+            ExecutionResult result = await ExecuteAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
             ran = true;
             _metering.Succeeded(slice, request.ModelId, result.Timing);
             var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
@@ -177,12 +195,12 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
         RunStreamHeader header = requestStream.Current.Header;
         AcceleratorSlice slice = _slices.Get(header.SliceId);
-        LoadedModel model = _slices.AcquireModel(header.SliceId, header.ModelId);
+        LoadedModel model = await _loader.AcquireAsync(slice, header.ModelId, cancellationToken);
         bool ran = false;
         try
         {
             List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
-            ExecutionResult result = await _runner.RunAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
+            ExecutionResult result = await ExecuteAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
             ran = true;
             _metering.Succeeded(slice, header.ModelId, result.Timing);
             var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };

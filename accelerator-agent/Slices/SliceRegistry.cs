@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Registration;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -10,18 +11,31 @@ namespace AccelBroker.Agent.Slices;
 /// <summary>The slices this agent holds, kept in step with the broker.</summary>
 internal sealed class SliceRegistry
 {
+    // Shares are fractions such as 1/8 that do not add up exactly in binary.
+    private const double ShareTolerance = 1e-9;
+
     private readonly ConcurrentDictionary<string, AcceleratorSlice> _slices = new(StringComparer.Ordinal);
+    private readonly object _assignGate = new();
+    private readonly AgentCapacity _capacity;
+    private readonly double _evictionThreshold;
     private readonly ILogger<SliceRegistry> _logger;
 
-    public SliceRegistry(ILogger<SliceRegistry> logger)
+    public SliceRegistry(AgentIdentity identity, AgentOptions options, ILogger<SliceRegistry> logger)
+        : this(identity.Capacity, options.EvictionThreshold, logger)
     {
+    }
+
+    internal SliceRegistry(AgentCapacity capacity, double evictionThreshold, ILogger<SliceRegistry> logger)
+    {
+        _capacity = capacity;
+        _evictionThreshold = evictionThreshold;
         _logger = logger;
     }
 
     public IReadOnlyCollection<AcceleratorSlice> All => _slices.Values.ToArray();
 
-    /// <summary>Whether any slice has the model with these bytes loaded.</summary>
-    public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Models.Values.Any(model => model.Sha256 == sha256));
+    /// <summary>Whether any slice serves the model with these bytes, resident or evicted: its bytes must stay on disk.</summary>
+    public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Catalog.Values.Any(model => model.Sha256 == sha256));
 
     public void Assign(SliceAssignment assignment)
     {
@@ -36,10 +50,27 @@ internal sealed class SliceRegistry
                 $"slice {assignment.SliceId}: memory must be positive and compute share in (0, 1]"));
         }
 
-        if (_slices.TryAdd(assignment.SliceId, new AcceleratorSlice(assignment)))
+        lock (_assignGate)
         {
-            AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);
+            if (_slices.ContainsKey(assignment.SliceId))
+            {
+                return;
+            }
+
+            // The broker never oversubscribes an agent; this guards against a broker that disagrees about capacity.
+            long memory = _slices.Values.Sum(s => s.Assignment.MemoryBytes) + assignment.MemoryBytes;
+            double compute = _slices.Values.Sum(s => s.Assignment.ComputeShare) + assignment.ComputeShare;
+            if (memory > _capacity.MemoryBytes || compute > _capacity.Compute + ShareTolerance)
+            {
+                throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"slice {assignment.SliceId} does not fit: slices would hold {memory} of {_capacity.MemoryBytes} bytes " +
+                    $"and {compute:0.###} of {_capacity.Compute:0.###} of the device's compute"));
+            }
+
+            _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold);
         }
+
+        AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);
     }
 
     public bool Release(string sliceId)
@@ -70,7 +101,15 @@ internal sealed class SliceRegistry
         {
             if (!_slices.ContainsKey(assignment.SliceId))
             {
-                Assign(assignment);
+                try
+                {
+                    Assign(assignment);
+                }
+                catch (RpcException ex)
+                {
+                    // One slice that does not fit must not keep the others from being assigned.
+                    AgentLog.SliceRefused(_logger, assignment.SliceId, ex.Status.Detail);
+                }
             }
         }
     }
@@ -86,17 +125,11 @@ internal sealed class SliceRegistry
             $"slice '{sliceId}' is not held by this agent (it may have been detached)"));
     }
 
-    /// <summary>Finds a loaded model and takes a lease on it; the caller must <see cref="LoadedModel.Release"/>.</summary>
-    public LoadedModel AcquireModel(string sliceId, string modelId)
+    /// <summary>The error for a model id the slice does not serve, listing the ones it does.</summary>
+    public static RpcException UnknownModel(AcceleratorSlice slice, string modelId)
     {
-        AcceleratorSlice slice = Get(sliceId);
-        if (slice.Models.TryGetValue(modelId, out LoadedModel? model) && model.TryAcquire())
-        {
-            return model;
-        }
-
-        string loaded = slice.Models.IsEmpty ? "none" : string.Join(", ", slice.Models.Keys.Order(StringComparer.Ordinal));
-        throw new RpcException(new Status(StatusCode.NotFound,
-            $"unknown model '{modelId}' on slice '{sliceId}'; loaded models: {loaded}"));
+        string known = slice.Catalog.IsEmpty ? "none" : string.Join(", ", slice.Catalog.Keys.Order(StringComparer.Ordinal));
+        return new RpcException(new Status(StatusCode.NotFound,
+            $"unknown model '{modelId}' on slice '{slice.Id}'; loaded models: {known}"));
     }
 }

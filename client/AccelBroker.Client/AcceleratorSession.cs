@@ -258,7 +258,12 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
             uploaded = true;
         }
 
-        var request = new LoadModelRequest { SliceId = Accelerator.Id, Sha256 = sha256, Precision = WireConversion.ToWire(options.Precision) };
+        var request = new LoadModelRequest { SliceId = Accelerator.Id, Sha256 = sha256, Precision = WireConversion.ToWire(options.Precision), Alias = options.Alias };
+        if (options.Batching is { } batching)
+        {
+            request.Batching = new BatchingConfig { MaxBatchSize = batching.MaxBatchSize, MaxDelayMicros = (long)batching.MaxDelay.TotalMicroseconds };
+        }
+
         foreach ((TensorDataType dataType, long[] shape) in options.WarmupInputs)
         {
             var spec = new TensorSpec { Dtype = WireConversion.ToWire(dataType) };
@@ -267,7 +272,11 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         }
 
         LoadModelResponse response = await _agent.LoadModelAsync(request, deadline: Deadline(_options), cancellationToken: cancellationToken);
-        return new RemoteModel(response.ModelId, sha256, length, options.Precision, response.Device, uploaded);
+        return new RemoteModel(response.ModelId, sha256, length, options.Precision, response.Device, uploaded)
+        {
+            ChargedBytes = response.ChargedBytes,
+            EvictedModelIds = [.. response.EvictedModelIds],
+        };
     }
 
     // Upload code is shared with agent-local benchmarks, which reach an agent without a slice.

@@ -31,6 +31,18 @@ public sealed class RemoteModel
     /// <summary>Whether this load sent the bytes (false when the agent already held them).</summary>
     public bool Uploaded { get; }
 
+    /// <summary>
+    /// Accelerator memory charged to the slice for this model: on CPU its parameter and buffer bytes plus the
+    /// warm-up's peak, on CUDA the device memory its load and warm-up took.
+    /// </summary>
+    public long ChargedBytes { get; init; }
+
+    /// <summary>
+    /// Models the agent unloaded from the slice to make room for this one (least recently used first). They stay
+    /// usable: their next run reloads them, at the cost of a load's latency.
+    /// </summary>
+    public IReadOnlyList<string> EvictedModelIds { get; init; } = [];
+
     /// <inheritdoc/>
     public override string ToString() => $"{ModelId} ({Precision}, {Device})";
 }

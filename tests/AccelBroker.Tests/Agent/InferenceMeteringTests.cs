@@ -39,7 +39,7 @@ public sealed class InferenceMeteringTests : IDisposable
     public void ACompletedRunIsCountedWithItsPhasesAndAFailedOneAsAnError()
     {
         var metering = new InferenceMetering(_meterFactory);
-        var slice = new AcceleratorSlice(new SliceAssignment { SliceId = "acc-1" });
+        var slice = new AcceleratorSlice(new SliceAssignment { SliceId = "acc-1" }, evictionThreshold: 0.9);
 
         metering.Succeeded(slice, "model-a", Timing);
         Assert.False(metering.Failed(slice, "model-a"));
@@ -67,7 +67,7 @@ public sealed class InferenceMeteringTests : IDisposable
     public void ADroppedSliceTakesItsUsageWithItAndStartsFromZeroWhenAssignedAgain()
     {
         var metering = new InferenceMetering(_meterFactory);
-        var registry = new SliceRegistry(NullLogger<SliceRegistry>.Instance);
+        var registry = new SliceRegistry(new AgentCapacity { MemoryBytes = 1 << 20, Compute = 1 }, 0.9, NullLogger<SliceRegistry>.Instance);
         var assignment = new SliceAssignment { SliceId = "acc-2", SliceType = "t", MemoryBytes = 1, ComputeShare = 0.5, Host = "h" };
         registry.Reconcile([assignment]);
         metering.Succeeded(registry.Get("acc-2"), "model-a", Timing);

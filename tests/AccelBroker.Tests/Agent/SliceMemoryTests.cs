@@ -1,0 +1,245 @@
+using System.Security.Cryptography;
+using AccelBroker.Agent;
+using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Models;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Infrastructure;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace AccelBroker.Tests.Agent;
+
+/// <summary>
+/// A slice's memory budget on a real (unstarted) agent with TorchSharp on CPU: what loads are charged, which models
+/// make room and when, transparent reloads, and refusals. Budgets are set in bytes around demo_mlp's charge of
+/// 6432 bytes (its fp32 weights; no warm-up, so no measured peak), so the counts are exact.
+/// </summary>
+public sealed class SliceMemoryTests : IAsyncLifetime
+{
+    private const long Copy = 6432;
+
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "accelbroker-slicememory-" + Guid.NewGuid().ToString("N"));
+    private WebApplication _agent = null!;
+    private ModelLoader _loader = null!;
+    private string _sha256 = null!;
+
+    public async Task InitializeAsync()
+    {
+        _agent = AgentHost.Build(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 1L << 30 });
+        _loader = _agent.Services.GetRequiredService<ModelLoader>();
+        byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt"));
+        _sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        using ModelUpload upload = _agent.Services.GetRequiredService<ModelStore>().BeginUpload(_sha256, bytes.Length);
+        await upload.AppendAsync(bytes, CancellationToken.None);
+        await upload.CompleteAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _agent.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    [Fact]
+    public async Task ALoadIsChargedItsWeightsAndTheSliceKnowsWhatItHolds()
+    {
+        AcceleratorSlice slice = Slice(budget: 100_000);
+
+        LoadModelResponse response = await LoadAsync(slice, "a");
+
+        Assert.True(response.Loaded);
+        Assert.Equal(Copy, response.ChargedBytes);
+        Assert.Equal(Copy, response.SliceChargedBytes);
+        Assert.Equal(100_000, response.SliceBudgetBytes);
+        Assert.Empty(response.EvictedModelIds);
+        SliceModelEntry entry = Assert.Single(slice.Catalog.Values);
+        Assert.Equal((1L, Copy, true), (entry.LoadCount, entry.ChargedBytes, entry.Resident is not null));
+
+        // Loading the same model again is not charged twice.
+        LoadModelResponse again = await LoadAsync(slice, "a");
+        Assert.False(again.Loaded);
+        Assert.Equal(Copy, slice.ChargedBytes);
+        Assert.Equal(1, slice.Loads);
+    }
+
+    [Fact]
+    public async Task PassingTheThresholdUnloadsTheLeastRecentlyUsedIdleModelFirst()
+    {
+        // Threshold 90 % of 16000 = 14400: two copies (12864) fit, a third must make room.
+        AcceleratorSlice slice = Slice(budget: 16_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        string b = (await LoadAsync(slice, "b")).ModelId;
+        await RunAsync(slice, a); // a is now the more recently used one
+
+        LoadModelResponse c = await LoadAsync(slice, "c");
+
+        Assert.Equal([b], c.EvictedModelIds);
+        Assert.Equal(2 * Copy, c.SliceChargedBytes);
+        Assert.Equal([a, c.ModelId], slice.Models.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(1, slice.Evictions);
+        Assert.False(slice.Catalog[b].Resident is not null);
+    }
+
+    [Fact]
+    public async Task AnEvictedModelReloadsOnItsNextRunWithoutAnError()
+    {
+        AcceleratorSlice slice = Slice(budget: 16_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        string b = (await LoadAsync(slice, "b")).ModelId;
+        Assert.Equal([a], (await LoadAsync(slice, "c")).EvictedModelIds);
+
+        LoadedModel reloaded = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        reloaded.Release();
+
+        Assert.Same(reloaded, slice.Models[a]);
+        Assert.Equal(2, slice.Catalog[a].LoadCount);
+        Assert.Null(slice.Catalog[b].Resident); // b was the least recently used then
+        Assert.Equal(4, slice.Loads);
+        Assert.Equal(2, slice.Evictions);
+        Assert.True(slice.ChargedBytes <= slice.ThresholdBytes);
+    }
+
+    [Fact]
+    public async Task AModelThatIsExecutingIsNeverEvicted()
+    {
+        AcceleratorSlice slice = Slice(budget: 16_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        string b = (await LoadAsync(slice, "b")).ModelId;
+        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        await Task.Delay(20);
+        LoadedModel runningB = await _loader.AcquireAsync(slice, b, CancellationToken.None); // b's run started last
+        try
+        {
+            // Both others execute: a third copy would take the slice to 19296 of 16000 bytes.
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(slice, "c"));
+
+            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+            Assert.Contains($"needs {Copy} bytes", error.Status.Detail);
+            Assert.Contains($"has {16_000 - (2 * Copy)} of its 16000 bytes available", error.Status.Detail);
+            Assert.Equal([a, b], slice.Models.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(0, slice.Evictions);
+            Assert.Equal(2, slice.Catalog.Count);
+        }
+        finally
+        {
+            running.Release();
+            runningB.Release();
+        }
+
+        // Once both are idle, a, whose run started first, is the least recently used and makes room.
+        Assert.Equal([a], (await LoadAsync(slice, "c")).EvictedModelIds);
+    }
+
+    [Fact]
+    public async Task AModelLargerThanTheSliceIsRefusedAndOtherModelsAreUntouched()
+    {
+        AcceleratorSlice slice = Slice(budget: 10_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+
+        // A second copy cannot fit beside a (12864 > 10000) without evicting it, so a goes: the budget holds.
+        Assert.Equal([a], (await LoadAsync(slice, "b")).EvictedModelIds);
+
+        AcceleratorSlice small = Slice(budget: 6_000);
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(small, "a"));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains($"needs {Copy} bytes (measured) but slice 'small-6000' has 6000 of its 6000 bytes available", error.Status.Detail);
+        Assert.Empty(small.Catalog);
+        Assert.Equal(0, small.ChargedBytes);
+        Assert.Single(slice.Models);
+    }
+
+    [Fact]
+    public async Task ASmallerModelRefusedOnAFullSliceEvictsNothing()
+    {
+        // 12000 bytes: a second copy beside a running one would need 12864.
+        AcceleratorSlice slice = Slice(budget: 12_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        try
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(slice, "b"));
+            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        }
+        finally
+        {
+            running.Release();
+        }
+
+        Assert.Equal(0, slice.Evictions);
+        Assert.Same(running, slice.Models[a]);
+        Assert.Single(slice.Catalog);
+    }
+
+    [Fact]
+    public async Task OverTheThresholdButWithinTheBudgetNothingIdleMeansTheLoadStillFits()
+    {
+        // 13000 bytes, threshold 11700: with a running there is nothing to evict, but 12864 fits the budget.
+        AcceleratorSlice slice = Slice(budget: 13_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        try
+        {
+            LoadModelResponse b = await LoadAsync(slice, "b");
+
+            Assert.Empty(b.EvictedModelIds);
+            Assert.Equal(2 * Copy, b.SliceChargedBytes);
+        }
+        finally
+        {
+            running.Release();
+        }
+    }
+
+    [Fact]
+    public async Task AnUnloadedModelIsForgottenAndARunOfItIsNotFound()
+    {
+        AcceleratorSlice slice = Slice(budget: 100_000);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+
+        await _loader.UnloadAsync(slice, a, CancellationToken.None);
+
+        Assert.Empty(slice.Catalog);
+        Assert.Equal(0, slice.ChargedBytes);
+        RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await _loader.AcquireAsync(slice, a, CancellationToken.None));
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("has space", 0, 0, "alias must be")]
+    [InlineData("", 4097, 0, "max_batch_size must be between 0 and 4096")]
+    [InlineData("", 8, 1_000_001, "max_delay_micros must be between 0 and 1000000")]
+    [InlineData("", -1, 0, "max_batch_size must be between 0 and 4096")]
+    public async Task BadLoadOptionsAreInvalidArgumentAndLoadNothing(string alias, int maxBatch, long delayMicros, string expected)
+    {
+        AcceleratorSlice slice = Slice(budget: 100_000);
+        var request = new LoadModelRequest { SliceId = slice.Id, Sha256 = _sha256, Alias = alias };
+        if (maxBatch != 0 || delayMicros != 0)
+        {
+            request.Batching = new BatchingConfig { MaxBatchSize = maxBatch, MaxDelayMicros = delayMicros };
+        }
+
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => _loader.LoadAsync(slice, request, CancellationToken.None));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(expected, error.Status.Detail);
+        Assert.Empty(slice.Catalog);
+    }
+
+    private static AcceleratorSlice Slice(long budget) =>
+        new(new SliceAssignment { SliceId = budget < Copy ? $"small-{budget}" : $"slice-{budget}", MemoryBytes = budget, ComputeShare = 0.5 }, evictionThreshold: 0.9);
+
+    private Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, string alias) =>
+        _loader.LoadAsync(slice, new LoadModelRequest { SliceId = slice.Id, Sha256 = _sha256, Alias = alias }, CancellationToken.None);
+
+    private async Task RunAsync(AcceleratorSlice slice, string modelId)
+    {
+        // A little later than the loads, so recency is unambiguous.
+        await Task.Delay(20);
+        LoadedModel model = await _loader.AcquireAsync(slice, modelId, CancellationToken.None);
+        model.Release();
+    }
+}
