@@ -28,6 +28,18 @@ internal sealed class AgentMetrics
         meter.CreateObservableGauge("accelbroker.agent.models.loaded",
             () => PerSlice(slice => slice.Models.Count), unit: "{model}",
             description: "Models loaded on each slice.");
+        meter.CreateObservableGauge("accelbroker.agent.slice.memory.charged",
+            () => PerSlice(slice => slice.ChargedBytes), unit: "By",
+            description: "Accelerator memory charged to the models resident on each slice (never above its budget).");
+        meter.CreateObservableGauge("accelbroker.agent.slice.models.known",
+            () => PerSlice(slice => slice.Catalog.Count), unit: "{model}",
+            description: "Models each slice serves, resident or evicted (evicted ones reload on their next run).");
+        meter.CreateObservableCounter("accelbroker.agent.slice.model_loads",
+            () => PerSlice(slice => slice.Loads), unit: "{load}",
+            description: "Model loads on each slice since it was assigned, first loads and reloads after eviction.");
+        meter.CreateObservableCounter("accelbroker.agent.slice.model_evictions",
+            () => PerSlice(slice => slice.Evictions), unit: "{eviction}",
+            description: "Models unloaded from each slice to make room for another.");
     }
 
     private IEnumerable<Measurement<T>> PerSlice<T>(Func<AcceleratorSlice, T> value)

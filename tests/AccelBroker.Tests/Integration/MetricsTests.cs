@@ -48,6 +48,10 @@ public sealed class MetricsTests
             await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
             agent = await PrometheusScrape.FetchAsync(fleet.AgentMetricsUrl!);
             Assert.Equal(1, agent.Value("accelbroker_agent_models_loaded", ("slice", accelerator.Id)));
+            Assert.Equal(1, agent.Value("accelbroker_agent_slice_models_known", ("slice", accelerator.Id)));
+            Assert.Equal(6432, agent.Value("accelbroker_agent_slice_memory_charged_bytes", ("slice", accelerator.Id)));
+            Assert.Equal(1, agent.Value("accelbroker_agent_slice_model_loads_total", ("slice", accelerator.Id)));
+            Assert.Equal(0, agent.Value("accelbroker_agent_slice_model_evictions_total", ("slice", accelerator.Id)));
         }
 
         await fleet.BrokerClient.DetachAsync(new DetachRequest { Host = "metrics-host", Ordinal = 0 }, deadline: LoopbackFleet.Deadline());
