@@ -11,7 +11,7 @@ public sealed class AgentCommandLineTests
         AgentOptions? options = Program.Parse([
             "--broker", "http://broker:5050/", "--listen=http://0.0.0.0:7001", "--advertise", "http://gpu-1:7001",
             "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--model-store-mib", "2048", "--compute", "0.5",
-            "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages",
+            "--eviction-threshold", "0.8", "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages",
         ]);
 
         Assert.NotNull(options);
@@ -23,6 +23,7 @@ public sealed class AgentCommandLineTests
         Assert.Equal(1024L * 1024 * 1024, options.MemoryBytes);
         Assert.Equal(2048L * 1024 * 1024, options.ModelStoreBytes);
         Assert.Equal(0.5, options.Compute);
+        Assert.Equal(0.8, options.EvictionThreshold);
         Assert.Equal("/var/lib/a", options.DataDirectory);
         Assert.Equal("agent-x", options.AgentId);
         Assert.Equal(2, options.ExecutionSlots);
@@ -50,11 +51,13 @@ public sealed class AgentCommandLineTests
         Assert.Equal("cpu", options.Device);
         Assert.Null(options.BrokerAddress);
         Assert.False(options.HugePageAllocation);
+        Assert.Equal(0.9, options.EvictionThreshold);
     }
 
     [Theory]
     [InlineData("--broker", "broker:5050", "--broker 'broker:5050' is not an absolute http or https URL")]
     [InlineData("--compute", "1.5", "--compute needs a number in (0, 1], got '1.5'")]
+    [InlineData("--eviction-threshold", "0", "--eviction-threshold needs a number in (0, 1], got '0'")]
     [InlineData("--memory-mib", "-3", "--memory-mib needs a positive whole number, got '-3'")]
     [InlineData("--frobnicate", "1", "unknown option '--frobnicate'")]
     [InlineData("--metrics-listen", "http://127.0.0.1:9464/stats", "--metrics-listen: metrics address 'http://127.0.0.1:9464/stats' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]

@@ -1,0 +1,65 @@
+using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace AccelBroker.Tests.Agent;
+
+/// <summary>The agent's own guard: slices never add up to more memory or compute than it offers, whatever a broker asks.</summary>
+public sealed class SliceRegistryTests
+{
+    private static readonly AgentCapacity Capacity = new() { MemoryBytes = 8_000, Compute = 1 };
+
+    [Fact]
+    public void SlicesBeyondTheAgentsMemoryAreRefusedAndTheOthersKept()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        registry.Assign(Slice("a", 5_000, 0.25));
+
+        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice("b", 3_001, 0.25)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("slices would hold 8001 of 8000 bytes", error.Status.Detail);
+        Assert.Equal(["a"], registry.All.Select(s => s.Id));
+        registry.Assign(Slice("c", 3_000, 0.25)); // an exact fit is fine
+        Assert.Equal(2, registry.All.Count);
+    }
+
+    [Fact]
+    public void SlicesBeyondTheAgentsComputeAreRefusedButTenTenthsFit()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        for (int i = 0; i < 10; i++)
+        {
+            registry.Assign(Slice($"s{i}", 100, 0.1));
+        }
+
+        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice("extra", 100, 0.1)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("1.1 of 1 of the device's compute", error.Status.Detail);
+    }
+
+    [Fact]
+    public void ReconcileAssignsWhatFitsAndSkipsWhatDoesNot()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+
+        registry.Reconcile([Slice("a", 6_000, 0.5), Slice("b", 6_000, 0.5)]);
+
+        Assert.Single(registry.All);
+    }
+
+    [Fact]
+    public void ASlicesThresholdIsItsFractionOfTheBudget()
+    {
+        var registry = new SliceRegistry(Capacity, 0.75, NullLogger<SliceRegistry>.Instance);
+        registry.Assign(Slice("a", 4_000, 0.5));
+
+        Assert.Equal((4_000L, 3_000L), (registry.Get("a").BudgetBytes, registry.Get("a").ThresholdBytes));
+    }
+
+    private static SliceAssignment Slice(string id, long memory, double share) =>
+        new() { SliceId = id, SliceType = "t", MemoryBytes = memory, ComputeShare = share, Host = "h" };
+}
