@@ -43,17 +43,22 @@ internal sealed class InferenceRunner
         }
     }
 
-    /// <summary>Runs once on inputs of zeros, so the first real call does not pay for graph optimisation.</summary>
-    public void WarmUp(torch.jit.ScriptModule module, torch.ScalarType? castFloating, IReadOnlyList<TensorSpec> specs)
+    /// <summary>
+    /// Runs once on inputs of zeros, so the first real call does not pay for graph optimisation. Returns the bytes
+    /// of the inputs and outputs it held: a floor for the memory a run of these shapes needs.
+    /// </summary>
+    public long WarmUp(torch.jit.ScriptModule module, torch.ScalarType? castFloating, IReadOnlyList<TensorSpec> specs)
     {
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
-        object[] args = specs.Select(spec =>
+        var inputs = specs.Select(spec =>
         {
             torch.Tensor zeros = torch.zeros(spec.Shape.ToArray(), TorchTensorCodec.ToScalarType(spec.Dtype), _device.TorchDevice);
-            return (object)(castFloating is { } cast && zeros.is_floating_point() ? zeros.to(cast) : zeros);
-        }).ToArray();
-        _ = module.call(args);
+            return castFloating is { } cast && zeros.is_floating_point() ? zeros.to(cast) : zeros;
+        }).ToList();
+        object? result = module.call([.. inputs.Cast<object>()]);
+        (_, List<torch.Tensor> outputs) = TorchTensorCodec.Flatten(result);
+        return inputs.Concat(outputs).Sum(t => t.NumberOfElements * t.ElementSize);
     }
 
     // Synchronous on purpose: dispose scopes and inference mode are thread-local, so no await may happen inside.

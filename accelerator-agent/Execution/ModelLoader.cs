@@ -14,8 +14,8 @@ namespace AccelBroker.Agent.Execution;
 
 /// <summary>
 /// Puts held model bytes onto slices and keeps each slice within its memory budget. Every resident model is
-/// charged what it holds (CPU: parameter and buffer bytes plus the warm-up's peak; CUDA: device memory the load
-/// and warm-up took). A load that would take a slice past its eviction threshold first unloads the least
+/// charged what it holds (CPU: parameter and buffer bytes plus the warm-up's peak, at least its inputs and
+/// outputs; CUDA: device memory the load and warm-up took). A load that would take a slice past its eviction threshold first unloads the least
 /// recently used models that are not executing; a model that cannot fit even then is refused. Evicted models
 /// stay in the slice's catalogue and reload from the agent's store on their next run. Loads, reloads and
 /// evictions happen one at a time per agent, so memory measurements belong to one model.
@@ -197,9 +197,10 @@ internal sealed class ModelLoader
             {
                 long peakBefore = _device.IsCuda ? 0 : _probe.Begin();
                 long warm = Stopwatch.GetTimestamp();
+                long tensorBytes;
                 try
                 {
-                    _runner.WarmUp(module, CastType(entry.Precision), entry.Warmup);
+                    tensorBytes = _runner.WarmUp(module, CastType(entry.Precision), entry.Warmup);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not RpcException)
                 {
@@ -207,7 +208,9 @@ internal sealed class ModelLoader
                 }
 
                 warmupSeconds = Stopwatch.GetElapsedTime(warm).TotalSeconds;
-                warmupBytes = _device.IsCuda ? 0 : _probe.GrowthSince(peakBefore);
+                // The allocator may reuse pages that are already resident, so RSS growth can miss what the run
+                // held; the warm-up's own inputs and outputs are a floor.
+                warmupBytes = _device.IsCuda ? 0 : Math.Max(_probe.GrowthSince(peakBefore), tensorBytes);
             }
 
             // CUDA: what the device really gave up (the caching allocator keeps the warm-up's blocks); never less
