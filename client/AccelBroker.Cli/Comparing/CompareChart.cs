@@ -37,6 +37,12 @@ internal static class CompareChart
 
     public static void Save(string path, IReadOnlyList<CompareRow> rows, double sloMs, int width, int height)
     {
+        // Skia draws text only with a system font; a bare server image may have none, and the chart would be silent about it.
+        if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
+        {
+            Console.Error.WriteLine("accel: warning: no fonts are installed, so the chart has no text; install one (e.g. apt-get install fonts-dejavu-core)");
+        }
+
         CompareRow[] measured = rows.Where(r => r.Measured).ToArray();
         using var plot = new Plot();
         var bars = new List<Bar>();
