@@ -1,17 +1,22 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Usage;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace AccelBroker.Broker.Fleet;
 
-/// <summary>Builds the contract's views of accelerators and agents from the registry and the attachment book.</summary>
-internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book, TimeProvider time)
+/// <summary>
+/// Builds the contract's views of accelerators and agents from the registry, the attachment book and the agents'
+/// latest heartbeat figures.
+/// </summary>
+internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book, UsageBook usage, TimeProvider time)
 {
     /// <summary>
     /// One accelerator with its agent's address, device and health. An agent unknown to the registry
-    /// (not yet registered since a broker restart) reads unhealthy at the address it had when attached.
+    /// (not yet registered since a broker restart) reads unhealthy at the address it had when attached. Memory
+    /// charged and models resident are as of the agent's last heartbeat: 0 until the first one after attach.
     /// </summary>
     public Accelerator Describe(AttachmentRecord attachment)
     {
@@ -34,6 +39,12 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             accelerator.AgentAddress = agent.Address;
             accelerator.Device = agent.Device.Clone();
             accelerator.Status = AgentHealth.Of(registry.IsHealthy(agent));
+        }
+
+        if (usage.GetAgent(attachment.Id) is { } reported)
+        {
+            accelerator.MemoryChargedBytes = reported.MemoryChargedBytes;
+            accelerator.ModelsResident = reported.ModelsResident;
         }
 
         return accelerator;

@@ -41,7 +41,7 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            string? problem = UsageChecks.FindProblem(slice.Models);
+            string? problem = UsageChecks.FindMemoryProblem(slice) ?? UsageChecks.FindProblem(slice.Models);
             if (problem is not null)
             {
                 BrokerLog.AgentUsageRejected(logger, agentId, slice.SliceId, problem);

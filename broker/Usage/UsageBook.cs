@@ -68,6 +68,15 @@ internal sealed class UsageBook
         }
     }
 
+    /// <summary>The agent's latest figures for the accelerator, or null before its first heartbeat since attach.</summary>
+    public SliceUsage? GetAgent(string acceleratorId)
+    {
+        lock (_lock)
+        {
+            return _agents.GetValueOrDefault(acceleratorId);
+        }
+    }
+
     /// <summary>The agent's latest figures (null before its first heartbeat) and every client's models, retired ones included.</summary>
     public (SliceUsage? Agent, IReadOnlyList<ModelUsage> Clients) Get(string acceleratorId)
     {

@@ -54,6 +54,12 @@ internal static class UsageChecks
         return null;
     }
 
+    /// <summary>Why a slice's memory figures are malformed, or null.</summary>
+    public static string? FindMemoryProblem(SliceUsage slice) =>
+        slice.MemoryChargedBytes < 0 || slice.ModelsResident < 0
+            ? Invariant($"memory_charged_bytes and models_resident must not be negative (got {slice.MemoryChargedBytes} and {slice.ModelsResident})")
+            : null;
+
     /// <summary>Why an id is not acceptable, or null.</summary>
     public static string? FindIdProblem(string field, string id)
     {

@@ -70,6 +70,56 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(3, (await UsageAsync("host-a")).Inferences);
     }
 
+    [Fact]
+    public async Task TheMemoryAHeartbeatChargesIsDescribedUntilDetach()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        Assert.Equal((0L, 0), (attached.MemoryChargedBytes, attached.ModelsResident));
+        Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
+
+        SliceUsage usage = Usage(attached.Id, runs: 1, seconds: 0.010);
+        (usage.MemoryChargedBytes, usage.ModelsResident) = (6432, 1);
+        await HeartbeatAsync(agentId, usage);
+        Assert.Equal((6432L, 1), Memory(await DescribeAsync("host-a")));
+        Assert.Equal((6432L, 1), Memory(Assert.Single(Assert.Single((await Broker.DescribeAgentsAsync(new DescribeAgentsRequest())).Agents).Accelerators)));
+
+        // Each heartbeat replaces the figures: the agent reports what is resident now, not a total.
+        (usage.MemoryChargedBytes, usage.ModelsResident) = (3 * 6432, 3);
+        await HeartbeatAsync(agentId, usage);
+        Assert.Equal((3 * 6432L, 3), Memory(await DescribeAsync("host-a")));
+
+        await Broker.DetachAsync(new DetachRequest { Host = "host-a", Ordinal = attached.Ordinal });
+        Assert.Empty((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "host-a" })).Accelerators);
+
+        // A late heartbeat for the detached slice is not kept, and the ordinal's next accelerator starts from nothing.
+        await HeartbeatAsync(agentId, usage);
+        Accelerator again = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        Assert.Equal(attached.Ordinal, again.Ordinal);
+        Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
+    }
+
+    [Fact]
+    public async Task NegativeMemoryFiguresAreIgnoredAndTheHeartbeatStillSucceeds()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        SliceUsage usage = Usage(attached.Id, runs: 1, seconds: 0.010);
+        (usage.MemoryChargedBytes, usage.ModelsResident) = (-1, 1);
+
+        HeartbeatResponse response = await HeartbeatAsync(agentId, usage);
+
+        Assert.Equal([attached.Id], response.Slices.Select(s => s.SliceId));
+        Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
+        Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
+    }
+
+    private static (long ChargedBytes, int Resident) Memory(Accelerator accelerator) =>
+        (accelerator.MemoryChargedBytes, accelerator.ModelsResident);
+
+    private async Task<Accelerator> DescribeAsync(string host) =>
+        Assert.Single((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = host })).Accelerators);
+
     private async Task<HeartbeatResponse> HeartbeatAsync(string agentId, params SliceUsage[] usage)
     {
         var request = new HeartbeatRequest { AgentId = agentId };
