@@ -3,9 +3,26 @@ using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Cli.Commands;
 
-/// <summary>One accelerator in EI's describe-accelerators shape, plus our fields.</summary>
-internal sealed record AcceleratorJson(int Ordinal, string Type, string Id, string Status, string Agent, string AgentAddress, string Device, long MemoryMib, double ComputeShare, string Host, string HostType)
+/// <summary>
+/// One accelerator in EI's describe-accelerators shape, plus our fields. Memory charged and models resident are as
+/// of the agent's last heartbeat (0 until the first one after attach).
+/// </summary>
+internal sealed record AcceleratorJson(
+    int Ordinal,
+    string Type,
+    string Id,
+    string Status,
+    string Agent,
+    string AgentAddress,
+    string Device,
+    long MemoryMib,
+    long MemoryChargedBytes,
+    int ModelsResident,
+    double ComputeShare,
+    string Host,
+    string HostType)
 {
     public static AcceleratorJson From(Accelerator a) =>
-        new(a.Ordinal, a.SliceType, a.Id, a.Status, a.AgentId, a.AgentAddress, Formatting.Device(a.Device), a.MemoryBytes / Formatting.MiB, a.ComputeShare, a.Host, a.HostType);
+        new(a.Ordinal, a.SliceType, a.Id, a.Status, a.AgentId, a.AgentAddress, Formatting.Device(a.Device), a.MemoryBytes / Formatting.MiB,
+            a.MemoryChargedBytes, a.ModelsResident, a.ComputeShare, a.Host, a.HostType);
 }

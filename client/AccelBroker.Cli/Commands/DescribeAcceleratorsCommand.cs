@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
@@ -35,13 +36,23 @@ internal static class DescribeAcceleratorsCommand
             }
 
             Console.Out.WriteLine($"{response.Accelerators.Count} accelerator(s) attached to {response.Host}");
-            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory MiB", "share");
+            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory", "models", "share");
             foreach (Accelerator a in response.Accelerators)
             {
-                table.AddRow(a.Ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture), a.SliceType, a.Id, a.Status, a.AgentId, Formatting.Device(a.Device), Formatting.Mib(a.MemoryBytes), Formatting.Share(a.ComputeShare));
+                table.AddRow(
+                    a.Ordinal.ToString(CultureInfo.InvariantCulture),
+                    a.SliceType,
+                    a.Id,
+                    a.Status,
+                    a.AgentId,
+                    Formatting.Device(a.Device),
+                    $"{Formatting.Bytes(a.MemoryChargedBytes)} / {Formatting.Bytes(a.MemoryBytes)}",
+                    a.ModelsResident.ToString(CultureInfo.InvariantCulture),
+                    Formatting.Share(a.ComputeShare));
             }
 
             AnsiConsole.Write(table);
+            Console.Out.WriteLine("memory: charged to resident models / the slice's budget, and models: resident, as of the agent's last heartbeat");
             return 0;
         });
         return command;
