@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
