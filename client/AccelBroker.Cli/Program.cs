@@ -20,10 +20,13 @@ public static class Program
         root.Subcommands.Add(DescribeAgentsCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(MaxModelsCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
-        return root.Parse(args).InvokeAsync();
+        // Ctrl-C cancels a verb and waits for it: max-models finishes the copy being loaded and unloads its copies,
+        // which takes longer than the default 2 s.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
     }
 }

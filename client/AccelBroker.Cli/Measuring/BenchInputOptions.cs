@@ -6,7 +6,7 @@ using AccelBroker.Client;
 
 namespace AccelBroker.Cli.Measuring;
 
-/// <summary>The inputs and run counts shared by <c>accel bench</c> and <c>accel compare</c>.</summary>
+/// <summary>The inputs and run counts shared by <c>accel bench</c> and <c>accel compare</c>; the inputs alone by <c>accel max-models</c>.</summary>
 internal sealed class BenchInputOptions
 {
     // Random inputs are the same on every run and every machine, so two benchmarks measure the same work.
@@ -24,11 +24,42 @@ internal sealed class BenchInputOptions
 
     public void AddTo(Command command)
     {
+        AddInputsTo(command);
+        command.Options.Add(Runs);
+        command.Options.Add(Warmup);
+    }
+
+    /// <summary>Only the input options (<c>--input</c>, <c>--input-shape</c>, <c>--dtype</c>), for verbs that do not measure runs.</summary>
+    public void AddInputsTo(Command command)
+    {
         command.Options.Add(Inputs);
         command.Options.Add(InputShape);
         command.Options.Add(DataType);
-        command.Options.Add(Runs);
-        command.Options.Add(Warmup);
+    }
+
+    /// <summary>
+    /// The dtype and shape of each input, for a load's warm-up (the values are not sent); empty when no input
+    /// option was given.
+    /// </summary>
+    public IReadOnlyList<(TensorDataType DataType, long[] Shape)> WarmupSpecs(ParseResult parse)
+    {
+        FileInfo[] files = parse.GetValue(Inputs) ?? [];
+        string? shapeText = parse.GetValue(InputShape);
+        if (files.Length > 0 && shapeText is not null)
+        {
+            throw new CliException("give either --input FILE.npy (repeatable) or --input-shape with --dtype, not both");
+        }
+
+        if (files.Length > 0)
+        {
+            return files.Select(f =>
+            {
+                Tensor tensor = Npy.Read(f.FullName);
+                return (tensor.DataType, tensor.Shape.ToArray());
+            }).ToArray();
+        }
+
+        return shapeText is null ? [] : [(ParseDataType(parse), ParseShape(shapeText))];
     }
 
     public (int Runs, int Warmup) Counts(ParseResult parse)
@@ -76,15 +107,20 @@ internal sealed class BenchInputOptions
             shape[0] = first;
         }
 
-        string dtypeText = parse.GetValue(DataType)!;
-        return TensorDataTypeExtensions.TryParse(dtypeText, out TensorDataType dataType)
-            ? [Random(dataType, shape)]
-            : throw new CliException($"--dtype '{dtypeText}' is not one of float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool");
+        return [Random(ParseDataType(parse), shape)];
     }
 
     /// <summary>Items per request for throughput: the first dimension of the first input.</summary>
     public static long BatchOf(IReadOnlyList<Tensor> inputs) =>
         inputs.Count > 0 && inputs[0].Shape.Count > 0 ? Math.Max(1, inputs[0].Shape[0]) : 1;
+
+    private TensorDataType ParseDataType(ParseResult parse)
+    {
+        string text = parse.GetValue(DataType)!;
+        return TensorDataTypeExtensions.TryParse(text, out TensorDataType dataType)
+            ? dataType
+            : throw new CliException($"--dtype '{text}' is not one of float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool");
+    }
 
     public static long[] ParseShape(string text)
     {
