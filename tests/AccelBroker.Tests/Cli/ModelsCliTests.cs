@@ -13,7 +13,8 @@ namespace AccelBroker.Tests.Cli;
 /// <c>accel models</c>, <c>accel max-models</c> and the memory columns of <c>accel describe-accelerators</c>, as
 /// processes against a real broker and agent on loopback, on 16 MiB test.tiny slices (threshold 90 %). Loads without
 /// a warm-up are charged exactly their weights (demo_mlp 6432 bytes, token_ids 162704), so those counts are exact;
-/// warm-up charges are a measured peak and only their invariants are asserted.
+/// warm-up charges are a measured, process-wide peak (at least the warm-up's inputs and outputs), so only their
+/// invariants are asserted.
 /// </summary>
 public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
 {
@@ -201,7 +202,7 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
     [Fact]
     public async Task MaxModelsCountsTheWarmUpsPeakAndNeverPassesTheThreshold()
     {
-        // 2.5 MiB of input: the warm-up (input and its clone) makes a copy cost about 5 MiB, so two or three fit.
+        // 2.5 MiB of input: the warm-up (input and its clone) makes a copy cost about 5 MiB, so one or two fit.
         const long InputBytes = 655_360 * 4;
         string host = NewHost();
         await _cluster.AttachAsync(host, TestCluster.TinySlice);
@@ -220,11 +221,10 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
         long min = perCopy.GetProperty("min").GetInt64(), max = perCopy.GetProperty("max").GetInt64();
         Assert.Equal(DemoMlpBytes, other);
         Assert.Equal("threshold", r.GetProperty("stopped_because").GetString());
-        Assert.InRange(copies, 1, 11);
         Assert.Equal([1L, 655_360L], r.GetProperty("warmup_inputs")[0].GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
-        // The warm-up's activations are charged: a copy that measured its peak holds at least its input.
-        Assert.True(max >= InputBytes, $"largest copy {max} bytes, less than its {InputBytes}-byte input");
-        Assert.True(0 <= min && min <= max);
+        // The warm-up's activations are charged: at least its input and the clone it returns, so three never fit.
+        Assert.True(min >= 2 * InputBytes, $"smallest copy {min} bytes, less than the warm-up's input and output");
+        Assert.InRange(copies, 1, 2);
         // Never past the threshold, and stopped only when the largest copy so far would pass it.
         Assert.True(other + copiesBytes <= TinyThreshold, $"{other} + {copiesBytes} bytes past the threshold {TinyThreshold}");
         Assert.Equal(max, r.GetProperty("next_copy_bytes").GetInt64());
