@@ -367,8 +367,9 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
     }
 
+    // The caller's interceptors see calls as the session makes them, and errors as the session reports them.
     private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
-        options.Interceptors.Count == 0 ? channel.CreateCallInvoker() : channel.Intercept([.. options.Interceptors]);
+        channel.Intercept(ConnectionLossInterceptor.Instance).Intercept([.. options.Interceptors]);
 
     private static DateTime Deadline(AcceleratorSessionOptions options) => DateTime.UtcNow + options.CallTimeout;
 }
