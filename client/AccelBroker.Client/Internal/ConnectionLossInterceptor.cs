@@ -86,6 +86,9 @@ internal sealed class ConnectionLossInterceptor : Interceptor
 
         public Task WriteAsync(T message) => Translate(inner.WriteAsync(message));
 
+        // The interface's default refuses a token; grpc-dotnet's writer honours it, so pass it on.
+        public Task WriteAsync(T message, CancellationToken cancellationToken) => Translate(inner.WriteAsync(message, cancellationToken));
+
         public Task CompleteAsync() => Translate(inner.CompleteAsync());
 
         private static async Task Translate(Task task)
