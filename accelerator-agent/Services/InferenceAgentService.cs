@@ -146,7 +146,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         try
         {
             List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
-            ExecutionResult result = await _runner.RunAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
+            ExecutionResult result = await _runner.RunAsync(model, slice.Id, slice.Assignment.ComputeShare, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
             ran = true;
             _metering.Succeeded(slice, request.ModelId, result.Timing);
             var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
@@ -182,7 +182,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         try
         {
             List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
-            ExecutionResult result = await _runner.RunAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
+            ExecutionResult result = await _runner.RunAsync(model, slice.Id, slice.Assignment.ComputeShare, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
             ran = true;
             _metering.Succeeded(slice, header.ModelId, result.Timing);
             var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
