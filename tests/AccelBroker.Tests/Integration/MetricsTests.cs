@@ -42,6 +42,9 @@ public sealed class MetricsTests
         Assert.Equal(2048 * MiB, accelerator.MemoryBytes);
         Assert.Equal(0.125, agent.Value("accelbroker_agent_slice_compute_share", ("slice", accelerator.Id)));
         Assert.Equal(0, agent.Value("accelbroker_agent_models_loaded", ("slice", accelerator.Id)));
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_queue_depth", ("slice", accelerator.Id)));
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)));
+        Assert.Equal(1, agent.Value("accelbroker_agent_execution_slots"));
 
         using (AcceleratorSession session = await fleet.OpenSessionAsync("metrics-host", 0))
         {
@@ -60,6 +63,8 @@ public sealed class MetricsTests
         Assert.Equal(0, agent.Value("accelbroker_agent_slices"));
         Assert.Empty(agent.Matching("accelbroker_agent_slice_memory_bytes"));
         Assert.Empty(agent.Matching("accelbroker_agent_models_loaded"));
+        Assert.Empty(agent.Matching("accelbroker_agent_slice_queue_depth"));
+        Assert.Empty(agent.Matching("accelbroker_agent_slice_compute_time_seconds_total"));
     }
 
     [Fact]
@@ -93,6 +98,14 @@ public sealed class MetricsTests
         // Every completed run took more than nothing and fits under the last finite bucket's +Inf.
         Assert.True(agent.Value("accelbroker_agent_inference_duration_seconds_sum", slice, modelTag, ("phase", "total")) > 0);
         Assert.Equal(3, agent.Value("accelbroker_agent_inference_duration_seconds_bucket", slice, modelTag, ("phase", "total"), ("le", "+Inf")));
+
+        // Nothing waits once the runs are done. Each run held its slot through decode, compute and encode, and
+        // the failed one for a while too, so the slice used at least the time of those phases of the three.
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_queue_depth", slice));
+        double executing = new[] { "decode", "compute", "encode" }
+            .Sum(phase => agent.Value("accelbroker_agent_inference_duration_seconds_sum", slice, modelTag, ("phase", phase)));
+        double used = agent.Value("accelbroker_agent_slice_compute_time_seconds_total", slice);
+        Assert.InRange(used, executing, executing + 10);
     }
 
     [Fact]
