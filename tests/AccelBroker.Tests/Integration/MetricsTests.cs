@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using AccelBroker.Agent.Execution;
 using AccelBroker.Cli.Hosting;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -48,12 +50,16 @@ public sealed class MetricsTests
 
         using (AcceleratorSession session = await fleet.OpenSessionAsync("metrics-host", 0))
         {
-            await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+            RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+            await session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]);
             agent = await PrometheusScrape.FetchAsync(fleet.AgentMetricsUrl!);
             Assert.Equal(1, agent.Value("accelbroker_agent_models_loaded", ("slice", accelerator.Id)));
+            Assert.True(agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)) > 0);
         }
 
         await fleet.BrokerClient.DetachAsync(new DetachRequest { Host = "metrics-host", Ordinal = 0 }, deadline: LoopbackFleet.Deadline());
+        // The agent's scheduler forgot the slice too, not only the metrics.
+        Assert.Equal(default, fleet.Agent.Services.GetRequiredService<ComputeScheduler>().UsageOf(accelerator.Id));
 
         broker = await PrometheusScrape.FetchAsync(fleet.BrokerMetricsUrl!);
         Assert.Equal(0, broker.Value("accelbroker_broker_accelerators"));
