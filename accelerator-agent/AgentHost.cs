@@ -91,6 +91,7 @@ public static class AgentHost
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<DeviceMemoryProbe>();
         services.AddSingleton<AgentMetrics>();
+        services.AddSingleton(provider => new ComputeScheduler(Math.Max(1, options.ExecutionSlots), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
@@ -105,6 +106,9 @@ public static class AgentHost
 
         WebApplication app = builder.Build();
         app.Services.GetRequiredService<AgentMetrics>();
+        // Wired here rather than injected, so the slice registry needs nothing from the execution side.
+        ComputeScheduler scheduler = app.Services.GetRequiredService<ComputeScheduler>();
+        app.Services.GetRequiredService<SliceRegistry>().Released += scheduler.Remove;
         metrics?.Map(app);
         app.MapGrpcService<InferenceAgentService>();
         app.MapGrpcService<AgentControlService>();

@@ -6,6 +6,7 @@ namespace AccelBroker.Agent.Execution;
 /// share; a free slot goes to the waiting slice whose clock is furthest behind. Under contention each slice
 /// therefore gets its share of execution time; a slot nobody else wants goes to whoever asks, so idle shares
 /// are borrowed. A slice that was idle restarts at the current virtual time: idleness is not saved up.
+/// Each slice's execution time is also summed, so operators can see the share of compute it used.
 /// </summary>
 internal sealed class ComputeScheduler
 {
@@ -18,9 +19,13 @@ internal sealed class ComputeScheduler
     public ComputeScheduler(int slots, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        Slots = slots;
         _free = slots;
         _time = time;
     }
+
+    /// <summary>Executions that may run at once.</summary>
+    public int Slots { get; }
 
     /// <summary>Requests waiting for a slot, across all slices.</summary>
     public int QueueDepth
@@ -31,6 +36,17 @@ internal sealed class ComputeScheduler
             {
                 return _tenants.Values.Sum(t => t.Waiters.Count);
             }
+        }
+    }
+
+    /// <summary>What <paramref name="sliceId"/> waits for and has used; zeros for a slice never seen or forgotten.</summary>
+    public ComputeUsage UsageOf(string sliceId)
+    {
+        lock (_gate)
+        {
+            return _tenants.TryGetValue(sliceId, out Tenant? tenant)
+                ? new ComputeUsage(tenant.Waiters.Count, tenant.SecondsUsed)
+                : default;
         }
     }
 
@@ -65,14 +81,18 @@ internal sealed class ComputeScheduler
         return new ValueTask<ComputeLease>(waiter.Completion.Task);
     }
 
-    /// <summary>Forgets a slice's clock once the slice is gone.</summary>
+    /// <summary>
+    /// Forgets a slice once it is gone: at once if nothing of it waits or runs, else when its last execution
+    /// ends, so runs already under way are still charged and scheduled fairly.
+    /// </summary>
     public void Remove(string sliceId)
     {
         lock (_gate)
         {
-            if (_tenants.TryGetValue(sliceId, out Tenant? tenant) && tenant.Waiters.Count == 0 && tenant.Running == 0)
+            if (_tenants.TryGetValue(sliceId, out Tenant? tenant))
             {
-                _tenants.Remove(sliceId);
+                tenant.Removed = true;
+                ForgetIfDone(tenant);
             }
         }
     }
@@ -85,6 +105,7 @@ internal sealed class ComputeScheduler
         {
             tenant.Running--;
             tenant.VirtualTime += seconds / tenant.Share;
+            tenant.SecondsUsed += seconds;
             _free++;
             while (_free > 0 && Next() is { } next)
             {
@@ -92,6 +113,8 @@ internal sealed class ComputeScheduler
                 _free--;
                 granted.Add((next, Grant(next.Tenant)));
             }
+
+            ForgetIfDone(tenant);
         }
 
         // Completing outside the lock: continuations may run inline.
@@ -153,9 +176,18 @@ internal sealed class ComputeScheduler
             }
 
             waiter.Tenant.Waiters.Remove(waiter.Node);
+            ForgetIfDone(waiter.Tenant);
         }
 
         waiter.Completion.TrySetCanceled(cancellationToken);
+    }
+
+    private void ForgetIfDone(Tenant tenant)
+    {
+        if (tenant.Removed && tenant.Running == 0 && tenant.Waiters.Count == 0)
+        {
+            _tenants.Remove(tenant.SliceId);
+        }
     }
 
     internal sealed class Tenant(ComputeScheduler scheduler, string sliceId)
@@ -169,6 +201,12 @@ internal sealed class ComputeScheduler
         public double VirtualTime { get; set; }
 
         public int Running { get; set; }
+
+        /// <summary>Execution time of its ended leases.</summary>
+        public double SecondsUsed { get; set; }
+
+        /// <summary>The slice is gone; the tenant is dropped once nothing of it waits or runs.</summary>
+        public bool Removed { get; set; }
 
         public LinkedList<Waiter> Waiters { get; } = new();
     }

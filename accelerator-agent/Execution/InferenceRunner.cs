@@ -7,40 +7,37 @@ using TorchSharp;
 namespace AccelBroker.Agent.Execution;
 
 /// <summary>
-/// Runs forward passes. A bounded number run at once, because libtorch's intra-op thread pool is
-/// process-wide and concurrent passes would oversubscribe the cores.
+/// Runs forward passes. Only as many run at once as the scheduler has slots, because libtorch's intra-op
+/// thread pool is process-wide and concurrent passes would oversubscribe the cores; the slots go to slices
+/// by their compute shares.
 /// </summary>
 internal sealed class InferenceRunner
 {
-    private readonly SemaphoreSlim _slots;
+    private readonly ComputeScheduler _scheduler;
     private readonly ComputeDevice _device;
     private readonly TimeProvider _time;
 
-    public InferenceRunner(ComputeDevice device, AgentOptions options, TimeProvider time)
+    public InferenceRunner(ComputeDevice device, ComputeScheduler scheduler, TimeProvider time)
     {
         _device = device;
+        _scheduler = scheduler;
         _time = time;
-        _slots = new SemaphoreSlim(Math.Max(1, options.ExecutionSlots));
     }
 
     public ComputeDevice Device => _device;
 
-    public async Task<ExecutionResult> RunAsync(LoadedModel model, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken)
+    /// <summary>Runs once, when the scheduler grants <paramref name="sliceId"/> a slot; its queue time is the wait for it.</summary>
+    /// <param name="sliceId">Who the execution time is charged to: a slice, or <see cref="LocalBenchmark.ComputeTenant"/>.</param>
+    /// <param name="share">That tenant's compute share, in (0, 1].</param>
+    public async Task<ExecutionResult> RunAsync(LoadedModel model, string sliceId, double share, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken)
     {
         long queued = _time.GetTimestamp();
         // A forward pass cannot be cancelled once started: refuse work whose deadline has passed.
         ThrowIfPast(deadline, "before it was queued");
-        await _slots.WaitAsync(cancellationToken);
-        try
-        {
-            ThrowIfPast(deadline, "while it was queued");
-            double queueSeconds = _time.GetElapsedTime(queued).TotalSeconds;
-            return Execute(model, inputs, nativeOutputDtype, queueSeconds);
-        }
-        finally
-        {
-            _slots.Release();
-        }
+        using ComputeLease lease = await _scheduler.AcquireAsync(sliceId, share, cancellationToken);
+        ThrowIfPast(deadline, "while it was queued");
+        double queueSeconds = _time.GetElapsedTime(queued).TotalSeconds;
+        return Execute(model, inputs, nativeOutputDtype, queueSeconds);
     }
 
     /// <summary>

@@ -11,6 +11,12 @@ namespace AccelBroker.Agent.Execution;
 /// </summary>
 internal sealed class LocalBenchmark
 {
+    /// <summary>
+    /// The scheduler tenant benchmark runs are charged to, with share 1 (the whole device). Not a slice id: the
+    /// broker names slices "acc-" + hex digits, and the slice registry refuses this one.
+    /// </summary>
+    public const string ComputeTenant = "(local-benchmark)";
+
     public const int MaxIterations = 100_000;
     public const int MaxWarmup = 10_000;
 
@@ -63,9 +69,9 @@ internal sealed class LocalBenchmark
                         $"the call's deadline passed after {Math.Max(0, i - request.Warmup)} of {request.Iterations} measured runs; nothing is left loaded"));
                 }
 
-                // The same path as Run: the runner bounds concurrent passes with every other client's runs.
+                // The same path as Run: the runner shares the slots with every slice's runs.
                 long started = Stopwatch.GetTimestamp();
-                _ = await _runner.RunAsync(model, inputs, nativeOutputDtype: false, deadline, cancellationToken);
+                _ = await _runner.RunAsync(model, ComputeTenant, share: 1, inputs, nativeOutputDtype: false, deadline, cancellationToken);
                 double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 if (i >= request.Warmup)
                 {

@@ -232,7 +232,7 @@ internal sealed class ModelLoader
         DynamicBatcher? batcher = entry.Batching is { } options
             ? new DynamicBatcher(
                 options,
-                (inputs, deadline, cancellationToken) => _runner.RunAsync(model!, inputs, nativeOutputDtype: false, deadline, cancellationToken),
+                (inputs, deadline, cancellationToken) => _runner.RunAsync(model!, slice.Id, slice.Assignment.ComputeShare, inputs, nativeOutputDtype: false, deadline, cancellationToken),
                 _time,
                 items => _metering.BatchExecuted(slice, entry.ModelId, items))
             : null;

@@ -1,21 +1,25 @@
 using System.Diagnostics.Metrics;
+using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Slices;
 
 namespace AccelBroker.Agent.Internal;
 
 /// <summary>
-/// The agent's meter: the slices it holds and the models loaded on them as gauges, read from the slice
-/// registry when collected (no polling). Per-slice series carry the slice id as tag <c>slice</c>.
+/// The agent's meter: the slices it holds, the models loaded on them and their use of the execution slots,
+/// read from the slice registry and the compute scheduler when collected (no polling). Per-slice series carry
+/// the slice id as tag <c>slice</c>, and only slices still held have them.
 /// </summary>
 internal sealed class AgentMetrics
 {
     public const string MeterName = "AccelBroker.Agent";
 
     private readonly SliceRegistry _slices;
+    private readonly ComputeScheduler _scheduler;
 
-    public AgentMetrics(IMeterFactory meterFactory, SliceRegistry slices)
+    public AgentMetrics(IMeterFactory meterFactory, SliceRegistry slices, ComputeScheduler scheduler)
     {
         _slices = slices;
+        _scheduler = scheduler;
         Meter meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge("accelbroker.agent.slices", () => _slices.All.Count, unit: "{slice}",
             description: "Slices held by this agent.");
@@ -40,6 +44,15 @@ internal sealed class AgentMetrics
         meter.CreateObservableCounter("accelbroker.agent.slice.model_evictions",
             () => PerSlice(slice => slice.Evictions), unit: "{eviction}",
             description: "Models unloaded from each slice to make room for another.");
+        meter.CreateObservableGauge("accelbroker.agent.execution_slots", () => _scheduler.Slots, unit: "{slot}",
+            description: "Executions that may run at once on this agent.");
+        meter.CreateObservableGauge("accelbroker.agent.slice.queue_depth",
+            () => PerSlice(slice => _scheduler.UsageOf(slice.Id).Waiting), unit: "{run}",
+            description: "Runs of each slice waiting for an execution slot.");
+        // A counter, not a ratio: rate() over any window divided by the slots is the share of compute used.
+        meter.CreateObservableCounter("accelbroker.agent.slice.compute_time",
+            () => PerSlice(slice => _scheduler.UsageOf(slice.Id).SecondsUsed), unit: "s",
+            description: "Execution time used by each slice's finished runs; its rate over execution_slots is the share of compute used.");
     }
 
     private IEnumerable<Measurement<T>> PerSlice<T>(Func<AcceleratorSlice, T> value)

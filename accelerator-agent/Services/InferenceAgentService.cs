@@ -151,10 +151,10 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     // A batching model merges this run with concurrent ones; fp16/bf16 runs that want their native output dtype
     // run alone, since a batch's outputs are converted once for all.
-    private Task<ExecutionResult> ExecuteAsync(LoadedModel model, List<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken) =>
+    private Task<ExecutionResult> ExecuteAsync(AcceleratorSlice slice, LoadedModel model, List<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken) =>
         model.Batcher is { } batcher && (!nativeOutputDtype || model.CastType is null)
             ? batcher.RunAsync(inputs, deadline, cancellationToken)
-            : _runner.RunAsync(model, inputs, nativeOutputDtype, deadline, cancellationToken);
+            : _runner.RunAsync(model, slice.Id, slice.Assignment.ComputeShare, inputs, nativeOutputDtype, deadline, cancellationToken);
 
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
@@ -164,7 +164,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         try
         {
             List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
-            ExecutionResult result = await ExecuteAsync(model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
+            ExecutionResult result = await ExecuteAsync(slice, model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
             ran = true;
             _metering.Succeeded(slice, request.ModelId, result.Timing);
             var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
@@ -200,7 +200,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         try
         {
             List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
-            ExecutionResult result = await ExecuteAsync(model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
+            ExecutionResult result = await ExecuteAsync(slice, model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
             ran = true;
             _metering.Succeeded(slice, header.ModelId, result.Timing);
             var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };

@@ -34,6 +34,9 @@ internal sealed class SliceRegistry
 
     public IReadOnlyCollection<AcceleratorSlice> All => _slices.Values.ToArray();
 
+    /// <summary>Told the id of each slice released, after its models were retired.</summary>
+    public event Action<string>? Released;
+
     /// <summary>Whether any slice serves the model with these bytes, resident or evicted: its bytes must stay on disk.</summary>
     public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Catalog.Values.Any(model => model.Sha256 == sha256));
 
@@ -42,6 +45,11 @@ internal sealed class SliceRegistry
         if (string.IsNullOrWhiteSpace(assignment.SliceId))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "slice_id is required"));
+        }
+
+        if (assignment.SliceId == LocalBenchmark.ComputeTenant)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"slice id '{assignment.SliceId}' is reserved by the agent"));
         }
 
         if (assignment.MemoryBytes <= 0 || assignment.ComputeShare <= 0 || assignment.ComputeShare > 1)
@@ -81,6 +89,7 @@ internal sealed class SliceRegistry
         }
 
         slice.RetireAll();
+        Released?.Invoke(sliceId);
         AgentLog.SliceReleased(_logger, sliceId);
         return true;
     }

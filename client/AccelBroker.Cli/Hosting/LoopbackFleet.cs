@@ -81,6 +81,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                     DataDirectory = dataDirectory,
                     MemoryBytes = options.AgentMemoryBytes,
                     IntraOpThreads = options.IntraOpThreads,
+                    ExecutionSlots = options.ExecutionSlots ?? new AgentOptions().ExecutionSlots,
                     MetricsListen = metricsListen,
                 },
                 Quiet);

@@ -12,6 +12,9 @@ internal sealed record LoopbackFleetOptions
     /// <summary>libtorch intra-op threads (process-wide); libtorch's default when null.</summary>
     public int? IntraOpThreads { get; init; }
 
+    /// <summary>Forward passes the agent runs at once; the agent's default (one) when null.</summary>
+    public int? ExecutionSlots { get; init; }
+
     /// <summary>Agent heartbeat interval: short, so the agent shows healthy soon after start.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 

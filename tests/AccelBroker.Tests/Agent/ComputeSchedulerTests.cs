@@ -86,6 +86,76 @@ public sealed class ComputeSchedulerTests
         (await third.AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
     }
 
+    [Fact]
+    public async Task UsageShowsEachSlicesWaitersAndTheExecutionTimeItUsed()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
+        ValueTask<ComputeLease> a = scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
+        ValueTask<ComputeLease> b1 = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
+        ValueTask<ComputeLease> b2 = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
+
+        Assert.Equal(new ComputeUsage(1, 0), scheduler.UsageOf("a"));
+        Assert.Equal(new ComputeUsage(2, 0), scheduler.UsageOf("b"));
+        Assert.Equal(default, scheduler.UsageOf("never-seen"));
+
+        // Only time holding a slot counts: b's waiting is not charged to it.
+        _time.Advance(TimeSpan.FromMilliseconds(30));
+        running.Dispose();
+        var pending = new List<Task<ComputeLease>> { a.AsTask(), b1.AsTask(), b2.AsTask() };
+        while (pending.Count > 0)
+        {
+            Task<ComputeLease> granted = await Task.WhenAny(pending).WaitAsync(TimeSpan.FromSeconds(10));
+            pending.Remove(granted);
+            using ComputeLease lease = await granted;
+            _time.Advance(TimeSpan.FromMilliseconds(lease.SliceId == "a" ? 20 : 5));
+        }
+
+        Assert.Equal(new ComputeUsage(0, 0.05), Rounded(scheduler.UsageOf("a")));
+        Assert.Equal(new ComputeUsage(0, 0.01), Rounded(scheduler.UsageOf("b")));
+    }
+
+    [Fact]
+    public async Task ARemovedSliceIsForgottenOnceItsLastExecutionEnds()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        (await scheduler.AcquireAsync("idle", 0.5, CancellationToken.None)).Dispose();
+        ComputeLease running = await scheduler.AcquireAsync("gone", 0.5, CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        ValueTask<ComputeLease> waiting = scheduler.AcquireAsync("gone", 0.5, cancel.Token);
+
+        scheduler.Remove("idle");
+        scheduler.Remove("gone");
+        Assert.Equal(default, scheduler.UsageOf("idle"));
+        Assert.Equal(1, scheduler.UsageOf("gone").Waiting);
+
+        // Runs under way are still charged until they end; the waiter gives up, the running one ends.
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
+        _time.Advance(Cost);
+        Assert.Equal(0, scheduler.UsageOf("gone").Waiting);
+        running.Dispose();
+
+        Assert.Equal(default, scheduler.UsageOf("gone"));
+        Assert.Equal(0, scheduler.QueueDepth);
+    }
+
+    [Fact]
+    public async Task ARemovedSliceWithAWaiterIsForgottenWhenTheWaiterGivesUp()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        using ComputeLease other = await scheduler.AcquireAsync("other", 0.5, CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        ValueTask<ComputeLease> waiting = scheduler.AcquireAsync("gone", 0.5, cancel.Token);
+
+        scheduler.Remove("gone");
+        Assert.Equal(1, scheduler.UsageOf("gone").Waiting);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
+
+        Assert.Equal(default, scheduler.UsageOf("gone"));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-0.5)]
@@ -97,6 +167,8 @@ public sealed class ComputeSchedulerTests
 
         Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.AcquireAsync("a", share, CancellationToken.None));
     }
+
+    private static ComputeUsage Rounded(ComputeUsage usage) => usage with { SecondsUsed = Math.Round(usage.SecondsUsed, 9) };
 
     // Every slice always has a request waiting; each execution costs the same. Counts who gets the slot.
     private async Task SaturateAsync(ComputeScheduler scheduler, (string Slice, double Share)[] slices, int executions, Dictionary<string, int> grants)

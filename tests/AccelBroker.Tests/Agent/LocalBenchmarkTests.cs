@@ -23,6 +23,8 @@ public sealed class LocalBenchmarkTests : IClassFixture<ClusterFixture>
     public async Task ReturnsOneLatencyPerMeasuredRunAndTheDevice()
     {
         string sha256 = await HoldAsync("demo_mlp.pt");
+        ComputeScheduler scheduler = _cluster.Agent.Services.GetRequiredService<ComputeScheduler>();
+        double usedBefore = scheduler.UsageOf(LocalBenchmark.ComputeTenant).SecondsUsed;
 
         BenchmarkLocalResponse response = await BenchmarkAsync(Request(sha256, iterations: 25, warmup: 3));
 
@@ -30,6 +32,8 @@ public sealed class LocalBenchmarkTests : IClassFixture<ClusterFixture>
         Assert.All(response.LatenciesSeconds, s => Assert.InRange(s, 1e-9, 10));
         Assert.StartsWith("cpu", response.Device);
         Assert.Equal(0, Benchmark.Active);
+        // Its runs took execution slots like any slice's, under its own tenant.
+        Assert.True(scheduler.UsageOf(LocalBenchmark.ComputeTenant).SecondsUsed > usedBefore);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
@@ -6,7 +7,10 @@ using Xunit;
 
 namespace AccelBroker.Tests.Agent;
 
-/// <summary>The agent's own guard: slices never add up to more memory or compute than it offers, whatever a broker asks.</summary>
+/// <summary>
+/// The agent's own guard (slices never add up to more memory or compute than it offers, whatever a broker asks),
+/// what the registry tells others about released slices, and the ids it refuses.
+/// </summary>
 public sealed class SliceRegistryTests
 {
     private static readonly AgentCapacity Capacity = new() { MemoryBytes = 8_000, Compute = 1 };
@@ -58,6 +62,32 @@ public sealed class SliceRegistryTests
         registry.Assign(Slice("a", 4_000, 0.5));
 
         Assert.Equal((4_000L, 3_000L), (registry.Get("a").BudgetBytes, registry.Get("a").ThresholdBytes));
+    }
+
+    [Fact]
+    public void EachReleaseIsToldOnceWhetherByTheBrokerOrByReconciling()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        var released = new List<string>();
+        registry.Released += released.Add;
+        registry.Reconcile([Slice("acc-1", 1, 0.25), Slice("acc-2", 1, 0.25)]);
+
+        Assert.True(registry.Release("acc-1"));
+        Assert.False(registry.Release("acc-1"));
+        registry.Reconcile([]);
+
+        Assert.Equal(["acc-1", "acc-2"], released);
+    }
+
+    [Fact]
+    public void TheLocalBenchmarksComputeTenantIsNotASliceId()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+
+        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice(LocalBenchmark.ComputeTenant, 1, 0.25)));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Empty(registry.All);
     }
 
     private static SliceAssignment Slice(string id, long memory, double share) =>

@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using AccelBroker.Agent.Execution;
 using AccelBroker.Cli.Hosting;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -42,19 +44,26 @@ public sealed class MetricsTests
         Assert.Equal(2048 * MiB, accelerator.MemoryBytes);
         Assert.Equal(0.125, agent.Value("accelbroker_agent_slice_compute_share", ("slice", accelerator.Id)));
         Assert.Equal(0, agent.Value("accelbroker_agent_models_loaded", ("slice", accelerator.Id)));
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_queue_depth", ("slice", accelerator.Id)));
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)));
+        Assert.Equal(1, agent.Value("accelbroker_agent_execution_slots"));
 
         using (AcceleratorSession session = await fleet.OpenSessionAsync("metrics-host", 0))
         {
-            await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+            RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+            await session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]);
             agent = await PrometheusScrape.FetchAsync(fleet.AgentMetricsUrl!);
             Assert.Equal(1, agent.Value("accelbroker_agent_models_loaded", ("slice", accelerator.Id)));
             Assert.Equal(1, agent.Value("accelbroker_agent_slice_models_known", ("slice", accelerator.Id)));
             Assert.Equal(6432, agent.Value("accelbroker_agent_slice_memory_charged_bytes", ("slice", accelerator.Id)));
             Assert.Equal(1, agent.Value("accelbroker_agent_slice_model_loads_total", ("slice", accelerator.Id)));
             Assert.Equal(0, agent.Value("accelbroker_agent_slice_model_evictions_total", ("slice", accelerator.Id)));
+            Assert.True(agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)) > 0);
         }
 
         await fleet.BrokerClient.DetachAsync(new DetachRequest { Host = "metrics-host", Ordinal = 0 }, deadline: LoopbackFleet.Deadline());
+        // The agent's scheduler forgot the slice too, not only the metrics.
+        Assert.Equal(default, fleet.Agent.Services.GetRequiredService<ComputeScheduler>().UsageOf(accelerator.Id));
 
         broker = await PrometheusScrape.FetchAsync(fleet.BrokerMetricsUrl!);
         Assert.Equal(0, broker.Value("accelbroker_broker_accelerators"));
@@ -64,6 +73,8 @@ public sealed class MetricsTests
         Assert.Equal(0, agent.Value("accelbroker_agent_slices"));
         Assert.Empty(agent.Matching("accelbroker_agent_slice_memory_bytes"));
         Assert.Empty(agent.Matching("accelbroker_agent_models_loaded"));
+        Assert.Empty(agent.Matching("accelbroker_agent_slice_queue_depth"));
+        Assert.Empty(agent.Matching("accelbroker_agent_slice_compute_time_seconds_total"));
     }
 
     [Fact]
@@ -97,6 +108,14 @@ public sealed class MetricsTests
         // Every completed run took more than nothing and fits under the last finite bucket's +Inf.
         Assert.True(agent.Value("accelbroker_agent_inference_duration_seconds_sum", slice, modelTag, ("phase", "total")) > 0);
         Assert.Equal(3, agent.Value("accelbroker_agent_inference_duration_seconds_bucket", slice, modelTag, ("phase", "total"), ("le", "+Inf")));
+
+        // Nothing waits once the runs are done. Each run held its slot through decode, compute and encode, and
+        // the failed one for a while too, so the slice used at least the time of those phases of the three.
+        Assert.Equal(0, agent.Value("accelbroker_agent_slice_queue_depth", slice));
+        double executing = new[] { "decode", "compute", "encode" }
+            .Sum(phase => agent.Value("accelbroker_agent_inference_duration_seconds_sum", slice, modelTag, ("phase", phase)));
+        double used = agent.Value("accelbroker_agent_slice_compute_time_seconds_total", slice);
+        Assert.InRange(used, executing, executing + 10);
     }
 
     [Fact]
