@@ -13,6 +13,7 @@ namespace AccelBroker.Tests.Integration;
 /// Two slices on one agent with one execution slot, both saturated with the same model: the agent gives them
 /// execution time, and so throughput, in proportion to their compute shares, and lends an idle share out.
 /// </summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class FairShareTests
 {
     private const string Host = "fair-host";
