@@ -4,7 +4,13 @@ using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
+// One source for both hosts: the agent compiles this file too (linked in its project), into its own namespace, so
+// each assembly keeps an internal type of its own and neither exposes it to the other.
+#if ACCELBROKER_AGENT
+namespace AccelBroker.Agent.Internal;
+#else
 namespace AccelBroker.Broker.Internal;
+#endif
 
 /// <summary>
 /// The Prometheus scrape endpoint: <c>/metrics</c> on a Kestrel endpoint of its own speaking HTTP/1.1, because
