@@ -40,7 +40,10 @@ internal sealed class LoadedModel
     public DynamicBatcher? Batcher { get; init; }
 
     /// <summary>dtype floating inputs are cast to, or null for fp32 (inputs keep their own type).</summary>
-    public torch.ScalarType? CastType => Precision switch
+    public torch.ScalarType? CastType => CastTypeOf(Precision);
+
+    /// <summary>dtype floating tensors of a model at <paramref name="precision"/> are cast to, or null for fp32.</summary>
+    public static torch.ScalarType? CastTypeOf(Precision precision) => precision switch
     {
         Precision.Fp16 => torch.ScalarType.Float16,
         Precision.Bf16 => torch.ScalarType.BFloat16,

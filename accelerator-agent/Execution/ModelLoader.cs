@@ -200,7 +200,7 @@ internal sealed class ModelLoader
                 long tensorBytes;
                 try
                 {
-                    tensorBytes = _runner.WarmUp(module, CastType(entry.Precision), entry.Warmup);
+                    tensorBytes = _runner.WarmUp(module, LoadedModel.CastTypeOf(entry.Precision), entry.Warmup);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not RpcException)
                 {
@@ -336,13 +336,6 @@ internal sealed class ModelLoader
             throw new RpcException(new Status(StatusCode.NotFound, $"slice '{slice.Id}' was released (detached)"));
         }
     }
-
-    private static torch.ScalarType? CastType(Precision precision) => precision switch
-    {
-        Precision.Fp16 => torch.ScalarType.Float16,
-        Precision.Bf16 => torch.ScalarType.BFloat16,
-        _ => null,
-    };
 
     private static string Validate(string requestedSha256, Precision precision)
     {
