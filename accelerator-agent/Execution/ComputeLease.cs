@@ -4,7 +4,7 @@ namespace AccelBroker.Agent.Execution;
 internal sealed class ComputeLease : IDisposable
 {
     private readonly ComputeScheduler.Tenant _tenant;
-    private readonly long _started;
+    private long _started;
     private int _disposed;
 
     internal ComputeLease(ComputeScheduler.Tenant tenant, long started)
@@ -14,6 +14,9 @@ internal sealed class ComputeLease : IDisposable
     }
 
     public string SliceId => _tenant.SliceId;
+
+    /// <summary>Starts the clock again, when the holder actually begins: the wait for it to be scheduled is no slice's use.</summary>
+    internal void Restart(long started) => _started = started;
 
     public void Dispose()
     {

@@ -78,7 +78,7 @@ internal sealed class ComputeScheduler
             waiter.Registration = cancellationToken.Register(() => Cancel(waiter, cancellationToken));
         }
 
-        return new ValueTask<ComputeLease>(waiter.Completion.Task);
+        return WaitAsync(waiter.Completion.Task);
     }
 
     /// <summary>
@@ -95,6 +95,16 @@ internal sealed class ComputeScheduler
                 ForgetIfDone(tenant);
             }
         }
+    }
+
+    // A granted waiter resumes on the thread pool, which on a busy machine can take hundreds of ms while the
+    // slot sits reserved and idle. Charging that to the slice would make its share depend on the pool's luck:
+    // its lease is charged from when it resumes.
+    private async ValueTask<ComputeLease> WaitAsync(Task<ComputeLease> granted)
+    {
+        ComputeLease lease = await granted;
+        lease.Restart(_time.GetTimestamp());
+        return lease;
     }
 
     internal void Release(Tenant tenant, long startedTimestamp)

@@ -116,6 +116,37 @@ public sealed class ComputeSchedulerTests
     }
 
     [Fact]
+    public async Task AGrantedWaiterIsChargedFromWhenItResumesNotFromTheGrant()
+    {
+        var scheduler = new ComputeScheduler(1, _time);
+        ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
+
+        // The waiter's continuation goes to a context that runs it only when told: a busy thread pool, held still.
+        var held = new HeldSynchronizationContext();
+        ValueTask<ComputeLease> waiting;
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(held);
+        try
+        {
+            waiting = scheduler.AcquireAsync("b", 0.5, CancellationToken.None);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+
+        running.Dispose();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        held.RunHeld();
+        using (ComputeLease lease = await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            _time.Advance(Cost);
+        }
+
+        Assert.Equal(new ComputeUsage(0, 0.01), Rounded(scheduler.UsageOf("b")));
+    }
+
+    [Fact]
     public async Task ARemovedSliceIsForgottenOnceItsLastExecutionEnds()
     {
         var scheduler = new ComputeScheduler(1, _time);
@@ -173,37 +204,30 @@ public sealed class ComputeSchedulerTests
     // Every slice always has a request waiting; each execution costs the same. Counts who gets the slot.
     private async Task SaturateAsync(ComputeScheduler scheduler, (string Slice, double Share)[] slices, int executions, Dictionary<string, int> grants)
     {
-        var waiting = new List<ValueTask<ComputeLease>>();
+        var waiting = new List<Task<ComputeLease>>();
         ComputeLease current = await scheduler.AcquireAsync("warm-up", 1, CancellationToken.None);
         foreach ((string slice, double share) in slices)
         {
-            waiting.Add(scheduler.AcquireAsync(slice, share, CancellationToken.None));
+            waiting.Add(scheduler.AcquireAsync(slice, share, CancellationToken.None).AsTask());
         }
 
         for (int i = 0; i < executions; i++)
         {
             _time.Advance(Cost);
             current.Dispose();
-            int granted = -1;
-            for (int w = 0; w < waiting.Count; w++)
-            {
-                if (waiting[w].IsCompleted)
-                {
-                    granted = w;
-                }
-            }
-
-            Assert.True(granted >= 0, "a free slot must go to a waiting slice at once");
-            current = await waiting[granted];
+            // A granted waiter resumes on the thread pool; the manual clock stands still meanwhile.
+            Task<ComputeLease> next = await Task.WhenAny(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+            int granted = waiting.IndexOf(next);
+            current = await next;
             grants[current.SliceId]++;
             (string slice, double share) = slices[granted];
-            waiting[granted] = scheduler.AcquireAsync(slice, share, CancellationToken.None);
+            waiting[granted] = scheduler.AcquireAsync(slice, share, CancellationToken.None).AsTask();
         }
 
         _time.Advance(Cost);
         current.Dispose();
         // Drain in grant order: each remaining request gets the slot when the one before it lets go.
-        var pending = waiting.Select(w => w.AsTask()).ToList();
+        var pending = waiting.ToList();
         while (pending.Count > 0)
         {
             Task<ComputeLease> done = await Task.WhenAny(pending).WaitAsync(TimeSpan.FromSeconds(10));
