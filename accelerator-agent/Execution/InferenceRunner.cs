@@ -41,6 +41,16 @@ internal sealed class InferenceRunner
     }
 
     /// <summary>
+    /// Runs other device work of <paramref name="sliceId"/> (a load and its warm-up) when the scheduler grants it a
+    /// slot, charged to it like a run: it neither oversubscribes the cores nor takes another slice's share.
+    /// </summary>
+    public async Task<T> WithSlotAsync<T>(string sliceId, double share, Func<T> work, CancellationToken cancellationToken)
+    {
+        using ComputeLease lease = await _scheduler.AcquireAsync(sliceId, share, cancellationToken);
+        return work();
+    }
+
+    /// <summary>
     /// Runs once on inputs of zeros, so the first real call does not pay for graph optimisation. Returns the bytes
     /// of the inputs and outputs it held: a floor for the memory a run of these shapes needs.
     /// </summary>

@@ -64,7 +64,7 @@ internal sealed class ModelLoader
 
             // An evicted model loads again with the options it was first loaded with.
             entry ??= new SliceModelEntry(modelId, sha256, request.Precision, alias, [.. request.WarmupInputs], batching);
-            LoadFigures figures = LoadOnto(slice, entry);
+            LoadFigures figures = await LoadOntoAsync(slice, entry, cancellationToken);
             slice.Catalog[modelId] = entry;
             return Response(slice, entry, loaded: true, figures);
         }
@@ -101,7 +101,7 @@ internal sealed class ModelLoader
 
             if (entry.Resident is not { } model || !model.TryAcquire())
             {
-                LoadOnto(slice, entry);
+                await LoadOntoAsync(slice, entry, cancellationToken);
                 model = entry.Resident!;
                 // No eviction can run before the gate is released, so the fresh model is there to take.
                 if (!model.TryAcquire())
@@ -166,7 +166,7 @@ internal sealed class ModelLoader
 
     // Called under the gate. On failure nothing of the new load remains; models evicted to make room stay evicted
     // (they reload on demand), but none is evicted for a model that cannot fit.
-    private LoadFigures LoadOnto(AcceleratorSlice slice, SliceModelEntry entry)
+    private async Task<LoadFigures> LoadOntoAsync(AcceleratorSlice slice, SliceModelEntry entry, CancellationToken cancellationToken)
     {
         byte[] bytes = _store.Read(entry.Sha256);
         var evicted = new List<string>();
@@ -183,50 +183,12 @@ internal sealed class ModelLoader
             MakeRoom(slice, estimate, evicted);
         }
 
-        long deviceBefore = _device.IsCuda ? _probe.Begin() : 0;
-        long started = Stopwatch.GetTimestamp();
-        torch.jit.ScriptModule module = Load(bytes, entry.Precision);
-        double loadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        long charge;
-        double warmupSeconds = 0;
-        try
-        {
-            long parameterBytes = ModelFootprint.ParameterAndBufferBytes(module);
-            long warmupBytes = 0;
-            if (entry.Warmup.Count > 0)
-            {
-                long peakBefore = _device.IsCuda ? 0 : _probe.Begin();
-                long warm = Stopwatch.GetTimestamp();
-                long tensorBytes;
-                try
-                {
-                    tensorBytes = _runner.WarmUp(module, LoadedModel.CastTypeOf(entry.Precision), entry.Warmup);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not RpcException)
-                {
-                    throw TorchErrors.ToRpc(ex, "warm-up run failed");
-                }
-
-                warmupSeconds = Stopwatch.GetElapsedTime(warm).TotalSeconds;
-                // The allocator may reuse pages that are already resident, so RSS growth can miss what the run
-                // held; the warm-up's own inputs and outputs are a floor.
-                warmupBytes = _device.IsCuda ? 0 : Math.Max(_probe.GrowthSince(peakBefore), tensorBytes);
-            }
-
-            // CUDA: what the device really gave up (the caching allocator keeps the warm-up's blocks); never less
-            // than the weights, in case the allocator had them cached already.
-            charge = _device.IsCuda ? Math.Max(parameterBytes, _probe.GrowthSince(deviceBefore)) : parameterBytes + warmupBytes;
-            AgentLog.ModelCharged(_logger, entry.ModelId, slice.Id, charge, parameterBytes, warmupBytes);
-            if (!MakeRoom(slice, charge, evicted))
-            {
-                throw TooLarge(slice, entry.ModelId, charge, "measured", available: slice.BudgetBytes - Unevictable(slice));
-            }
-        }
-        catch
-        {
-            module.Dispose();
-            throw;
-        }
+        // A load and its warm-up take one of the slice's execution slots, like a run: they would otherwise compete
+        // with every slice's runs for the cores, and with one slot nothing else runs while the memory is measured.
+        Measured measured = await _runner.WithSlotAsync(
+            slice.Id, slice.Assignment.ComputeShare, () => LoadAndMeasure(slice, entry, bytes, evicted), cancellationToken);
+        torch.jit.ScriptModule module = measured.Module;
+        long charge = measured.ChargedBytes;
 
         LoadedModel? model = null;
         DynamicBatcher? batcher = entry.Batching is { } options
@@ -253,8 +215,58 @@ internal sealed class ModelLoader
             ThrowIfReleased(slice);
         }
 
-        AgentLog.ModelLoaded(_logger, entry.ModelId, slice.Id, _device.Label, loadSeconds * 1000);
-        return new LoadFigures(loadSeconds, warmupSeconds, evicted);
+        AgentLog.ModelLoaded(_logger, entry.ModelId, slice.Id, _device.Label, measured.LoadSeconds * 1000);
+        return new LoadFigures(measured.LoadSeconds, measured.WarmupSeconds, evicted);
+    }
+
+    // Synchronous, in one slot: the module is disposed here if it cannot stay.
+    private Measured LoadAndMeasure(AcceleratorSlice slice, SliceModelEntry entry, byte[] bytes, List<string> evicted)
+    {
+        long deviceBefore = _device.IsCuda ? _probe.Begin() : 0;
+        long started = Stopwatch.GetTimestamp();
+        torch.jit.ScriptModule module = Load(bytes, entry.Precision);
+        double loadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        try
+        {
+            long parameterBytes = ModelFootprint.ParameterAndBufferBytes(module);
+            long warmupBytes = 0;
+            double warmupSeconds = 0;
+            if (entry.Warmup.Count > 0)
+            {
+                long peakBefore = _device.IsCuda ? 0 : _probe.Begin();
+                long warm = Stopwatch.GetTimestamp();
+                long tensorBytes;
+                try
+                {
+                    tensorBytes = _runner.WarmUp(module, LoadedModel.CastTypeOf(entry.Precision), entry.Warmup);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not RpcException)
+                {
+                    throw TorchErrors.ToRpc(ex, "warm-up run failed");
+                }
+
+                warmupSeconds = Stopwatch.GetElapsedTime(warm).TotalSeconds;
+                // The allocator may reuse pages that are already resident, so RSS growth can miss what the run
+                // held; the warm-up's own inputs and outputs are a floor.
+                warmupBytes = _device.IsCuda ? 0 : Math.Max(_probe.GrowthSince(peakBefore), tensorBytes);
+            }
+
+            // CUDA: what the device really gave up (the caching allocator keeps the warm-up's blocks); never less
+            // than the weights, in case the allocator had them cached already.
+            long charge = _device.IsCuda ? Math.Max(parameterBytes, _probe.GrowthSince(deviceBefore)) : parameterBytes + warmupBytes;
+            AgentLog.ModelCharged(_logger, entry.ModelId, slice.Id, charge, parameterBytes, warmupBytes);
+            if (!MakeRoom(slice, charge, evicted))
+            {
+                throw TooLarge(slice, entry.ModelId, charge, "measured", available: slice.BudgetBytes - Unevictable(slice));
+            }
+
+            return new Measured(module, charge, loadSeconds, warmupSeconds);
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -426,4 +438,6 @@ internal sealed class ModelLoader
     }
 
     private sealed record LoadFigures(double LoadSeconds, double WarmupSeconds, List<string> Evicted);
+
+    private readonly record struct Measured(torch.jit.ScriptModule Module, long ChargedBytes, double LoadSeconds, double WarmupSeconds);
 }

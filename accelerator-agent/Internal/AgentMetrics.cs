@@ -52,7 +52,7 @@ internal sealed class AgentMetrics
         // A counter, not a ratio: rate() over any window divided by the slots is the share of compute used.
         meter.CreateObservableCounter("accelbroker.agent.slice.compute_time",
             () => PerSlice(slice => _scheduler.UsageOf(slice.Id).SecondsUsed), unit: "s",
-            description: "Execution time used by each slice's finished runs; its rate over execution_slots is the share of compute used.");
+            description: "Execution time used by each slice's finished runs and model loads; its rate over execution_slots is the share of compute used.");
     }
 
     private IEnumerable<Measurement<T>> PerSlice<T>(Func<AcceleratorSlice, T> value)

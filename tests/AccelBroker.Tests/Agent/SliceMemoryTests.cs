@@ -229,6 +229,28 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         Assert.Empty(slice.Catalog);
     }
 
+    [Fact]
+    public async Task ALoadWaitsForAnExecutionSlotAndItsTimeIsChargedToItsSlice()
+    {
+        AcceleratorSlice slice = Slice(budget: 100_000);
+        var scheduler = _agent.Services.GetRequiredService<ComputeScheduler>();
+        Task<LoadModelResponse> load;
+        using (ComputeLease otherSlicesRun = await scheduler.AcquireAsync("another-slice", 0.5, CancellationToken.None))
+        {
+            load = LoadAsync(slice, "a");
+
+            // The agent's one slot is taken: the load queues for it like a run and loads nothing meanwhile.
+            Assert.Equal(1, scheduler.UsageOf(slice.Id).Waiting);
+            await Task.Delay(100);
+            Assert.False(load.IsCompleted);
+            Assert.Empty(slice.Models);
+        }
+
+        LoadModelResponse response = await load.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(response.Loaded);
+        Assert.True(scheduler.UsageOf(slice.Id).SecondsUsed > 0, "the load's time is charged to its slice");
+    }
+
     private static AcceleratorSlice Slice(long budget) =>
         new(new SliceAssignment { SliceId = budget < Copy ? $"small-{budget}" : $"slice-{budget}", MemoryBytes = budget, ComputeShare = 0.5 }, evictionThreshold: 0.9);
 
