@@ -91,7 +91,14 @@ public static class AgentHost
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<DeviceMemoryProbe>();
         services.AddSingleton<AgentMetrics>();
-        services.AddSingleton(provider => new ComputeScheduler(Math.Max(1, options.ExecutionSlots), provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider =>
+        {
+            SliceRegistry slices = provider.GetRequiredService<SliceRegistry>();
+            return new ComputeScheduler(
+                Math.Max(1, options.ExecutionSlots),
+                provider.GetRequiredService<TimeProvider>(),
+                isGone: sliceId => sliceId != LocalBenchmark.ComputeTenant && !slices.IsAssigned(sliceId));
+        });
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();

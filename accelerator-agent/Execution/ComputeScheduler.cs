@@ -13,15 +13,23 @@ internal sealed class ComputeScheduler
     private readonly object _gate = new();
     private readonly Dictionary<string, Tenant> _tenants = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly Func<string, bool> _isGone;
     private int _free;
     private double _virtualNow;
 
-    public ComputeScheduler(int slots, TimeProvider time)
+    /// <param name="slots">Executions that may run at once.</param>
+    /// <param name="time">The clock execution time is measured with.</param>
+    /// <param name="isGone">
+    /// Whether a slice was released. A run that took its model just before the release can ask for a slot after
+    /// <see cref="Remove"/>; its tenant is then forgotten once that run ends, instead of staying forever.
+    /// </param>
+    public ComputeScheduler(int slots, TimeProvider time, Func<string, bool>? isGone = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         Slots = slots;
         _free = slots;
         _time = time;
+        _isGone = isGone ?? (_ => false);
     }
 
     /// <summary>Executions that may run at once.</summary>
@@ -142,8 +150,13 @@ internal sealed class ComputeScheduler
     {
         if (!_tenants.TryGetValue(sliceId, out Tenant? tenant))
         {
-            tenant = new Tenant(this, sliceId) { VirtualTime = _virtualNow };
+            tenant = new Tenant(this, sliceId) { VirtualTime = _virtualNow, Removed = _isGone(sliceId) };
             _tenants.Add(sliceId, tenant);
+        }
+        else if (tenant.Removed && !_isGone(sliceId))
+        {
+            // The id was assigned again while the old slice's last run was still going.
+            tenant.Removed = false;
         }
 
         tenant.Share = share;

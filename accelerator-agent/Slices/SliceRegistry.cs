@@ -37,6 +37,9 @@ internal sealed class SliceRegistry
     /// <summary>Told the id of each slice released, after its models were retired.</summary>
     public event Action<string>? Released;
 
+    /// <summary>Whether the slice is assigned here now.</summary>
+    public bool IsAssigned(string sliceId) => _slices.ContainsKey(sliceId);
+
     /// <summary>Whether any slice serves the model with these bytes, resident or evicted: its bytes must stay on disk.</summary>
     public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Catalog.Values.Any(model => model.Sha256 == sha256));
 

@@ -172,6 +172,33 @@ public sealed class ComputeSchedulerTests
     }
 
     [Fact]
+    public async Task ARunThatAsksForASlotAfterItsSliceWasRemovedIsForgottenWhenItEnds()
+    {
+        var assigned = new HashSet<string> { "a" };
+        var scheduler = new ComputeScheduler(1, _time, isGone: slice => !assigned.Contains(slice));
+
+        // Released before its last run (which took its model just before) asked for a slot.
+        assigned.Remove("a");
+        scheduler.Remove("a");
+        using (ComputeLease late = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None))
+        {
+            _time.Advance(Cost);
+            Assert.Equal(new ComputeUsage(0, 0), scheduler.UsageOf("a"));
+        }
+
+        Assert.Equal(default, scheduler.UsageOf("a"));
+
+        // An id assigned again is a live tenant like any other.
+        assigned.Add("a");
+        using (ComputeLease again = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None))
+        {
+            _time.Advance(Cost);
+        }
+
+        Assert.Equal(new ComputeUsage(0, 0.01), Rounded(scheduler.UsageOf("a")));
+    }
+
+    [Fact]
     public async Task ARemovedSliceWithAWaiterIsForgottenWhenTheWaiterGivesUp()
     {
         var scheduler = new ComputeScheduler(1, _time);
