@@ -232,7 +232,10 @@ public sealed class SliceMemoryTests : IAsyncLifetime
     [Fact]
     public async Task ALoadWaitsForAnExecutionSlotAndItsTimeIsChargedToItsSlice()
     {
-        AcceleratorSlice slice = Slice(budget: 100_000);
+        // Assigned through the registry: the scheduler keeps the time of assigned slices only.
+        var registry = _agent.Services.GetRequiredService<SliceRegistry>();
+        registry.Assign(new SliceAssignment { SliceId = "assigned", MemoryBytes = 100_000, ComputeShare = 0.5 });
+        AcceleratorSlice slice = registry.Get("assigned");
         var scheduler = _agent.Services.GetRequiredService<ComputeScheduler>();
         Task<LoadModelResponse> load;
         using (ComputeLease otherSlicesRun = await scheduler.AcquireAsync("another-slice", 0.5, CancellationToken.None))
