@@ -22,14 +22,8 @@ public sealed class BatchingTests
     public async Task ConcurrentRequestsAreMergedAndEachGetsItsOwnAnswer()
     {
         await using LoopbackFleet fleet = await StartAsync();
-        await fleet.AttachAsync("batch-host", "eia2.medium");
-        await using AcceleratorSession session = await fleet.OpenSessionAsync("batch-host", 0);
-        RemoteModel alone = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
-        RemoteModel batched = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"), new ModelLoadOptions
-        {
-            Alias = "batched",
-            Batching = new BatchingOptions(MaxBatchSize: 64, MaxDelay: TimeSpan.FromMilliseconds(200)),
-        });
+        await using AcceleratorSession session = await OpenAsync(fleet, "batch-host");
+        (RemoteModel alone, RemoteModel batched) = await LoadTwoCopiesAsync(session, "demo_mlp.pt", new BatchingOptions(MaxBatchSize: 64, MaxDelay: TimeSpan.FromMilliseconds(200)));
         var random = new Random(7);
         Tensor[] inputs = [.. Enumerable.Range(0, Callers).Select(i => RandomRows(random, rows: 1 + (i % 3), columns: 16))];
 
@@ -54,14 +48,8 @@ public sealed class BatchingTests
     public async Task RequestsOfDifferentShapesAreNeverMixed()
     {
         await using LoopbackFleet fleet = await StartAsync();
-        await fleet.AttachAsync("shape-host", "eia2.medium");
-        await using AcceleratorSession session = await fleet.OpenSessionAsync("shape-host", 0);
-        RemoteModel alone = await session.LoadModelAsync(Fixtures.Path("token_ids.pt"));
-        RemoteModel batched = await session.LoadModelAsync(Fixtures.Path("token_ids.pt"), new ModelLoadOptions
-        {
-            Alias = "batched",
-            Batching = new BatchingOptions(32, TimeSpan.FromMilliseconds(200)),
-        });
+        await using AcceleratorSession session = await OpenAsync(fleet, "shape-host");
+        (RemoteModel alone, RemoteModel batched) = await LoadTwoCopiesAsync(session, "token_ids.pt", new BatchingOptions(32, TimeSpan.FromMilliseconds(200)));
         var random = new Random(11);
 
         // Sequence lengths 5 to 8: only requests of one length may share an execution.
@@ -82,14 +70,8 @@ public sealed class BatchingTests
     public async Task ARequestThatBreaksItsBatchFailsAloneAndTheOthersGetTheirAnswers()
     {
         await using LoopbackFleet fleet = await StartAsync();
-        await fleet.AttachAsync("fail-host", "eia2.medium");
-        await using AcceleratorSession session = await fleet.OpenSessionAsync("fail-host", 0);
-        RemoteModel alone = await session.LoadModelAsync(Fixtures.Path("token_ids.pt"));
-        RemoteModel batched = await session.LoadModelAsync(Fixtures.Path("token_ids.pt"), new ModelLoadOptions
-        {
-            Alias = "batched",
-            Batching = new BatchingOptions(32, TimeSpan.FromMilliseconds(200)),
-        });
+        await using AcceleratorSession session = await OpenAsync(fleet, "fail-host");
+        (RemoteModel alone, RemoteModel batched) = await LoadTwoCopiesAsync(session, "token_ids.pt", new BatchingOptions(32, TimeSpan.FromMilliseconds(200)));
         var random = new Random(13);
         Tensor[] inputs = [.. Enumerable.Range(0, 8).Select(_ => TokenIds(random, length: 6))];
 
@@ -121,8 +103,7 @@ public sealed class BatchingTests
     public async Task WithoutBatchingEveryRequestRunsAlone()
     {
         await using LoopbackFleet fleet = await StartAsync();
-        await fleet.AttachAsync("plain-host", "eia2.medium");
-        await using AcceleratorSession session = await fleet.OpenSessionAsync("plain-host", 0);
+        await using AcceleratorSession session = await OpenAsync(fleet, "plain-host");
         RemoteModel plain = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
         var random = new Random(17);
 
@@ -135,6 +116,17 @@ public sealed class BatchingTests
 
     private static Task<LoopbackFleet> StartAsync() =>
         LoopbackFleet.StartAsync(new LoopbackFleetOptions { EnableMetrics = true, AgentMemoryBytes = 16L << 30 });
+
+    private static async Task<AcceleratorSession> OpenAsync(LoopbackFleet fleet, string host)
+    {
+        await fleet.AttachAsync(host, "eia2.medium");
+        return await fleet.OpenSessionAsync(host, 0);
+    }
+
+    /// <summary>The model twice on one slice: as it is, and with batching, so each batched answer has a reference.</summary>
+    private static async Task<(RemoteModel Alone, RemoteModel Batched)> LoadTwoCopiesAsync(AcceleratorSession session, string model, BatchingOptions batching) =>
+        (await session.LoadModelAsync(Fixtures.Path(model)),
+         await session.LoadModelAsync(Fixtures.Path(model), new ModelLoadOptions { Alias = "batched", Batching = batching }));
 
     private static Tensor RandomRows(Random random, int rows, int columns) =>
         Tensor.FromArray([.. Enumerable.Range(0, rows * columns).Select(_ => (float)((random.NextDouble() * 2) - 1))], rows, columns);
