@@ -62,4 +62,8 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 40, EventName = "AgentUsageRejected", Level = LogLevel.Warning,
         Message = "Usage of slice {SliceId} from agent {AgentId} ignored: {Problem}")]
     public static partial void AgentUsageRejected(ILogger logger, string agentId, string sliceId, string problem);
+
+    [LoggerMessage(EventId = 41, EventName = "AgentUsageRestarted", Level = LogLevel.Information,
+        Message = "Usage counters of slice {SliceId} on agent {AgentId} started again from zero (the agent restarted); the {Inferences} inferences and {Failures} failures reported before are kept")]
+    public static partial void AgentUsageRestarted(ILogger logger, string agentId, string sliceId, long inferences, long failures);
 }

@@ -54,6 +54,10 @@ internal static class UsageChecks
         return null;
     }
 
+    /// <summary>Why an agent's incarnation id is not acceptable, or null; empty is (agents that predate it send none).</summary>
+    public static string? FindIncarnationProblem(string incarnation) =>
+        incarnation.Length == 0 ? null : FindIdProblem("incarnation", incarnation);
+
     /// <summary>Why a slice's memory figures are malformed, or null.</summary>
     public static string? FindMemoryProblem(SliceUsage slice) =>
         slice.MemoryChargedBytes < 0 || slice.ModelsResident < 0

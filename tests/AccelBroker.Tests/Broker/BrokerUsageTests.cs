@@ -7,7 +7,10 @@ using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced, never added up.</summary>
+/// <summary>
+/// Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced
+/// by newer reports, and added to only when the agent's counters started again.
+/// </summary>
 public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private BrokerTestHost _broker = null!;
@@ -114,6 +117,43 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
     }
 
+    [Fact]
+    public async Task AfterAnAgentRestartItsNewCountersAreAddedToWhatItReportedBefore()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010, incarnation: "before"));
+
+        // The agent process restarted, registered under its id and was given the slice again: counters from zero.
+        await _agent.RegisterAsync(Broker, agentId: agentId);
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 3, seconds: 0.020, incarnation: "after"));
+
+        AcceleratorUsage usage = await UsageAsync("host-a");
+        Assert.Equal(8, usage.Inferences);
+        Assert.Equal(4, usage.Failures);
+        Assert.Equal(8, usage.AgentTotal.Count);
+        Assert.Equal(8, usage.AgentCompute.Count);
+        Assert.Equal((5 * 0.010 + 3 * 0.020) / 8, usage.AgentTotal.MeanSeconds, 12);
+        Assert.Equal(0.020, usage.AgentTotal.MaxSeconds, 12);
+        ModelUsageSummary model = Assert.Single(usage.Models);
+        Assert.Equal(("m", 8L, 4L), (model.ModelId, model.Inferences, model.Failures));
+
+        // Later reports of the new incarnation replace its own earlier ones only.
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 4, seconds: 0.020, incarnation: "after"));
+        Assert.Equal(9, (await UsageAsync("host-a")).Inferences);
+    }
+
+    [Fact]
+    public async Task AnUnacceptableIncarnationIsIgnored()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010, incarnation: new string('x', 300)));
+
+        Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
+    }
+
     private static (long ChargedBytes, int Resident) Memory(Accelerator accelerator) =>
         (accelerator.MemoryChargedBytes, accelerator.ModelsResident);
 
@@ -131,7 +171,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Single((await Broker.GetUsageAsync(new GetUsageRequest { Host = host })).Accelerators);
 
     // Every run: queue 1 ms, decode 1 ms, compute 6 ms, encode 2 ms (total given).
-    private static SliceUsage Usage(string sliceId, int runs, double seconds)
+    private static SliceUsage Usage(string sliceId, int runs, double seconds, string incarnation = "")
     {
         var total = new LatencyHistogram();
         var queue = new LatencyHistogram();
@@ -147,7 +187,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
             encode.Record(0.002);
         }
 
-        var usage = new SliceUsage { SliceId = sliceId };
+        var usage = new SliceUsage { SliceId = sliceId, Incarnation = incarnation };
         usage.Models.Add(new ModelUsage
         {
             ModelId = "m",
