@@ -6,8 +6,8 @@ namespace AccelBroker.Broker.Usage;
 /// The usage of each accelerator since it was attached: its agent's cumulative figures and each client's
 /// cumulative report. A newer report replaces the older one from the same source, so lost or repeated reports
 /// do no harm; when the agent's counters start again from zero (it restarted), the figures it reported before
-/// are kept as a base that later reports add to. In memory only: after a broker restart agents resend theirs
-/// with the next heartbeat, clients with their next report. Holds only reports that passed <see cref="UsageChecks"/>.
+/// are kept as a base that later reports add to. Holds only reports that passed <see cref="UsageChecks"/>.
+/// With a data directory, <see cref="UsageSaver"/> keeps it across broker restarts.
 /// </summary>
 internal sealed class UsageBook
 {
@@ -21,6 +21,19 @@ internal sealed class UsageBook
     private readonly Dictionary<string, AgentLedger> _agents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ClientLedger> _clients = new(StringComparer.Ordinal);
     private long _sequence;
+    private long _revision;
+
+    /// <summary>Grows with every change of the figures (not with a report that repeats the last one).</summary>
+    public long Revision
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _revision;
+            }
+        }
+    }
 
     /// <summary>Keeps the agent's latest report of a slice.</summary>
     /// <returns>The previous report when the counters started again from zero and it was added to the base; otherwise null.</returns>
@@ -31,6 +44,7 @@ internal sealed class UsageBook
             if (!_agents.TryGetValue(usage.SliceId, out AgentLedger? ledger))
             {
                 _agents.Add(usage.SliceId, new AgentLedger(usage));
+                _revision++;
                 return null;
             }
 
@@ -43,7 +57,13 @@ internal sealed class UsageBook
                     Totals(ledger.Base, model.ModelId).Add(model);
                 }
 
+                _revision++;
                 return previous;
+            }
+
+            if (!previous.Models.Equals(usage.Models))
+            {
+                _revision++;
             }
 
             return null;
@@ -58,6 +78,12 @@ internal sealed class UsageBook
             {
                 ledger = new ClientLedger();
                 _clients.Add(acceleratorId, ledger);
+            }
+
+            if (!ledger.Latest.TryGetValue(clientId, out (IReadOnlyList<ModelUsage> Models, long Sequence) previous)
+                || !previous.Models.SequenceEqual(models))
+            {
+                _revision++;
             }
 
             ledger.Latest[clientId] = (models, ++_sequence);
@@ -78,8 +104,10 @@ internal sealed class UsageBook
     {
         lock (_lock)
         {
-            _agents.Remove(acceleratorId);
-            _clients.Remove(acceleratorId);
+            if (_agents.Remove(acceleratorId) | _clients.Remove(acceleratorId))
+            {
+                _revision++;
+            }
         }
     }
 
@@ -118,6 +146,76 @@ internal sealed class UsageBook
         }
     }
 
+    /// <summary>Everything in the book, to save, and the <see cref="Revision"/> it shows.</summary>
+    public (UsageDocument Document, long Revision) Snapshot()
+    {
+        lock (_lock)
+        {
+            List<AcceleratorUsageRecord> accelerators = [];
+            foreach (string id in _agents.Keys.Union(_clients.Keys).Order(StringComparer.Ordinal))
+            {
+                AgentLedger? agent = _agents.GetValueOrDefault(id);
+                ClientLedger? clients = _clients.GetValueOrDefault(id);
+                accelerators.Add(new AcceleratorUsageRecord(
+                    id,
+                    agent is null ? null : new AgentUsageRecord(agent.Latest.Incarnation, [.. agent.Latest.Models.Select(ModelUsageRecord.From)]),
+                    agent is null ? [] : ToRecords(agent.Base),
+                    clients is null ? [] : [.. clients.Latest.OrderBy(c => c.Value.Sequence)
+                        .Select(c => new ClientUsageRecord(c.Key, [.. c.Value.Models.Select(ModelUsageRecord.From)]))],
+                    clients is null ? [] : ToRecords(clients.Retired)));
+            }
+
+            return (new UsageDocument(UsageDocument.CurrentVersion, accelerators), _revision);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the book's contents with a saved document (checked by <see cref="UsageFile"/>), keeping only
+    /// accelerators in <paramref name="attached"/>: the others were detached while the figures were unsaved.
+    /// </summary>
+    /// <returns>How many accelerators were restored and how many dropped.</returns>
+    public (int Restored, int Dropped) Restore(UsageDocument document, IReadOnlySet<string> attached)
+    {
+        lock (_lock)
+        {
+            _agents.Clear();
+            _clients.Clear();
+            int dropped = 0;
+            foreach (AcceleratorUsageRecord accelerator in document.Accelerators)
+            {
+                if (!attached.Contains(accelerator.AcceleratorId))
+                {
+                    dropped++;
+                    continue;
+                }
+
+                if (accelerator.Agent is { } agent)
+                {
+                    var latest = new SliceUsage { SliceId = accelerator.AcceleratorId, Incarnation = agent.Incarnation };
+                    latest.Models.AddRange(agent.Models.Select(m => m.ToProto()));
+                    var ledger = new AgentLedger(latest);
+                    AddRecords(ledger.Base, accelerator.AgentBase);
+                    _agents.Add(accelerator.AcceleratorId, ledger);
+                }
+
+                if (accelerator.Clients.Count > 0 || accelerator.RetiredClients.Count > 0)
+                {
+                    var ledger = new ClientLedger();
+                    foreach (ClientUsageRecord client in accelerator.Clients)
+                    {
+                        ledger.Latest[client.ClientId] = ([.. client.Models.Select(m => m.ToProto())], ++_sequence);
+                    }
+
+                    AddRecords(ledger.Retired, accelerator.RetiredClients);
+                    _clients.Add(accelerator.AcceleratorId, ledger);
+                }
+            }
+
+            _revision++;
+            return (document.Accelerators.Count - dropped, dropped);
+        }
+    }
+
     // A new incarnation means new counters. Agents that send none are judged like Prometheus counters: a
     // figure that went down, or a model no longer reported, means they started again from zero.
     private static bool IsReset(SliceUsage previous, SliceUsage current)
@@ -142,6 +240,17 @@ internal sealed class UsageBook
         }
 
         return totals;
+    }
+
+    private static List<ModelUsageRecord> ToRecords(Dictionary<string, UsageTotals> byModel) =>
+        [.. byModel.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => ModelUsageRecord.From(t.Value.ToProto(t.Key)))];
+
+    private static void AddRecords(Dictionary<string, UsageTotals> byModel, IReadOnlyList<ModelUsageRecord> records)
+    {
+        foreach (ModelUsageRecord record in records)
+        {
+            Totals(byModel, record.ModelId).Add(record.ToProto());
+        }
     }
 
     private sealed class AgentLedger(SliceUsage latest)

@@ -1,3 +1,4 @@
+using AccelBroker.Broker;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
@@ -9,7 +10,8 @@ namespace AccelBroker.Tests.Broker;
 
 /// <summary>
 /// Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced
-/// by newer reports, and added to only when the agent's counters started again.
+/// by newer reports, added to only when the agent's counters started again, and kept across broker restarts with a
+/// data directory.
 /// </summary>
 public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -152,6 +154,83 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010, incarnation: new string('x', 300)));
 
         Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
+    }
+
+    [Fact]
+    public async Task UsageSurvivesABrokerRestartWithADataDirectory()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("accelbroker-data-").FullName;
+        try
+        {
+            var options = new BrokerOptions { DataDir = dataDir };
+            AcceleratorUsage before;
+            Accelerator detached;
+            await using (BrokerTestHost first = await BrokerTestHost.StartAsync(output, options))
+            {
+                string agentId = (await _agent.RegisterAsync(first.Client)).AgentId;
+                Accelerator kept = (await first.Client.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium", HostType = "c5.large" })).Accelerator;
+                detached = (await first.Client.AttachAsync(new AttachRequest { Host = "host-b", SliceType = "eia2.medium" })).Accelerator;
+                await first.Client.HeartbeatAsync(new HeartbeatRequest { AgentId = agentId, Usage = { Usage(kept.Id, runs: 5, seconds: 0.010, incarnation: "a"), Usage(detached.Id, runs: 2, seconds: 0.010, incarnation: "b") } });
+                await first.Client.HeartbeatAsync(new HeartbeatRequest { AgentId = agentId, Usage = { Usage(kept.Id, runs: 3, seconds: 0.010, incarnation: "a2") } });
+                await first.Client.ReportClientUsageAsync(new ReportClientUsageRequest { AcceleratorId = kept.Id, ClientId = "client-a", Models = { Usage(kept.Id, runs: 7, seconds: 0.015).Models } });
+                await first.Client.DetachAsync(new DetachRequest { Host = "host-b", Ordinal = 0 });
+                before = Assert.Single((await first.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+            }
+
+            // Stopping saved the book well within the save interval.
+            string saved = await File.ReadAllTextAsync(Path.Combine(dataDir, "usage.json"));
+            Assert.DoesNotContain(detached.Id, saved, StringComparison.Ordinal);
+
+            await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
+            AcceleratorUsage after = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+
+            Assert.Equal(8, after.Inferences);
+            Assert.Equal(7, after.ClientInferences);
+            Assert.Equal("end_to_end", after.CostBasis);
+            // The same figures; only the accelerator's live state differs (its agent has not registered again).
+            Assert.Equal(WithoutAccelerator(before), WithoutAccelerator(after));
+            Assert.Equal("unhealthy", after.Accelerator.Status);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnUnusableUsageFileIsSetAsideAndTheBrokerStartsWithItsAttachments()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("accelbroker-data-").FullName;
+        try
+        {
+            var options = new BrokerOptions { DataDir = dataDir };
+            Accelerator attached;
+            await using (BrokerTestHost first = await BrokerTestHost.StartAsync(output, options))
+            {
+                await _agent.RegisterAsync(first.Client);
+                attached = (await first.Client.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(dataDir, "usage.json"), "{\"version\": 1, \"accel");
+
+            await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
+
+            AcceleratorUsage usage = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+            Assert.Equal(attached.Id, usage.Accelerator.Id);
+            Assert.Equal(0, usage.Inferences);
+            Assert.Single(Directory.GetFiles(dataDir, "usage.json.unusable-*"));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static AcceleratorUsage WithoutAccelerator(AcceleratorUsage usage)
+    {
+        AcceleratorUsage copy = usage.Clone();
+        copy.Accelerator = null;
+        return copy;
     }
 
     private static (long ChargedBytes, int Resident) Memory(Accelerator accelerator) =>

@@ -99,6 +99,26 @@ public sealed class UsageBookTests
         Assert.Equal(["m", "other"], book.Get("acc-1").Agent.Select(m => m.ModelId).Distinct().Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public void AReportThatRepeatsTheLastOneChangesNothing()
+    {
+        var book = new UsageBook();
+        book.RecordAgent(Slice("acc-1", "first", Report(5)));
+        book.RecordClient("acc-1", "client-a", [Report(2)]);
+        long revision = book.Revision;
+
+        SliceUsage again = Slice("acc-1", "first", Report(5));
+        again.MemoryChargedBytes = 1024;
+        Assert.Null(book.RecordAgent(again));
+        book.RecordClient("acc-1", "client-a", [Report(2)]);
+
+        Assert.Equal(revision, book.Revision);
+        Assert.Equal(5, AgentTotals(book, "acc-1").Inferences);
+        Assert.Equal(1024, book.GetAgent("acc-1")!.MemoryChargedBytes);
+        book.RecordAgent(Slice("acc-1", "first", Report(6)));
+        Assert.NotEqual(revision, book.Revision);
+    }
+
     private static UsageTotals Totals(UsageBook book, string acceleratorId)
     {
         var totals = new UsageTotals();
