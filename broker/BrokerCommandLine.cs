@@ -22,7 +22,9 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                                         http://127.0.0.1:9464; port 0 picks a free one); off serves none.
           --catalog FILE                Slice-type catalogue (JSON); default: eia2.medium, eia2.large, eia2.xlarge.
           --prices FILE                 Instance and slice prices (JSON) that extend or replace the built-in ones.
-          --data-dir DIR                Keep attachments in DIR/attachments.json across restarts (default: in memory).
+          --data-dir DIR                Keep attachments (DIR/attachments.json) and usage since attach (DIR/usage.json,
+                                        saved every 5 s while it changes and on shutdown) across restarts
+                                        (default: in memory).
           --heartbeat-interval SECONDS  Heartbeat interval told to agents (default 2); an agent is unhealthy after
                                         3 intervals without a heartbeat.
           -h, --help                    Show this help.

@@ -2,6 +2,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Usage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -14,7 +15,8 @@ public static class BrokerHost
 {
     /// <summary>
     /// Builds a broker serving gRPC over HTTP/2 only (h2c for http) on <see cref="BrokerOptions.Listen"/>.
-    /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call.
+    /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call;
+    /// stored usage is loaded here too, but an unusable usage file is set aside with a warning instead of failing.
     /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
     /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>. With
     /// <see cref="BrokerOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too; the gRPC
@@ -72,6 +74,8 @@ public static class BrokerHost
         {
             catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
             book = app.Services.GetRequiredService<AttachmentBook>();
+            // Restores usage now, after the attachments it is checked against and before any report arrives.
+            _ = app.Services.GetService<UsageSaver>();
             _ = app.Services.GetRequiredService<PriceCatalog>();
             app.Services.GetRequiredService<BrokerMetrics>();
         }
@@ -89,7 +93,7 @@ public static class BrokerHost
         if (options.DataDir is not null)
         {
             string path = Path.GetFullPath(Path.Combine(options.DataDir, JsonFileAttachmentStore.FileName));
-            storage = $"in {path}";
+            storage = $"in {path} and {Path.GetFullPath(Path.Combine(options.DataDir, UsageFile.FileName))}";
             BrokerLog.AttachmentsLoaded(logger, book.All().Count, path);
         }
 
@@ -128,6 +132,11 @@ public static class BrokerHost
         if (options.MissedHeartbeats < 1)
         {
             throw new BrokerConfigurationException($"missed heartbeats must be at least 1 (got {options.MissedHeartbeats})");
+        }
+
+        if (options.UsageSaveInterval <= TimeSpan.Zero)
+        {
+            throw new BrokerConfigurationException($"usage save interval must be positive (got {options.UsageSaveInterval})");
         }
 
         if (options.AgentCallTimeout <= TimeSpan.Zero)

@@ -28,10 +28,16 @@ public sealed record BrokerOptions
     public string? PricesPath { get; init; }
 
     /// <summary>
-    /// Directory where attachments are kept across restarts (created when missing);
+    /// Directory where attachments and usage since attach are kept across restarts (created when missing);
     /// <see langword="null"/> keeps them in memory only.
     /// </summary>
     public string? DataDir { get; init; }
+
+    /// <summary>
+    /// With <see cref="DataDir"/>: usage is saved at most this often while it changes, and on shutdown; a crash
+    /// loses at most this much of it.
+    /// </summary>
+    public TimeSpan UsageSaveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often agents are told to send a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);

@@ -40,6 +40,13 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<AttachmentCoordinator>();
         services.TryAddSingleton<UsageBook>();
         services.TryAddSingleton<UsageAccountant>();
+        if (options.DataDir is not null)
+        {
+            services.TryAddSingleton(_ => new UsageFile(options.DataDir));
+            services.TryAddSingleton<UsageSaver>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UsageSaver>(provider => provider.GetRequiredService<UsageSaver>()));
+        }
+
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return services;

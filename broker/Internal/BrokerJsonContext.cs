@@ -2,10 +2,11 @@ using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
 
-/// <summary>Source-generated JSON for the catalogue and the attachment file (snake_case, comments and trailing commas allowed).</summary>
+/// <summary>Source-generated JSON for the catalogue, the attachment file and the usage file (snake_case, comments and trailing commas allowed).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
@@ -16,6 +17,7 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
 [JsonSerializable(typeof(PriceDocument))]
+[JsonSerializable(typeof(UsageDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

@@ -6,7 +6,7 @@ namespace AccelBroker.Broker.Internal;
 internal static partial class BrokerLog
 {
     [LoggerMessage(EventId = 1, EventName = "BrokerStarted", Level = LogLevel.Information,
-        Message = "Broker listening on {Addresses} with slice types {SliceTypes}; attachments kept {Storage}")]
+        Message = "Broker listening on {Addresses} with slice types {SliceTypes}; attachments and usage kept {Storage}")]
     public static partial void BrokerStarted(ILogger logger, string addresses, string sliceTypes, string storage);
 
     [LoggerMessage(EventId = 2, EventName = "AttachmentsLoaded", Level = LogLevel.Information,
@@ -16,6 +16,10 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3, EventName = "MetricsListening", Level = LogLevel.Information,
         Message = "Prometheus metrics at {MetricsAddress}")]
     public static partial void MetricsListening(ILogger logger, string metricsAddress);
+
+    [LoggerMessage(EventId = 4, EventName = "UsageLoaded", Level = LogLevel.Information,
+        Message = "Loaded the usage of {Count} accelerators from {Path} (dropped {Dropped} no longer attached)")]
+    public static partial void UsageLoaded(ILogger logger, int count, string path, int dropped);
 
     [LoggerMessage(EventId = 10, EventName = "AgentRegistered", Level = LogLevel.Information,
         Message = "Agent {AgentId} registered at {Address}: {DeviceKind} '{DeviceName}', {Memory}, compute {Compute} (known before: {Known})")]
@@ -62,4 +66,20 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 40, EventName = "AgentUsageRejected", Level = LogLevel.Warning,
         Message = "Usage of slice {SliceId} from agent {AgentId} ignored: {Problem}")]
     public static partial void AgentUsageRejected(ILogger logger, string agentId, string sliceId, string problem);
+
+    [LoggerMessage(EventId = 41, EventName = "AgentUsageRestarted", Level = LogLevel.Information,
+        Message = "Usage counters of slice {SliceId} on agent {AgentId} started again from zero (the agent restarted); the {Inferences} inferences and {Failures} failures reported before are kept")]
+    public static partial void AgentUsageRestarted(ILogger logger, string agentId, string sliceId, long inferences, long failures);
+
+    [LoggerMessage(EventId = 42, EventName = "UsageFileUnusable", Level = LogLevel.Warning,
+        Message = "Usage file {Path} cannot be used ({Problem}); starting with no usage, the file kept as {SetAsidePath}")]
+    public static partial void UsageFileUnusable(ILogger logger, string path, string problem, string setAsidePath);
+
+    [LoggerMessage(EventId = 43, EventName = "UsageFileNotSetAside", Level = LogLevel.Error,
+        Message = "Usage file {Path} cannot be used ({Problem}) nor moved aside ({Reason}); starting with no usage, the next save replaces it")]
+    public static partial void UsageFileNotSetAside(ILogger logger, string path, string problem, string reason);
+
+    [LoggerMessage(EventId = 44, EventName = "UsageSaveFailed", Level = LogLevel.Warning,
+        Message = "Usage could not be saved to {Path}; trying again in {Interval}")]
+    public static partial void UsageSaveFailed(ILogger logger, string path, TimeSpan interval, Exception exception);
 }

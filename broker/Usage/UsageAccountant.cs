@@ -41,14 +41,21 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            string? problem = UsageChecks.FindMemoryProblem(slice) ?? UsageChecks.FindProblem(slice.Models);
+            string? problem = UsageChecks.FindMemoryProblem(slice)
+                ?? UsageChecks.FindIncarnationProblem(slice.Incarnation)
+                ?? UsageChecks.FindProblem(slice.Models);
             if (problem is not null)
             {
                 BrokerLog.AgentUsageRejected(logger, agentId, slice.SliceId, problem);
                 continue;
             }
 
-            usage.RecordAgent(slice);
+            if (usage.RecordAgent(slice) is { } folded)
+            {
+                BrokerLog.AgentUsageRestarted(
+                    logger, agentId, slice.SliceId, folded.Models.Sum(m => m.Inferences), folded.Models.Sum(m => m.Failures));
+            }
+
             recorded.Add(slice.SliceId);
         }
 
@@ -117,12 +124,12 @@ internal sealed class UsageAccountant(
 
     private AcceleratorUsage Describe(AttachmentRecord attachment)
     {
-        (SliceUsage? agentReport, IReadOnlyList<ModelUsage> clientReports) = usage.Get(attachment.Id);
+        (IReadOnlyList<ModelUsage> agentReports, IReadOnlyList<ModelUsage> clientReports) = usage.Get(attachment.Id);
         var agentByModel = new SortedDictionary<string, UsageTotals>(StringComparer.Ordinal);
         var clientByModel = new SortedDictionary<string, UsageTotals>(StringComparer.Ordinal);
         var agent = new UsageTotals();
         var client = new UsageTotals();
-        foreach (ModelUsage model in agentReport?.Models ?? [])
+        foreach (ModelUsage model in agentReports)
         {
             agent.Add(model);
             Totals(agentByModel, model.ModelId).Add(model);

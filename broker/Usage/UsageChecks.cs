@@ -11,9 +11,19 @@ internal static class UsageChecks
     public const int MaxIdLength = 256;
 
     /// <summary>Why the models of a report are malformed, or null: "models[0] ('m') total: bucket counts add up to 3 but count is 4".</summary>
-    public static string? FindProblem(IReadOnlyList<ModelUsage> models)
+    public static string? FindProblem(IReadOnlyList<ModelUsage> models) => FindProblem(models, folded: false);
+
+    /// <summary>
+    /// As <see cref="FindProblem(IReadOnlyList{ModelUsage})"/> for totals that add up reports which passed it: a
+    /// phase histogram may hold fewer runs than inferences, as reports without phases (clients') add none, and
+    /// there may be more than <see cref="MaxModels"/> models.
+    /// </summary>
+    public static string? FindFoldedProblem(IReadOnlyList<ModelUsage> models) => FindProblem(models, folded: true);
+
+    private static string? FindProblem(IReadOnlyList<ModelUsage> models, bool folded)
     {
-        if (models.Count > MaxModels)
+        // Folded totals gather the models of many reports, so only each report is held to the limit.
+        if (!folded && models.Count > MaxModels)
         {
             return Invariant($"at most {MaxModels} models per report (got {models.Count})");
         }
@@ -40,11 +50,11 @@ internal static class UsageChecks
                 return Invariant($"{where}: inferences and failures must not be negative (got {model.Inferences} and {model.Failures})");
             }
 
-            problem = FindHistogramProblem("total", model.Total, model.Inferences, required: model.Inferences > 0)
-                ?? FindHistogramProblem("queue", model.Queue, model.Inferences, required: false)
-                ?? FindHistogramProblem("decode", model.Decode, model.Inferences, required: false)
-                ?? FindHistogramProblem("compute", model.Compute, model.Inferences, required: false)
-                ?? FindHistogramProblem("encode", model.Encode, model.Inferences, required: false);
+            problem = FindHistogramProblem("total", model.Total, model.Inferences, required: model.Inferences > 0, partial: false)
+                ?? FindHistogramProblem("queue", model.Queue, model.Inferences, required: false, partial: folded)
+                ?? FindHistogramProblem("decode", model.Decode, model.Inferences, required: false, partial: folded)
+                ?? FindHistogramProblem("compute", model.Compute, model.Inferences, required: false, partial: folded)
+                ?? FindHistogramProblem("encode", model.Encode, model.Inferences, required: false, partial: folded);
             if (problem is not null)
             {
                 return $"{where} {problem}";
@@ -53,6 +63,10 @@ internal static class UsageChecks
 
         return null;
     }
+
+    /// <summary>Why an agent's incarnation id is not acceptable, or null; empty is (agents that predate it send none).</summary>
+    public static string? FindIncarnationProblem(string incarnation) =>
+        incarnation.Length == 0 ? null : FindIdProblem("incarnation", incarnation);
 
     /// <summary>Why a slice's memory figures are malformed, or null.</summary>
     public static string? FindMemoryProblem(SliceUsage slice) =>
@@ -73,8 +87,9 @@ internal static class UsageChecks
             : null;
     }
 
-    // Every histogram of a model holds its completed runs; an absent phase histogram is allowed (clients send none).
-    private static string? FindHistogramProblem(string name, Histogram? histogram, long inferences, bool required)
+    // Every histogram of a model holds its completed runs (a folded phase at most them); an absent phase histogram is
+    // allowed (clients send none).
+    private static string? FindHistogramProblem(string name, Histogram? histogram, long inferences, bool required, bool partial)
     {
         if (histogram is null)
         {
@@ -87,7 +102,7 @@ internal static class UsageChecks
             return $"{name}: {problem}";
         }
 
-        return histogram.Count != inferences
+        return histogram.Count > inferences || (!partial && histogram.Count != inferences)
             ? Invariant($"{name}: holds {histogram.Count} runs but inferences is {inferences}")
             : null;
     }

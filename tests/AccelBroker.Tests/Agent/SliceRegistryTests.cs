@@ -31,6 +31,23 @@ public sealed class SliceRegistryTests
     }
 
     [Fact]
+    public void ASliceAssignedAgainReportsItsUsageUnderANewIncarnation()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        registry.Assign(Slice("a", 1_000, 0.25));
+        string first = registry.Get("a").UsageToProto().Incarnation;
+        Assert.Equal(first, registry.Get("a").UsageToProto().Incarnation);
+
+        // As after an agent restart: the slice is created again, its counters from zero.
+        registry.Release("a");
+        registry.Assign(Slice("a", 1_000, 0.25));
+        string second = registry.Get("a").UsageToProto().Incarnation;
+
+        Assert.Matches("^[0-9a-f]{16}$", first);
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public void SlicesBeyondTheAgentsComputeAreRefusedButTenTenthsFit()
     {
         var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);

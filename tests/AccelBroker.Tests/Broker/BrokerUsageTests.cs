@@ -1,3 +1,4 @@
+using AccelBroker.Broker;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
@@ -7,7 +8,11 @@ using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced, never added up.</summary>
+/// <summary>
+/// Agents' usage through heartbeats, over real gRPC with a fake agent: kept when well formed and attached, replaced
+/// by newer reports, added to only when the agent's counters started again, and kept across broker restarts with a
+/// data directory.
+/// </summary>
 public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private BrokerTestHost _broker = null!;
@@ -114,6 +119,120 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
     }
 
+    [Fact]
+    public async Task AfterAnAgentRestartItsNewCountersAreAddedToWhatItReportedBefore()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010, incarnation: "before"));
+
+        // The agent process restarted, registered under its id and was given the slice again: counters from zero.
+        await _agent.RegisterAsync(Broker, agentId: agentId);
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 3, seconds: 0.020, incarnation: "after"));
+
+        AcceleratorUsage usage = await UsageAsync("host-a");
+        Assert.Equal(8, usage.Inferences);
+        Assert.Equal(4, usage.Failures);
+        Assert.Equal(8, usage.AgentTotal.Count);
+        Assert.Equal(8, usage.AgentCompute.Count);
+        Assert.Equal((5 * 0.010 + 3 * 0.020) / 8, usage.AgentTotal.MeanSeconds, 12);
+        Assert.Equal(0.020, usage.AgentTotal.MaxSeconds, 12);
+        ModelUsageSummary model = Assert.Single(usage.Models);
+        Assert.Equal(("m", 8L, 4L), (model.ModelId, model.Inferences, model.Failures));
+
+        // Later reports of the new incarnation replace its own earlier ones only.
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 4, seconds: 0.020, incarnation: "after"));
+        Assert.Equal(9, (await UsageAsync("host-a")).Inferences);
+    }
+
+    [Fact]
+    public async Task AnUnacceptableIncarnationIsIgnored()
+    {
+        string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
+        Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+
+        await HeartbeatAsync(agentId, Usage(attached.Id, runs: 5, seconds: 0.010, incarnation: new string('x', 300)));
+
+        Assert.Equal(0, (await UsageAsync("host-a")).Inferences);
+    }
+
+    [Fact]
+    public async Task UsageSurvivesABrokerRestartWithADataDirectory()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("accelbroker-data-").FullName;
+        try
+        {
+            var options = new BrokerOptions { DataDir = dataDir };
+            AcceleratorUsage before;
+            Accelerator detached;
+            await using (BrokerTestHost first = await BrokerTestHost.StartAsync(output, options))
+            {
+                string agentId = (await _agent.RegisterAsync(first.Client)).AgentId;
+                Accelerator kept = (await first.Client.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium", HostType = "c5.large" })).Accelerator;
+                detached = (await first.Client.AttachAsync(new AttachRequest { Host = "host-b", SliceType = "eia2.medium" })).Accelerator;
+                await first.Client.HeartbeatAsync(new HeartbeatRequest { AgentId = agentId, Usage = { Usage(kept.Id, runs: 5, seconds: 0.010, incarnation: "a"), Usage(detached.Id, runs: 2, seconds: 0.010, incarnation: "b") } });
+                await first.Client.HeartbeatAsync(new HeartbeatRequest { AgentId = agentId, Usage = { Usage(kept.Id, runs: 3, seconds: 0.010, incarnation: "a2") } });
+                await first.Client.ReportClientUsageAsync(new ReportClientUsageRequest { AcceleratorId = kept.Id, ClientId = "client-a", Models = { Usage(kept.Id, runs: 7, seconds: 0.015).Models } });
+                await first.Client.DetachAsync(new DetachRequest { Host = "host-b", Ordinal = 0 });
+                before = Assert.Single((await first.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+            }
+
+            // Stopping saved the book well within the save interval.
+            string saved = await File.ReadAllTextAsync(Path.Combine(dataDir, "usage.json"));
+            Assert.DoesNotContain(detached.Id, saved, StringComparison.Ordinal);
+
+            await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
+            AcceleratorUsage after = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+
+            Assert.Equal(8, after.Inferences);
+            Assert.Equal(7, after.ClientInferences);
+            Assert.Equal("end_to_end", after.CostBasis);
+            // The same figures; only the accelerator's live state differs (its agent has not registered again).
+            Assert.Equal(WithoutAccelerator(before), WithoutAccelerator(after));
+            Assert.Equal("unhealthy", after.Accelerator.Status);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnUnusableUsageFileIsSetAsideAndTheBrokerStartsWithItsAttachments()
+    {
+        string dataDir = Directory.CreateTempSubdirectory("accelbroker-data-").FullName;
+        try
+        {
+            var options = new BrokerOptions { DataDir = dataDir };
+            Accelerator attached;
+            await using (BrokerTestHost first = await BrokerTestHost.StartAsync(output, options))
+            {
+                await _agent.RegisterAsync(first.Client);
+                attached = (await first.Client.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(dataDir, "usage.json"), "{\"version\": 1, \"accel");
+
+            await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
+
+            AcceleratorUsage usage = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
+            Assert.Equal(attached.Id, usage.Accelerator.Id);
+            Assert.Equal(0, usage.Inferences);
+            Assert.Single(Directory.GetFiles(dataDir, "usage.json.unusable-*"));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static AcceleratorUsage WithoutAccelerator(AcceleratorUsage usage)
+    {
+        AcceleratorUsage copy = usage.Clone();
+        copy.Accelerator = null;
+        return copy;
+    }
+
     private static (long ChargedBytes, int Resident) Memory(Accelerator accelerator) =>
         (accelerator.MemoryChargedBytes, accelerator.ModelsResident);
 
@@ -131,7 +250,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Single((await Broker.GetUsageAsync(new GetUsageRequest { Host = host })).Accelerators);
 
     // Every run: queue 1 ms, decode 1 ms, compute 6 ms, encode 2 ms (total given).
-    private static SliceUsage Usage(string sliceId, int runs, double seconds)
+    private static SliceUsage Usage(string sliceId, int runs, double seconds, string incarnation = "")
     {
         var total = new LatencyHistogram();
         var queue = new LatencyHistogram();
@@ -147,7 +266,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
             encode.Record(0.002);
         }
 
-        var usage = new SliceUsage { SliceId = sliceId };
+        var usage = new SliceUsage { SliceId = sliceId, Incarnation = incarnation };
         usage.Models.Add(new ModelUsage
         {
             ModelId = "m",

@@ -1,0 +1,37 @@
+using AccelBroker.Protocol.V1;
+
+namespace AccelBroker.Broker.Usage;
+
+/// <summary>A <see cref="ModelUsage"/> as saved; an absent histogram stays absent (null, or left out).</summary>
+internal sealed record ModelUsageRecord(
+    string ModelId,
+    long Inferences,
+    long Failures,
+    HistogramRecord? Total = null,
+    HistogramRecord? Queue = null,
+    HistogramRecord? Decode = null,
+    HistogramRecord? Compute = null,
+    HistogramRecord? Encode = null)
+{
+    public static ModelUsageRecord From(ModelUsage usage) => new(
+        usage.ModelId,
+        usage.Inferences,
+        usage.Failures,
+        HistogramRecord.From(usage.Total),
+        HistogramRecord.From(usage.Queue),
+        HistogramRecord.From(usage.Decode),
+        HistogramRecord.From(usage.Compute),
+        HistogramRecord.From(usage.Encode));
+
+    public ModelUsage ToProto() => new()
+    {
+        ModelId = ModelId,
+        Inferences = Inferences,
+        Failures = Failures,
+        Total = Total?.ToProto(),
+        Queue = Queue?.ToProto(),
+        Decode = Decode?.ToProto(),
+        Compute = Compute?.ToProto(),
+        Encode = Encode?.ToProto(),
+    };
+}
