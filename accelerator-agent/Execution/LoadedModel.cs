@@ -50,6 +50,30 @@ internal sealed class LoadedModel
         _ => null,
     };
 
+    /// <summary>
+    /// Readies a freshly loaded module to execute at <paramref name="precision"/>: evaluation mode, no gradients,
+    /// floating weights cast. The agent and the CLI's in-process benchmark both use it, so they run the same model.
+    /// </summary>
+    public static void PrepareForInference(torch.jit.ScriptModule module, Precision precision)
+    {
+        module.eval();
+        // The TorchScript executor keeps the grad mode of its first call; no parameter may require grad.
+        foreach (var parameter in module.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+
+        switch (precision)
+        {
+            case Precision.Fp16:
+                module.half();
+                break;
+            case Precision.Bf16:
+                module.bfloat16();
+                break;
+        }
+    }
+
     public static string IdFor(string sha256, Precision precision, string alias = "") =>
         alias.Length == 0
             ? $"{sha256[..16]}-{precision.ToString().ToLowerInvariant()}"

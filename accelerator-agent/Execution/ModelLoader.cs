@@ -411,23 +411,7 @@ internal sealed class ModelLoader
 
         try
         {
-            module.eval();
-            // The TorchScript executor keeps the grad mode of its first call; no parameter may require grad.
-            foreach (var parameter in module.parameters())
-            {
-                parameter.requires_grad = false;
-            }
-
-            switch (precision)
-            {
-                case Precision.Fp16:
-                    module.half();
-                    break;
-                case Precision.Bf16:
-                    module.bfloat16();
-                    break;
-            }
-
+            LoadedModel.PrepareForInference(module, precision);
             return module;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

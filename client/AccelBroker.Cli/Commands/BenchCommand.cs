@@ -22,8 +22,7 @@ internal static class BenchCommand
         Option<int> ordinal = CommonOptions.Ordinal();
         var inputs = new BenchInputOptions();
         Option<int?> batch = new("--batch") { Description = "Batch size: first dimension of --input-shape, or --input tensors repeated along dimension 0" };
-        Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
+        Option<string> precision = CommonOptions.Precision();
         Option<string?> prices = CommonOptions.Prices();
         Option<bool> json = CommonOptions.Json();
         var command = new Command("bench", "Measure a model's latency, throughput and cost per 100k inferences on a host's accelerator") { model, host, ordinal, batch, precision, prices, json };
@@ -50,7 +49,7 @@ internal static class BenchCommand
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal }, cancellationToken);
-            ModelPrecision modelPrecision = RunCommand.ParsePrecision(parse.GetValue(precision)!);
+            ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
             bool asJson = parse.GetValue(json);
             Measurement measured = asJson || Console.IsOutputRedirected
                 ? await SessionBenchmark.MeasureAsync(session, modelPath, modelPrecision, tensors, runs, warmup, null, cancellationToken)

@@ -23,6 +23,7 @@ internal static class CompareCommand
         Option<string> sliceTypes = new("--slice-types") { Description = "Slice types to attach in turn, e.g. eia2.medium,eia2.large", DefaultValueFactory = _ => "" };
         Option<string> standalone = new("--standalone") { Description = "Standalone instance types, e.g. c5.xlarge,g4dn.xlarge", DefaultValueFactory = _ => "" };
         Option<double> slo = new("--p90-slo") { Description = "P90 latency bound in ms", DefaultValueFactory = _ => 15 };
+        Option<string> precision = CommonOptions.Precision();
         var inputs = new BenchInputOptions();
         Option<string?> prices = CommonOptions.Prices();
         Option<bool> json = CommonOptions.Json();
@@ -31,7 +32,7 @@ internal static class CompareCommand
         Option<string> chartSize = new("--chart-size") { Description = "Chart size in pixels, WIDTHxHEIGHT", DefaultValueFactory = _ => "1200x700" };
         var command = new Command("compare", "Measure and price host + accelerator combinations and standalone instances (seed 002's table)")
         {
-            model, hostTypes, sliceTypes, standalone, slo, prices, json, csv, chart, chartSize,
+            model, hostTypes, sliceTypes, standalone, slo, precision, prices, json, csv, chart, chartSize,
         };
         inputs.AddTo(command);
         command.SetGuardedAction(async (parse, cancellationToken) =>
@@ -80,7 +81,8 @@ internal static class CompareCommand
 
             bool asJson = parse.GetValue(json);
             bool interactive = !asJson && !Console.IsOutputRedirected;
-            var measuring = new CompareMeasurer(connection, broker, modelPath, tensors, runs, warmup, interactive);
+            string precisionName = parse.GetValue(precision)!;
+            var measuring = new CompareMeasurer(connection, broker, modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
             var rows = new List<CompareRow>();
             foreach (string slice in slices)
             {
@@ -123,6 +125,7 @@ internal static class CompareCommand
                 CliJson.Print(new
                 {
                     model = Path.GetFileName(modelPath),
+                    precision = precisionName,
                     slo = new { p90_ms = sloMs },
                     percentile_definition = "nearest-rank",
                     runs,
@@ -137,7 +140,7 @@ internal static class CompareCommand
                 return 0;
             }
 
-            PrintTable(ordered, sloMs, cheapest, note, runs, warmup);
+            PrintTable(ordered, sloMs, cheapest, note, precisionName, runs, warmup);
             if (parse.GetValue(csv) is { } written)
             {
                 Console.Out.WriteLine($"csv: {written.FullName}");
@@ -165,7 +168,7 @@ internal static class CompareCommand
         return new CompareRow(instance, kind, hostType, slice, executedOn, price, latency, cost, latency.P90Ms < sloMs, null);
     }
 
-    private static void PrintTable(IReadOnlyList<CompareRow> rows, double sloMs, CompareRow? cheapest, string note, int runs, int warmup)
+    private static void PrintTable(IReadOnlyList<CompareRow> rows, double sloMs, CompareRow? cheapest, string note, string precision, int runs, int warmup)
     {
         static string Ms(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture);
         string sloText = $"P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms";
@@ -190,7 +193,7 @@ internal static class CompareCommand
         }
 
         AnsiConsole.Write(table);
-        Console.Out.WriteLine($"{runs} measured runs per row after {warmup} warm-up run(s); cost per 100k = $/hour / 3600 x mean latency x 100,000; percentiles by nearest rank");
+        Console.Out.WriteLine($"{runs} measured runs per row at {precision} after {warmup} warm-up run(s); cost per 100k = $/hour / 3600 x mean latency x 100,000; percentiles by nearest rank");
         if (note.Length > 0)
         {
             Console.Out.WriteLine(note);

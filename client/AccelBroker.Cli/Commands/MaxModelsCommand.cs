@@ -24,8 +24,7 @@ internal static class MaxModelsCommand
         Option<string> host = CommonOptions.Host();
         Option<int> ordinal = CommonOptions.Ordinal();
         var inputs = new BenchInputOptions();
-        Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
+        Option<string> precision = CommonOptions.Precision();
         Option<int> maxCopies = new("--max-copies") { Description = "Stop after this many copies even if more would fit", DefaultValueFactory = _ => 1000 };
         Option<bool> keep = new("--keep") { Description = "Leave the copies loaded (aliases max-models-<run>-<n>) instead of unloading them" };
         Option<bool> json = CommonOptions.Json();
@@ -52,7 +51,7 @@ internal static class MaxModelsCommand
 
             IReadOnlyList<(TensorDataType DataType, long[] Shape)> warmup = inputs.WarmupSpecs(parse);
             string precisionName = parse.GetValue(precision)!;
-            ModelPrecision modelPrecision = RunCommand.ParsePrecision(precisionName);
+            ModelPrecision modelPrecision = CommonOptions.PrecisionOf(precisionName);
             using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
             (Accelerator accelerator, AgentSlice slice) = await AgentSlice.ResolveAsync(broker, parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
             var copy = new LoadModelRequest

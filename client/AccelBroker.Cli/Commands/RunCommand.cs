@@ -14,8 +14,7 @@ internal static class RunCommand
         Option<int> ordinal = CommonOptions.Ordinal();
         Option<FileInfo[]> inputs = new("--input") { Description = "Input tensor as .npy, in argument order (repeat for more)", AllowMultipleArgumentsPerToken = false };
         Option<DirectoryInfo> outputDir = new("--output-dir") { Description = "Where output_0.npy, output_1.npy, … are written", Required = true };
-        Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
+        Option<string> precision = CommonOptions.Precision();
         var command = new Command("run", "Run a TorchScript model once on a host's accelerator") { model, host, ordinal, inputs, outputDir, precision };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -29,7 +28,7 @@ internal static class RunCommand
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(options, cancellationToken);
             RemoteModel remote = await session.LoadModelAsync(
                 parse.GetValue(model)!.FullName,
-                new ModelLoadOptions { Precision = ParsePrecision(parse.GetValue(precision)!) },
+                new ModelLoadOptions { Precision = CommonOptions.PrecisionOf(parse.GetValue(precision)!) },
                 cancellationToken);
             ModelOutput output = await session.RunAsync(remote, tensors, cancellationToken);
 
@@ -47,11 +46,4 @@ internal static class RunCommand
         });
         return command;
     }
-
-    public static ModelPrecision ParsePrecision(string value) => value switch
-    {
-        "fp16" => ModelPrecision.Fp16,
-        "bf16" => ModelPrecision.Bf16,
-        _ => ModelPrecision.Fp32,
-    };
 }

@@ -16,16 +16,18 @@ internal sealed class CompareMeasurer
     private readonly BrokerConnection _connection;
     private readonly string _broker;
     private readonly string _modelPath;
+    private readonly ModelPrecision _precision;
     private readonly IReadOnlyList<Tensor> _inputs;
     private readonly int _runs;
     private readonly int _warmup;
     private readonly bool _progress;
 
-    public CompareMeasurer(BrokerConnection connection, string broker, string modelPath, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
+    public CompareMeasurer(BrokerConnection connection, string broker, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
     {
         _connection = connection;
         _broker = broker;
         _modelPath = modelPath;
+        _precision = precision;
         _inputs = inputs;
         _runs = runs;
         _warmup = warmup;
@@ -55,8 +57,8 @@ internal sealed class CompareMeasurer
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = _broker, Host = TempHost, Ordinal = accelerator.Ordinal }, cancellationToken);
             Measurement measured = _progress
-                ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, tick, cancellationToken))
-                : await SessionBenchmark.MeasureAsync(session, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, null, cancellationToken);
+                ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, tick, cancellationToken))
+                : await SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, null, cancellationToken);
             return (measured, $"{measured.Device}, {SessionBenchmark.Where(accelerator.AgentAddress)}", null);
         }
         finally
@@ -69,7 +71,7 @@ internal sealed class CompareMeasurer
 
     public (Measurement? Measured, string? ExecutedOn, string? Reason) InProcess(CancellationToken cancellationToken)
     {
-        Measurement measured = InProcessBenchmark.Measure(_modelPath, _inputs, _runs, _warmup, cancellationToken);
+        Measurement measured = InProcessBenchmark.Measure(_modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
         return (measured, $"{measured.Device}, {InProcessBenchmark.Where}", null);
     }
 
@@ -83,7 +85,7 @@ internal sealed class CompareMeasurer
             return (null, null, $"no healthy cuda agent of instance type {instanceType}");
         }
 
-        Measurement measured = await AgentLocalBenchmark.MeasureAsync(agent.Address, _modelPath, ModelPrecision.Fp32, _inputs, _runs, _warmup, cancellationToken);
+        Measurement measured = await AgentLocalBenchmark.MeasureAsync(agent.Address, _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
         return (measured, $"{measured.Device}, {AgentLocalBenchmark.Where(agent.Address)}", null);
     }
 }

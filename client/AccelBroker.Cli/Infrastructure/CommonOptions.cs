@@ -27,6 +27,21 @@ internal static class CommonOptions
         Required = true,
     };
 
+    /// <summary><c>--precision fp32|fp16|bf16</c>, default fp32; read it with <see cref="PrecisionOf"/>.</summary>
+    public static Option<string> Precision()
+    {
+        Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
+        return precision;
+    }
+
+    public static ModelPrecision PrecisionOf(string value) => value switch
+    {
+        "fp16" => ModelPrecision.Fp16,
+        "bf16" => ModelPrecision.Bf16,
+        _ => ModelPrecision.Fp32,
+    };
+
     public static Option<string?> Prices() => new("--prices")
     {
         Description = "Prices file (JSON) applied on top of the broker's prices",

@@ -3,6 +3,7 @@ using AccelBroker.Agent.Execution;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Client;
 using AccelBroker.Client.Internal;
+using AccelBroker.Protocol.V1;
 using TorchSharp;
 
 namespace AccelBroker.Cli.Measuring;
@@ -15,8 +16,10 @@ internal static class InProcessBenchmark
 {
     public const string Where = "in-process on this host";
 
-    public static Measurement Measure(string modelPath, IReadOnlyList<Tensor> inputs, int runs, int warmup, CancellationToken cancellationToken)
+    /// <summary>Measures the model at <paramref name="precision"/>, prepared and fed exactly as an agent would.</summary>
+    public static Measurement Measure(string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, CancellationToken cancellationToken)
     {
+        Precision wirePrecision = WireConversion.ToWire(precision);
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
         torch.jit.ScriptModule module;
@@ -31,9 +34,18 @@ internal static class InProcessBenchmark
 
         using (module)
         {
-            module.eval();
+            try
+            {
+                LoadedModel.PrepareForInference(module, wirePrecision);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                throw new CliException($"{modelPath}: cannot prepare the model for {precision}: {TorchErrors.Clean(ex.Message)}");
+            }
+
+            torch.ScalarType? cast = LoadedModel.CastTypeOf(wirePrecision);
             object[] args = inputs
-                .Select(t => (object)TorchTensorCodec.ToTorch(new WireTensor(WireConversion.ToWire(t.DataType), [.. t.Shape], t.Data), torch.CPU, castFloating: null))
+                .Select(t => (object)TorchTensorCodec.ToTorch(new WireTensor(WireConversion.ToWire(t.DataType), [.. t.Shape], t.Data), torch.CPU, cast))
                 .ToArray();
             var latencies = new double[runs];
             long begin = 0;

@@ -169,6 +169,28 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
+    public async Task ComparePreparesModelAndInputsAtTheGivenPrecisionOnTheAgentAndInProcess()
+    {
+        // float64 inputs meet demo_mlp's float32 weights only once model and inputs are cast alike: at bf16 the
+        // agent and the in-process run both do, at fp32 the same inputs are refused.
+        string[] args = ["compare", Fixtures.Path("demo_mlp.pt"), "--host-types", "c5.large", "--slice-types", "eia2.medium",
+            "--standalone", "c5.xlarge", "--input-shape", "1,16", "--dtype", "float64", "-n", $"{Runs}"];
+
+        using JsonDocument json = await JsonAsync([.. args, "--precision", "bf16", "--json"]);
+
+        Assert.Equal("bf16", json.RootElement.GetProperty("precision").GetString());
+        JsonElement[] rows = [.. json.RootElement.GetProperty("rows").EnumerateArray()];
+        Assert.Equal(["c5.large + eia2.medium", "c5.xlarge"], rows.Select(r => r.GetProperty("instance").GetString()).Order());
+        Assert.All(rows, r => Assert.Equal(Runs, r.GetProperty("latency_ms").GetProperty("count").GetInt32()));
+
+        int before = await AttachedCountAsync();
+        CliProcess.Result fp32 = await CliProcess.RunAsync([.. args, "--precision", "fp32", "--broker", _cluster.BrokerUrl]);
+        Assert.Equal(1, fp32.ExitCode);
+        Assert.StartsWith("accel: error: ", fp32.StdErr);
+        Assert.Equal(before, await AttachedCountAsync());
+    }
+
+    [Fact]
     public async Task WhenNothingMeetsTheSloNoneIsChosenAndTheSvgHasTheStatedSize()
     {
         string dir = Directory.CreateTempSubdirectory("accel-compare-").FullName;
