@@ -54,7 +54,9 @@ internal sealed class LocalBenchmark
 
         // Inputs are checked before the model is loaded: a bad request costs no load.
         List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
-        LoadedModel model = _loader.LoadDetached(request.Sha256, request.Precision);
+        // The load takes the device like a run does: it waits for a slot, under the benchmark's tenant.
+        LoadedModel model = await _runner.WithSlotAsync(
+            ComputeTenant, share: 1, () => _loader.LoadDetached(request.Sha256, request.Precision), cancellationToken);
         Interlocked.Increment(ref _active);
         try
         {

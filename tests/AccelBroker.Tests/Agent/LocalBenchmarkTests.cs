@@ -36,6 +36,29 @@ public sealed class LocalBenchmarkTests : IClassFixture<ClusterFixture>
         Assert.True(scheduler.UsageOf(LocalBenchmark.ComputeTenant).SecondsUsed > usedBefore);
     }
 
+    [Fact]
+    public async Task ItsLoadWaitsForAnExecutionSlotLikeARun()
+    {
+        string sha256 = await HoldAsync("demo_mlp.pt");
+        ComputeScheduler scheduler = _cluster.Agent.Services.GetRequiredService<ComputeScheduler>();
+        Task<BenchmarkLocalResponse> benchmark;
+        using (ComputeLease otherRun = await scheduler.AcquireAsync("another-slice", 0.5, CancellationToken.None))
+        {
+            benchmark = BenchmarkAsync(Request(sha256, iterations: 5, warmup: 0));
+            for (int i = 0; i < 200 && scheduler.UsageOf(LocalBenchmark.ComputeTenant).Waiting == 0; i++)
+            {
+                await Task.Delay(25);
+            }
+
+            // Queued for the agent's one slot with its model not loaded yet: the load is device work too.
+            Assert.Equal(1, scheduler.UsageOf(LocalBenchmark.ComputeTenant).Waiting);
+            Assert.Equal(0, Benchmark.Active);
+        }
+
+        BenchmarkLocalResponse response = await benchmark.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(5, response.LatenciesSeconds.Count);
+    }
+
     [Theory]
     [InlineData(0, 0)]
     [InlineData(100_001, 0)]
