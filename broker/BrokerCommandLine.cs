@@ -3,7 +3,7 @@ using AccelBroker.Broker.Internal;
 
 namespace AccelBroker.Broker;
 
-/// <summary>Parses the broker's command line: <c>--listen URL [--metrics-listen URL|off] [--catalog FILE] [--prices FILE] [--data-dir DIR] [--heartbeat-interval SECONDS]</c>.</summary>
+/// <summary>Parses the broker's command line: <c>--listen URL [--metrics-listen URL|off] [--catalog FILE] [--prices FILE] [--data-dir DIR] [--usage-save-interval SECONDS] [--heartbeat-interval SECONDS]</c>.</summary>
 internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, string? Error)
 {
     /// <summary>The executable serves metrics unless told not to (Prometheus exporters' customary port).</summary>
@@ -11,7 +11,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
 
     public const string Usage = """
         Usage: AccelBroker.Broker [--listen URL] [--metrics-listen URL|off] [--catalog FILE] [--prices FILE]
-                                  [--data-dir DIR] [--heartbeat-interval SECONDS]
+                                  [--data-dir DIR] [--usage-save-interval SECONDS] [--heartbeat-interval SECONDS]
 
         Runs the AccelBroker broker: it keeps the fleet of accelerator agents, the slice-type catalogue and the
         attachments of slices to client hosts. It serves gRPC over HTTP/2 (h2c for http URLs).
@@ -23,8 +23,8 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
           --catalog FILE                Slice-type catalogue (JSON); default: eia2.medium, eia2.large, eia2.xlarge.
           --prices FILE                 Instance and slice prices (JSON) that extend or replace the built-in ones.
           --data-dir DIR                Keep attachments (DIR/attachments.json) and usage since attach (DIR/usage.json,
-                                        saved every 5 s while it changes and on shutdown) across restarts
-                                        (default: in memory).
+                                        saved while it changes and on shutdown) across restarts (default: in memory).
+          --usage-save-interval SECONDS Save usage.json at most this often (default 5): what a crash can lose.
           --heartbeat-interval SECONDS  Heartbeat interval told to agents (default 2); an agent is unhealthy after
                                         3 intervals without a heartbeat.
           -h, --help                    Show this help.
@@ -52,7 +52,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                 value = arg[(equals + 1)..];
             }
 
-            if (name is not ("--listen" or "--metrics-listen" or "--catalog" or "--prices" or "--data-dir" or "--heartbeat-interval"))
+            if (name is not ("--listen" or "--metrics-listen" or "--catalog" or "--prices" or "--data-dir" or "--usage-save-interval" or "--heartbeat-interval"))
             {
                 return Fail(arg.StartsWith('-') ? $"unknown option '{name}'" : $"unexpected argument '{arg}'");
             }
@@ -110,20 +110,34 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
                 case "--data-dir":
                     options = options with { DataDir = value };
                     break;
+                case "--usage-save-interval":
+                    if (Seconds(value) is not { } saveInterval)
+                    {
+                        return Fail($"--usage-save-interval '{value}' is not a positive number of seconds");
+                    }
+
+                    options = options with { UsageSaveInterval = saveInterval };
+                    break;
                 case "--heartbeat-interval":
-                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
-                        || !(seconds > 0) || seconds > TimeSpan.MaxValue.TotalSeconds / 1000)
+                    if (Seconds(value) is not { } heartbeat)
                     {
                         return Fail($"--heartbeat-interval '{value}' is not a positive number of seconds");
                     }
 
-                    options = options with { HeartbeatInterval = TimeSpan.FromSeconds(seconds) };
+                    options = options with { HeartbeatInterval = heartbeat };
                     break;
             }
         }
 
         return new BrokerCommandLine(options, ShowHelp: false, null);
     }
+
+    // A positive number of seconds, small enough that multiples of it still fit a TimeSpan; else null.
+    private static TimeSpan? Seconds(string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+        && seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds / 1000
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
 
     private static BrokerCommandLine Fail(string error) => new(null, ShowHelp: false, error);
 }

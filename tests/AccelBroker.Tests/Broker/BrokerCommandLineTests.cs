@@ -19,10 +19,15 @@ public sealed class BrokerCommandLineTests
     public void EveryOptionIsRead()
     {
         BrokerCommandLine parsed = BrokerCommandLine.Parse(
-            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--prices", "prices.json", "--data-dir", "/var/lib/accel", "--heartbeat-interval", "0.5", "--metrics-listen", "http://0.0.0.0:9100"]);
+            ["--listen", "http://0.0.0.0:6000", "--catalog=cat.json", "--prices", "prices.json", "--data-dir", "/var/lib/accel", "--usage-save-interval", "30",
+             "--heartbeat-interval", "0.5", "--metrics-listen", "http://0.0.0.0:9100"]);
 
         Assert.Equal(
-            new BrokerOptions { Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", PricesPath = "prices.json", DataDir = "/var/lib/accel", HeartbeatInterval = TimeSpan.FromMilliseconds(500), MetricsListen = "http://0.0.0.0:9100" },
+            new BrokerOptions
+            {
+                Listen = "http://0.0.0.0:6000", CatalogPath = "cat.json", PricesPath = "prices.json", DataDir = "/var/lib/accel",
+                UsageSaveInterval = TimeSpan.FromSeconds(30), HeartbeatInterval = TimeSpan.FromMilliseconds(500), MetricsListen = "http://0.0.0.0:9100",
+            },
             parsed.Options);
     }
 
@@ -49,6 +54,8 @@ public sealed class BrokerCommandLineTests
     [InlineData(new[] { "--listen", "127.0.0.1:5050" }, "--listen '127.0.0.1:5050' is not an absolute http or https URL (for example http://127.0.0.1:5050)")]
     [InlineData(new[] { "--heartbeat-interval", "0" }, "--heartbeat-interval '0' is not a positive number of seconds")]
     [InlineData(new[] { "--heartbeat-interval", "soon" }, "--heartbeat-interval 'soon' is not a positive number of seconds")]
+    [InlineData(new[] { "--usage-save-interval", "-1" }, "--usage-save-interval '-1' is not a positive number of seconds")]
+    [InlineData(new[] { "--usage-save-interval", "NaN" }, "--usage-save-interval 'NaN' is not a positive number of seconds")]
     [InlineData(new[] { "--data-dir", "a", "--data-dir", "b" }, "option --data-dir is given more than once")]
     [InlineData(new[] { "--metrics-listen", "127.0.0.1:9464" }, "--metrics-listen: metrics address '127.0.0.1:9464' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
     [InlineData(new[] { "--metrics-listen", "http://127.0.0.1:9464/metrics" }, "--metrics-listen: metrics address 'http://127.0.0.1:9464/metrics' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
