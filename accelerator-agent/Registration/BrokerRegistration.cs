@@ -8,10 +8,16 @@ using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Agent.Registration;
 
-/// <summary>Registers with the broker once the server listens, then heartbeats and keeps slices in step.</summary>
+/// <summary>
+/// Registers with the broker once the server listens, then heartbeats and keeps slices in step. A clean stop sends
+/// one last heartbeat, so the broker has the usage of every run up to the stop.
+/// </summary>
 internal sealed class BrokerRegistration : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    // The last heartbeat must not hold up a stop for long when the broker is gone too.
+    private static readonly TimeSpan LastHeartbeatLimit = TimeSpan.FromSeconds(2);
     private readonly AgentOptions _options;
     private readonly AgentIdentity _identity;
     private readonly SliceRegistry _slices;
@@ -41,27 +47,53 @@ internal sealed class BrokerRegistration : BackgroundService
         var broker = new Protocol.V1.Broker.BrokerClient(channel);
         TimeSpan interval = await RegisterAsync(broker, stoppingToken);
         using var timer = new PeriodicTimer(interval, _time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var request = new HeartbeatRequest { AgentId = _identity.AgentId };
-                IReadOnlyCollection<AcceleratorSlice> held = _slices.All;
-                request.SliceIds.AddRange(held.Select(s => s.Id));
-                request.Usage.AddRange(held.Select(s => s.UsageToProto()));
-                HeartbeatResponse response = await broker.HeartbeatAsync(request, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
-                _slices.Reconcile(response.Slices);
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-            {
-                // The broker forgot us (restarted without state): register again under the same id.
-                await RegisterAsync(broker, stoppingToken);
-            }
-            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+                try
+                {
+                    HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
+                    _slices.Reconcile(response.Slices);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                {
+                    // The broker forgot us (restarted without state): register again under the same id.
+                    await RegisterAsync(broker, stoppingToken);
+                }
+                catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+                }
             }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        // Runs since the last heartbeat would otherwise be missing from the agent's figures for good: a restarted
+        // agent counts from zero. Its slice list is not reconciled: the agent is going.
+        try
+        {
+            TimeSpan limit = interval < LastHeartbeatLimit ? interval : LastHeartbeatLimit;
+            await broker.HeartbeatAsync(Heartbeat(), deadline: _time.GetUtcNow().UtcDateTime + limit, cancellationToken: CancellationToken.None);
+        }
+        catch (RpcException ex)
+        {
+            AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+        }
+    }
+
+    private HeartbeatRequest Heartbeat()
+    {
+        var request = new HeartbeatRequest { AgentId = _identity.AgentId };
+        IReadOnlyCollection<AcceleratorSlice> held = _slices.All;
+        request.SliceIds.AddRange(held.Select(s => s.Id));
+        request.Usage.AddRange(held.Select(s => s.UsageToProto()));
+        return request;
     }
 
     private async Task<TimeSpan> RegisterAsync(Protocol.V1.Broker.BrokerClient broker, CancellationToken stoppingToken)

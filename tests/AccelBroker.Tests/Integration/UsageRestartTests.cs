@@ -96,10 +96,28 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(FirstRuns + SecondRuns, Assert.Single(usage.Models).Inferences);
     }
 
-    private async Task<WebApplication> StartBrokerAsync()
+    [Fact]
+    public async Task AnAgentStoppedCleanlyReportsItsRunsSinceTheLastHeartbeat()
+    {
+        // Heartbeats a minute apart: none comes between the runs and the stop, only the last one, on the way out.
+        string brokerUrl = (await StartBrokerAsync(heartbeat: TimeSpan.FromSeconds(60))).Urls.First();
+        WebApplication agent = await StartAgentAsync(brokerUrl);
+        Accelerator attached = await AttachAsync(brokerUrl);
+        await RunAsync(brokerUrl, attached, FirstRuns);
+        Assert.Equal(0, (await GetUsageAsync(brokerUrl, attached)).Inferences);
+
+        await StopAsync(agent);
+
+        AcceleratorUsage usage = await GetUsageAsync(brokerUrl, attached);
+        Assert.Equal(FirstRuns, usage.Inferences);
+        Assert.Equal(1, usage.Failures);
+        Assert.Equal(FirstRuns, usage.AgentTotal.Count);
+    }
+
+    private async Task<WebApplication> StartBrokerAsync(TimeSpan? heartbeat = null)
     {
         WebApplication broker = BrokerHost.Build(
-            new BrokerOptions { Listen = "http://127.0.0.1:0", DataDir = _brokerDirectory, HeartbeatInterval = TimeSpan.FromSeconds(1) },
+            new BrokerOptions { Listen = "http://127.0.0.1:0", DataDir = _brokerDirectory, HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(1) },
             logging => Log(logging, "broker"));
         _apps.Add(broker);
         await broker.StartAsync();
