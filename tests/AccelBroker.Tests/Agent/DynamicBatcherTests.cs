@@ -4,6 +4,7 @@ using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Execution.Batching;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace AccelBroker.Tests.Agent;
@@ -83,6 +84,27 @@ public sealed class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task ARequestWaitsForCompanyUntilTheDelayPassesAndNoLonger()
+    {
+        var time = new FakeTimeProvider();
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.FromMilliseconds(100)), Doubled, time);
+        _gate.SetResult();
+
+        Task<ExecutionResult> first = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(60));
+        Task<ExecutionResult> second = batcher.RunAsync([Rows(2, 2)], DateTime.MaxValue, CancellationToken.None);
+
+        // Within the delay the batch is not full: nothing runs, however long the (real) wait.
+        await Task.Delay(200);
+        Assert.Equal(0, Volatile.Read(ref _calls));
+
+        // The first request's delay ends: both run now, together, although the batch has room for more.
+        time.Advance(TimeSpan.FromMilliseconds(40));
+        await Task.WhenAll(first, second).WaitAsync(Wait);
+        Assert.Equal([3L], _executedRows);
+    }
+
+    [Fact]
     public async Task AFailingRequestFailsOnlyItsOwnCaller()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), RefusesNegatives);
@@ -142,14 +164,14 @@ public sealed class DynamicBatcherTests
         Assert.Equal([1L, 1L], _executedRows);
     }
 
-    private DynamicBatcher Batcher(BatchingOptions options, Func<IReadOnlyList<WireTensor>, ExecutionResult> model) =>
+    private DynamicBatcher Batcher(BatchingOptions options, Func<IReadOnlyList<WireTensor>, ExecutionResult> model, TimeProvider? time = null) =>
         new(options, async (inputs, deadline, cancellationToken) =>
         {
             Interlocked.Increment(ref _calls);
             await _gate.Task;
             _executedRows.Enqueue(inputs[0].Shape[0]);
             return model(inputs);
-        }, TimeProvider.System);
+        }, time ?? TimeProvider.System);
 
     private async Task WaitForCallsAsync(int calls)
     {
