@@ -43,9 +43,10 @@ public static class AgentHost
         }
 
         ComputeDevice device = DeviceProbe.Resolve(options.Device);
-        if (options.IntraOpThreads is { } threads and > 0)
+        int intraOpThreads = options.IntraOpThreads is > 0 ? options.IntraOpThreads.Value : DefaultIntraOpThreads(options.ExecutionSlots, Environment.ProcessorCount);
+        if (torch.get_num_threads() != intraOpThreads)
         {
-            torch.set_num_threads(threads);
+            torch.set_num_threads(intraOpThreads);
         }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -127,6 +128,7 @@ public static class AgentHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             identity.Address = options.AdvertiseAddress ?? Advertised(addresses.FirstOrDefault() ?? options.Listen);
             AgentLog.AgentStarted(logger, identity.Address, device.Label, device.Name, identity.Capacity.MemoryBytes / (1024 * 1024), identity.Capacity.Compute);
+            AgentLog.ExecutionSlots(logger, Math.Max(1, options.ExecutionSlots), intraOpThreads);
             if (metrics is not null)
             {
                 identity.MetricsAddress = metrics.ScrapeUrl();
@@ -150,4 +152,10 @@ public static class AgentHost
 
         return uri.Uri.ToString().TrimEnd('/');
     }
+
+    /// <summary>
+    /// libtorch's intra-op pool is process-wide and each forward pass uses all of it: divided among the slots, the
+    /// passes that run at once do not oversubscribe the cores.
+    /// </summary>
+    internal static int DefaultIntraOpThreads(int slots, int cores) => Math.Max(1, cores / Math.Max(1, slots));
 }

@@ -39,7 +39,7 @@ public sealed record AgentOptions
     /// <summary>Forward passes that may run at once; with the intra-op threads this bounds CPU use.</summary>
     public int ExecutionSlots { get; init; } = 1;
 
-    /// <summary>libtorch intra-op threads (process-wide); defaults to the number of cores.</summary>
+    /// <summary>libtorch intra-op threads (process-wide); defaults to the cores divided among the execution slots.</summary>
     public int? IntraOpThreads { get; init; }
 
     /// <summary>

@@ -30,7 +30,8 @@ public static class Program
                                 idle models, which reload on their next run (0 < F <= 1, default 0.9).
           --agent-id ID         Identity to register under (default: assigned by the broker).
           --slots N             Forward passes run at once (default 1).
-          --threads N           libtorch intra-op threads (default: number of cores).
+          --threads N           libtorch intra-op threads (default: cores / slots, so passes at once do not
+                                oversubscribe the cores).
           --huge-pages          Back large CPU tensors with transparent huge pages (faster large inputs).
           --metrics-listen URL  Serve Prometheus metrics at URL/metrics over HTTP/1.1 and report it to the broker
                                 (default: a free port on the --listen host); off serves none.

@@ -9,6 +9,10 @@ internal static partial class AgentLog
         Message = "Agent listening on {Address}, device {Device} ({DeviceName}), {MemoryMiB} MiB and compute {Compute} offered")]
     public static partial void AgentStarted(ILogger logger, string address, string device, string deviceName, long memoryMiB, double compute);
 
+    [LoggerMessage(EventId = 24, EventName = "ExecutionSlots", Level = LogLevel.Information,
+        Message = "{Slots} forward pass(es) at once, libtorch intra-op threads {Threads}")]
+    public static partial void ExecutionSlots(ILogger logger, int slots, int threads);
+
     [LoggerMessage(EventId = 9, EventName = "MetricsListening", Level = LogLevel.Information,
         Message = "Prometheus metrics at {MetricsAddress}")]
     public static partial void MetricsListening(ILogger logger, string metricsAddress);
