@@ -30,7 +30,7 @@ internal static class CommonOptions
     /// <summary><c>--precision fp32|fp16|bf16</c>, default fp32; read it with <see cref="PrecisionOf"/>.</summary>
     public static Option<string> Precision()
     {
-        Option<string> precision = new("--precision") { Description = "fp32, fp16 or bf16", DefaultValueFactory = _ => "fp32" };
+        Option<string> precision = new("--precision") { Description = "Precision the model executes in (floating weights and inputs are cast)", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "fp16", "bf16");
         return precision;
     }
