@@ -20,16 +20,16 @@ internal sealed class ComputeScheduler
     /// <param name="slots">Executions that may run at once.</param>
     /// <param name="time">The clock execution time is measured with.</param>
     /// <param name="isGone">
-    /// Whether a slice was released. A run that took its model just before the release can ask for a slot after
-    /// <see cref="Remove"/>; its tenant is then forgotten once that run ends, instead of staying forever.
+    /// Whether a slice was released: its tenant is forgotten once nothing of it waits or runs. Asked each time, so
+    /// a run that took its model just before the release and asks for a slot after it leaves nothing behind.
     /// </param>
-    public ComputeScheduler(int slots, TimeProvider time, Func<string, bool>? isGone = null)
+    public ComputeScheduler(int slots, TimeProvider time, Func<string, bool> isGone)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         Slots = slots;
         _free = slots;
         _time = time;
-        _isGone = isGone ?? (_ => false);
+        _isGone = isGone;
     }
 
     /// <summary>Executions that may run at once.</summary>
@@ -90,8 +90,8 @@ internal sealed class ComputeScheduler
     }
 
     /// <summary>
-    /// Forgets a slice once it is gone: at once if nothing of it waits or runs, else when its last execution
-    /// ends, so runs already under way are still charged and scheduled fairly.
+    /// Told that a slice is gone: it is forgotten at once if nothing of it waits or runs, else when its last
+    /// execution ends, so runs already under way are still charged and scheduled fairly.
     /// </summary>
     public void Remove(string sliceId)
     {
@@ -99,7 +99,6 @@ internal sealed class ComputeScheduler
         {
             if (_tenants.TryGetValue(sliceId, out Tenant? tenant))
             {
-                tenant.Removed = true;
                 ForgetIfDone(tenant);
             }
         }
@@ -150,13 +149,8 @@ internal sealed class ComputeScheduler
     {
         if (!_tenants.TryGetValue(sliceId, out Tenant? tenant))
         {
-            tenant = new Tenant(this, sliceId) { VirtualTime = _virtualNow, Removed = _isGone(sliceId) };
+            tenant = new Tenant(this, sliceId) { VirtualTime = _virtualNow };
             _tenants.Add(sliceId, tenant);
-        }
-        else if (tenant.Removed && !_isGone(sliceId))
-        {
-            // The id was assigned again while the old slice's last run was still going.
-            tenant.Removed = false;
         }
 
         tenant.Share = share;
@@ -207,7 +201,7 @@ internal sealed class ComputeScheduler
 
     private void ForgetIfDone(Tenant tenant)
     {
-        if (tenant.Removed && tenant.Running == 0 && tenant.Waiters.Count == 0)
+        if (tenant.Running == 0 && tenant.Waiters.Count == 0 && _isGone(tenant.SliceId))
         {
             _tenants.Remove(tenant.SliceId);
         }
@@ -227,9 +221,6 @@ internal sealed class ComputeScheduler
 
         /// <summary>Execution time of its ended leases.</summary>
         public double SecondsUsed { get; set; }
-
-        /// <summary>The slice is gone; the tenant is dropped once nothing of it waits or runs.</summary>
-        public bool Removed { get; set; }
 
         public LinkedList<Waiter> Waiters { get; } = new();
     }

@@ -10,10 +10,13 @@ public sealed class ComputeSchedulerTests
     private static readonly TimeSpan Cost = TimeSpan.FromMilliseconds(10);
     private readonly ManualTimeProvider _time = new();
 
+    // Slices released, as the agent's slice registry would tell.
+    private readonly HashSet<string> _gone = new(StringComparer.Ordinal);
+
     [Fact]
     public async Task SaturatedSlicesShareTheSlotByTheirShares()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         var grants = new Dictionary<string, int> { ["quarter"] = 0, ["half"] = 0 };
 
         await SaturateAsync(scheduler, [("quarter", 0.25), ("half", 0.5)], executions: 300, grants);
@@ -24,7 +27,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task ASliceAloneBorrowsTheIdleShares()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
 
         for (int i = 0; i < 50; i++)
         {
@@ -38,7 +41,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task IdleTimeIsNotSavedUp()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         for (int i = 0; i < 100; i++)
         {
             using ComputeLease lease = await scheduler.AcquireAsync("busy", 0.5, CancellationToken.None);
@@ -55,7 +58,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task ACancelledWaiterLeavesTheQueueAndOthersProceed()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
         using var cancel = new CancellationTokenSource();
         ValueTask<ComputeLease> cancelled = scheduler.AcquireAsync("b", 0.5, cancel.Token);
@@ -75,7 +78,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task TwoSlotsRunTwoAtOnce()
     {
-        var scheduler = new ComputeScheduler(2, _time);
+        var scheduler = new ComputeScheduler(2, _time, _gone.Contains);
         using ComputeLease first = await scheduler.AcquireAsync("a", 0.25, CancellationToken.None);
         ValueTask<ComputeLease> second = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
         ValueTask<ComputeLease> third = scheduler.AcquireAsync("a", 0.25, CancellationToken.None);
@@ -89,7 +92,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task UsageShowsEachSlicesWaitersAndTheExecutionTimeItUsed()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
         ValueTask<ComputeLease> a = scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
         ValueTask<ComputeLease> b1 = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
@@ -118,7 +121,7 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task AGrantedWaiterIsChargedFromWhenItResumesNotFromTheGrant()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
 
         // The waiter's continuation goes to a context that runs it only when told: a busy thread pool, held still.
@@ -149,12 +152,13 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task ARemovedSliceIsForgottenOnceItsLastExecutionEnds()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         (await scheduler.AcquireAsync("idle", 0.5, CancellationToken.None)).Dispose();
         ComputeLease running = await scheduler.AcquireAsync("gone", 0.5, CancellationToken.None);
         using var cancel = new CancellationTokenSource();
         ValueTask<ComputeLease> waiting = scheduler.AcquireAsync("gone", 0.5, cancel.Token);
 
+        _gone.UnionWith(["idle", "gone"]);
         scheduler.Remove("idle");
         scheduler.Remove("gone");
         Assert.Equal(default, scheduler.UsageOf("idle"));
@@ -174,11 +178,10 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task ARunThatAsksForASlotAfterItsSliceWasRemovedIsForgottenWhenItEnds()
     {
-        var assigned = new HashSet<string> { "a" };
-        var scheduler = new ComputeScheduler(1, _time, isGone: slice => !assigned.Contains(slice));
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
 
         // Released before its last run (which took its model just before) asked for a slot.
-        assigned.Remove("a");
+        _gone.Add("a");
         scheduler.Remove("a");
         using (ComputeLease late = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None))
         {
@@ -189,7 +192,7 @@ public sealed class ComputeSchedulerTests
         Assert.Equal(default, scheduler.UsageOf("a"));
 
         // An id assigned again is a live tenant like any other.
-        assigned.Add("a");
+        _gone.Remove("a");
         using (ComputeLease again = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None))
         {
             _time.Advance(Cost);
@@ -201,11 +204,12 @@ public sealed class ComputeSchedulerTests
     [Fact]
     public async Task ARemovedSliceWithAWaiterIsForgottenWhenTheWaiterGivesUp()
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
         using ComputeLease other = await scheduler.AcquireAsync("other", 0.5, CancellationToken.None);
         using var cancel = new CancellationTokenSource();
         ValueTask<ComputeLease> waiting = scheduler.AcquireAsync("gone", 0.5, cancel.Token);
 
+        _gone.Add("gone");
         scheduler.Remove("gone");
         Assert.Equal(1, scheduler.UsageOf("gone").Waiting);
         await cancel.CancelAsync();
@@ -221,7 +225,7 @@ public sealed class ComputeSchedulerTests
     [InlineData(double.NaN)]
     public void ImpossibleSharesAreRefused(double share)
     {
-        var scheduler = new ComputeScheduler(1, _time);
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.AcquireAsync("a", share, CancellationToken.None));
     }
