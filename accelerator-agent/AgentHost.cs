@@ -1,6 +1,7 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
@@ -90,7 +91,8 @@ public static class AgentHost
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
         });
         services.AddSingleton<SliceRegistry>();
-        services.AddSingleton<DeviceMemoryProbe>();
+        services.AddSingleton<SliceWorkers>();
+        services.AddSingleton<QuarantinedModels>();
         services.AddSingleton<AgentMetrics>();
         services.AddSingleton(provider =>
         {
@@ -116,7 +118,13 @@ public static class AgentHost
         app.Services.GetRequiredService<AgentMetrics>();
         // Wired here rather than injected, so the slice registry needs nothing from the execution side.
         ComputeScheduler scheduler = app.Services.GetRequiredService<ComputeScheduler>();
-        app.Services.GetRequiredService<SliceRegistry>().Released += scheduler.Remove;
+        SliceRegistry slices = app.Services.GetRequiredService<SliceRegistry>();
+        slices.Released += scheduler.Remove;
+        // Each slice executes in a worker process of its own, started as soon as the slice is assigned.
+        SliceWorkers workers = app.Services.GetRequiredService<SliceWorkers>();
+        slices.Assigned += workers.Prestart;
+        slices.Released += workers.Release;
+        app.Services.GetRequiredService<ModelLoader>();
         metrics?.Map(app);
         app.MapGrpcService<InferenceAgentService>();
         app.MapGrpcService<AgentControlService>();

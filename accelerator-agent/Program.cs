@@ -41,6 +41,11 @@ public static class Program
     /// <summary>Runs the agent until it is stopped (Ctrl+C or SIGTERM).</summary>
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == Isolation.Worker.WorkerMain.Verb)
+        {
+            return Isolation.Worker.WorkerMain.Run(args[1..]);
+        }
+
         AgentOptions options;
         try
         {

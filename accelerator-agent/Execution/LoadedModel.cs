@@ -1,12 +1,13 @@
 using AccelBroker.Agent.Execution.Batching;
+using AccelBroker.Agent.Isolation;
 using AccelBroker.Protocol.V1;
 using TorchSharp;
 
 namespace AccelBroker.Agent.Execution;
 
 /// <summary>
-/// A TorchScript module loaded onto a slice's device. Runs hold a lease, so unloading
-/// disposes the native module only after the last in-flight run returns.
+/// A TorchScript module loaded onto a slice's device, in the slice's worker process. Runs hold a lease, so
+/// unloading frees the module in the worker only after the last in-flight run returns.
 /// </summary>
 internal sealed class LoadedModel
 {
@@ -14,13 +15,14 @@ internal sealed class LoadedModel
     private int _leases;
     private bool _retired;
 
-    public LoadedModel(string modelId, string sha256, long byteLength, Precision precision, torch.jit.ScriptModule module, DateTimeOffset loadedAt)
+    public LoadedModel(string modelId, string sha256, long byteLength, Precision precision, WorkerProcess worker, int handle, DateTimeOffset loadedAt)
     {
         ModelId = modelId;
         Sha256 = sha256;
         ByteLength = byteLength;
         Precision = precision;
-        Module = module;
+        Worker = worker;
+        Handle = handle;
         LoadedAt = loadedAt;
     }
 
@@ -32,7 +34,14 @@ internal sealed class LoadedModel
 
     public Precision Precision { get; }
 
-    public torch.jit.ScriptModule Module { get; }
+    /// <summary>The process that holds the module.</summary>
+    public WorkerProcess Worker { get; }
+
+    /// <summary>The module's handle in <see cref="Worker"/>.</summary>
+    public int Handle { get; }
+
+    /// <summary>False once the worker process is gone: the module went with it.</summary>
+    public bool IsAlive => Worker.IsAlive;
 
     public DateTimeOffset LoadedAt { get; }
 
@@ -169,6 +178,6 @@ internal sealed class LoadedModel
             _ = Batcher.DisposeAsync().AsTask();
         }
 
-        Module.Dispose();
+        Worker.Unload(Handle);
     }
 }

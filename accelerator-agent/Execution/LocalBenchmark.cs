@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AccelBroker.Agent.Isolation;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 
@@ -7,7 +8,7 @@ namespace AccelBroker.Agent.Execution;
 /// <summary>
 /// The standalone-instance measurement of seed 002: a held model runs on this agent's whole device, warm-up runs
 /// first (discarded), then the measured ones, with no network between them. The model is loaded for the call
-/// only and never placed on a slice.
+/// only, in a worker process of its own, and never placed on a slice.
 /// </summary>
 internal sealed class LocalBenchmark
 {
@@ -22,13 +23,15 @@ internal sealed class LocalBenchmark
 
     private readonly ModelLoader _loader;
     private readonly InferenceRunner _runner;
+    private readonly SliceWorkers _workers;
     private readonly AgentOptions _options;
     private readonly TimeProvider _time;
     private int _active;
 
-    public LocalBenchmark(ModelLoader loader, InferenceRunner runner, AgentOptions options, TimeProvider time)
+    public LocalBenchmark(ModelLoader loader, InferenceRunner runner, SliceWorkers workers, AgentOptions options, TimeProvider time)
     {
         _loader = loader;
+        _workers = workers;
         _runner = runner;
         _options = options;
         _time = time;
@@ -54,9 +57,11 @@ internal sealed class LocalBenchmark
 
         // Inputs are checked before the model is loaded: a bad request costs no load.
         List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
+        // Tenant bytes run in a process of their own, like a slice's; it goes when the benchmark ends.
+        await using WorkerProcess worker = await _workers.StartDedicatedAsync(ComputeTenant);
         // The load takes the device like a run does: it waits for a slot, under the benchmark's tenant.
         LoadedModel model = await _runner.WithSlotAsync(
-            ComputeTenant, share: 1, () => _loader.LoadDetached(request.Sha256, request.Precision), cancellationToken);
+            ComputeTenant, share: 1, () => _loader.LoadDetachedAsync(request.Sha256, request.Precision, worker), cancellationToken);
         Interlocked.Increment(ref _active);
         try
         {

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution.Batching;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Isolation;
+using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using TorchSharp;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -18,7 +19,9 @@ namespace AccelBroker.Agent.Execution;
 /// outputs; CUDA: device memory the load and warm-up took). A load that would take a slice past its eviction threshold first unloads the least
 /// recently used models that are not executing; a model that cannot fit even then is refused. Evicted models
 /// stay in the slice's catalogue and reload from the agent's store on their next run. Loads, reloads and
-/// evictions happen one at a time per agent, so memory measurements belong to one model.
+/// evictions happen one at a time per agent, so memory measurements belong to one model. Loads run in the
+/// slice's worker process: bytes that crash libtorch take only that process, are refused from then on, and the
+/// slice's other models reload in a new worker on their next run.
 /// </summary>
 internal sealed class ModelLoader
 {
@@ -30,20 +33,25 @@ internal sealed class ModelLoader
     private readonly ModelStore _store;
     private readonly InferenceRunner _runner;
     private readonly ComputeDevice _device;
-    private readonly DeviceMemoryProbe _probe;
     private readonly InferenceMetering _metering;
     private readonly TimeProvider _time;
     private readonly ILogger<ModelLoader> _logger;
+    private readonly SliceWorkers _workers;
+    private readonly SliceRegistry _slices;
+    private readonly QuarantinedModels _quarantine;
 
-    public ModelLoader(ModelStore store, InferenceRunner runner, ComputeDevice device, DeviceMemoryProbe probe, InferenceMetering metering, TimeProvider time, ILogger<ModelLoader> logger)
+    public ModelLoader(ModelStore store, InferenceRunner runner, ComputeDevice device, InferenceMetering metering, SliceWorkers workers, SliceRegistry slices, QuarantinedModels quarantine, TimeProvider time, ILogger<ModelLoader> logger)
     {
         _store = store;
         _runner = runner;
         _device = device;
-        _probe = probe;
         _metering = metering;
+        _workers = workers;
+        _slices = slices;
+        _quarantine = quarantine;
         _time = time;
         _logger = logger;
+        workers.Crashed += OnWorkerEnded;
     }
 
     public async Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, LoadModelRequest request, CancellationToken cancellationToken)
@@ -80,7 +88,7 @@ internal sealed class ModelLoader
     /// </summary>
     public async ValueTask<LoadedModel> AcquireAsync(AcceleratorSlice slice, string modelId, CancellationToken cancellationToken)
     {
-        if (slice.Models.TryGetValue(modelId, out LoadedModel? resident) && resident.TryAcquire())
+        if (slice.Models.TryGetValue(modelId, out LoadedModel? resident) && resident.IsAlive && resident.TryAcquire())
         {
             return Used(slice, modelId, resident);
         }
@@ -97,6 +105,12 @@ internal sealed class ModelLoader
             if (!slice.Catalog.TryGetValue(modelId, out SliceModelEntry? entry))
             {
                 throw SliceRegistry.UnknownModel(slice, modelId);
+            }
+
+            if (entry.Resident is { IsAlive: false })
+            {
+                // Its worker crashed before the crash was handled: the module is gone, load it again.
+                Forget(slice, entry);
             }
 
             if (entry.Resident is not { } model || !model.TryAcquire())
@@ -142,15 +156,59 @@ internal sealed class ModelLoader
     }
 
     /// <summary>
-    /// Loads held model bytes onto the device without putting them on any slice: the caller owns the model and
-    /// must <see cref="LoadedModel.Retire"/> it (an agent-local benchmark does).
+    /// Loads held model bytes into <paramref name="worker"/> without putting them on any slice: the caller owns the
+    /// model and must <see cref="LoadedModel.Retire"/> it (an agent-local benchmark does).
     /// </summary>
-    public LoadedModel LoadDetached(string requestedSha256, Precision precision)
+    public async Task<LoadedModel> LoadDetachedAsync(string requestedSha256, Precision precision, WorkerProcess worker)
     {
         string sha256 = Validate(requestedSha256, precision);
-        byte[] bytes = _store.Read(sha256);
-        torch.jit.ScriptModule module = Load(bytes, precision);
-        return new LoadedModel(LoadedModel.IdFor(sha256, precision), sha256, bytes.LongLength, precision, module, _time.GetUtcNow());
+        string path = VerifiedPath(sha256);
+        int handle = worker.NewHandle();
+        await LoadInWorkerAsync(worker, handle, path, sha256, precision, [], worker.Owner);
+        return new LoadedModel(LoadedModel.IdFor(sha256, precision), sha256, new FileInfo(path).Length, precision, worker, handle, _time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Forgets the resident models a worker held once it has ended: their modules went with it. They stay in the
+    /// slice's catalogue and reload in the slice's next worker on their next run.
+    /// </summary>
+    private void OnWorkerEnded(string sliceId, WorkerProcess worker, string crash) => _ = Task.Run(async () =>
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (!_slices.TryGet(sliceId, out AcceleratorSlice? slice))
+            {
+                return;
+            }
+
+            int lost = 0;
+            foreach (SliceModelEntry entry in slice.Catalog.Values)
+            {
+                if (entry.Resident is { } model && model.Worker == worker)
+                {
+                    Forget(slice, entry);
+                    lost++;
+                }
+            }
+
+            if (lost > 0)
+            {
+                AgentLog.WorkerModelsLost(_logger, sliceId, lost, crash);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    });
+
+    // Called under the gate.
+    private static void Forget(AcceleratorSlice slice, SliceModelEntry entry)
+    {
+        slice.Models.TryRemove(entry.ModelId, out _);
+        entry.Resident?.Retire();
+        entry.Resident = null;
     }
 
     private LoadedModel Used(AcceleratorSlice slice, string modelId, LoadedModel model)
@@ -168,13 +226,30 @@ internal sealed class ModelLoader
     // (they reload on demand), but none is evicted for a model that cannot fit.
     private async Task<LoadFigures> LoadOntoAsync(AcceleratorSlice slice, SliceModelEntry entry, CancellationToken cancellationToken)
     {
-        byte[] bytes = _store.Read(entry.Sha256);
+        string path = VerifiedPath(entry.Sha256);
+        long fileBytes = new FileInfo(path).Length;
+        // What libtorch will allocate for the records, from the archive's directory: refused before any of it is.
+        ModelArchive? archive = ModelArchive.Inspect(path);
+        if (archive is { } declared)
+        {
+            // Storages stay with the model; code records are parsed and freed, but are read whole first.
+            if (declared.StorageBytes > slice.BudgetBytes)
+            {
+                throw TooLarge(slice, entry.ModelId, declared.StorageBytes, "its storage records, uncompressed, before loading", available: slice.BudgetBytes);
+            }
+
+            if (declared.DeclaredBytes - declared.StorageBytes > slice.BudgetBytes)
+            {
+                throw TooLarge(slice, entry.ModelId, declared.DeclaredBytes - declared.StorageBytes, "its code records, uncompressed, before loading", available: slice.BudgetBytes);
+            }
+        }
+
         var evicted = new List<string>();
         if (_device.IsCuda)
         {
             // Device memory is shared by the agent's slices: make room before loading rather than overrun it. On CPU
             // the load itself is measured first, so no model is evicted on an estimate.
-            long estimate = Estimate(bytes.LongLength, entry.Precision);
+            long estimate = Estimate(fileBytes, entry.Precision);
             if (estimate > slice.BudgetBytes)
             {
                 throw TooLarge(slice, entry.ModelId, estimate, "its serialized size", available: slice.BudgetBytes);
@@ -183,11 +258,12 @@ internal sealed class ModelLoader
             MakeRoom(slice, estimate, evicted);
         }
 
+        WorkerProcess worker = await _workers.For(slice.Id).GetAsync(cancellationToken);
+        int handle = worker.NewHandle();
         // A load and its warm-up take one of the slice's execution slots, like a run: they would otherwise compete
         // with every slice's runs for the cores, and with one slot nothing else runs while the memory is measured.
         Measured measured = await _runner.WithSlotAsync(
-            slice.Id, slice.Assignment.ComputeShare, () => LoadAndMeasure(slice, entry, bytes, evicted), cancellationToken);
-        torch.jit.ScriptModule module = measured.Module;
+            slice.Id, slice.Assignment.ComputeShare, () => LoadAndMeasureAsync(slice, entry, worker, handle, path, archive, evicted), cancellationToken);
         long charge = measured.ChargedBytes;
 
         LoadedModel? model = null;
@@ -198,7 +274,7 @@ internal sealed class ModelLoader
                 _time,
                 items => _metering.BatchExecuted(slice, entry.ModelId, items))
             : null;
-        model = new LoadedModel(entry.ModelId, entry.Sha256, bytes.LongLength, entry.Precision, module, _time.GetUtcNow()) { Batcher = batcher };
+        model = new LoadedModel(entry.ModelId, entry.Sha256, fileBytes, entry.Precision, worker, handle, _time.GetUtcNow()) { Batcher = batcher };
 
         entry.Resident = model;
         entry.ChargedBytes = charge;
@@ -206,68 +282,67 @@ internal sealed class ModelLoader
         entry.Touch(_time.GetUtcNow());
         slice.Models[entry.ModelId] = model;
         slice.CountLoad();
-        if (slice.Released)
+        if (slice.Released || !worker.IsAlive)
         {
-            // Released while this load ran: RetireAll may have missed the model.
-            slice.Models.TryRemove(entry.ModelId, out _);
-            entry.Resident = null;
-            model.Retire();
+            // Released while this load ran (RetireAll may have missed the model), or its worker ended since.
+            Forget(slice, entry);
             ThrowIfReleased(slice);
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process of slice '{slice.Id}' ended during the load; retry"));
         }
 
         AgentLog.ModelLoaded(_logger, entry.ModelId, slice.Id, _device.Label, measured.LoadSeconds * 1000);
         return new LoadFigures(measured.LoadSeconds, measured.WarmupSeconds, evicted);
     }
 
-    // Synchronous, in one slot: the module is disposed here if it cannot stay.
-    private Measured LoadAndMeasure(AcceleratorSlice slice, SliceModelEntry entry, byte[] bytes, List<string> evicted)
+    // In one slot: the module is unloaded from the worker here if it cannot stay.
+    private async Task<Measured> LoadAndMeasureAsync(AcceleratorSlice slice, SliceModelEntry entry, WorkerProcess worker, int handle, string path, ModelArchive? archive, List<string> evicted)
     {
-        long deviceBefore = _device.IsCuda ? _probe.Begin() : 0;
-        long started = Stopwatch.GetTimestamp();
-        torch.jit.ScriptModule module = Load(bytes, entry.Precision);
-        double loadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        LoadResult loaded = await LoadInWorkerAsync(worker, handle, path, entry.Sha256, entry.Precision, entry.Warmup, slice.Id);
+        long parameterBytes = loaded.ParameterBytes;
+        // Storage records no parameter or buffer accounts for (constants, or a small tensor over a large record)
+        // are held too. At fp16/bf16 the parameters were halved from the records' fp32.
+        long unaccounted = archive is null ? 0 : Math.Max(0, archive.StorageBytes - (entry.Precision == Precision.Fp32 ? parameterBytes : 2 * parameterBytes));
+        // CUDA: what the device really gave up (the caching allocator keeps the warm-up's blocks); never less
+        // than the weights, in case the allocator had them cached already.
+        long charge = _device.IsCuda
+            ? Math.Max(parameterBytes, loaded.DeviceGrowthBytes)
+            : parameterBytes + unaccounted + loaded.WarmupBytes;
+        AgentLog.ModelCharged(_logger, entry.ModelId, slice.Id, charge, parameterBytes, loaded.WarmupBytes);
+        if (!MakeRoom(slice, charge, evicted))
+        {
+            worker.Unload(handle);
+            throw TooLarge(slice, entry.ModelId, charge, "measured", available: slice.BudgetBytes - Unevictable(slice));
+        }
+
+        return new Measured(charge, loaded.LoadSeconds, loaded.WarmupSeconds);
+    }
+
+    /// <summary>
+    /// Loads and warms up in a worker. Bytes that crash it when they are all it executes are quarantined: this load
+    /// and every later one of the same bytes are refused, and the bytes never run again.
+    /// </summary>
+    private async Task<LoadResult> LoadInWorkerAsync(WorkerProcess worker, int handle, string path, string sha256, Precision precision, IEnumerable<TensorSpec> warmup, string owner)
+    {
         try
         {
-            long parameterBytes = ModelFootprint.ParameterAndBufferBytes(module);
-            long warmupBytes = 0;
-            double warmupSeconds = 0;
-            if (entry.Warmup.Count > 0)
-            {
-                long peakBefore = _device.IsCuda ? 0 : _probe.Begin();
-                long warm = Stopwatch.GetTimestamp();
-                long tensorBytes;
-                try
-                {
-                    tensorBytes = _runner.WarmUp(module, LoadedModel.CastTypeOf(entry.Precision), entry.Warmup);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not RpcException)
-                {
-                    throw TorchErrors.ToRpc(ex, "warm-up run failed");
-                }
-
-                warmupSeconds = Stopwatch.GetElapsedTime(warm).TotalSeconds;
-                // The allocator may reuse pages that are already resident, so RSS growth can miss what the run
-                // held; the warm-up's own inputs and outputs are a floor.
-                warmupBytes = _device.IsCuda ? 0 : Math.Max(_probe.GrowthSince(peakBefore), tensorBytes);
-            }
-
-            // CUDA: what the device really gave up (the caching allocator keeps the warm-up's blocks); never less
-            // than the weights, in case the allocator had them cached already.
-            long charge = _device.IsCuda ? Math.Max(parameterBytes, _probe.GrowthSince(deviceBefore)) : parameterBytes + warmupBytes;
-            AgentLog.ModelCharged(_logger, entry.ModelId, slice.Id, charge, parameterBytes, warmupBytes);
-            if (!MakeRoom(slice, charge, evicted))
-            {
-                throw TooLarge(slice, entry.ModelId, charge, "measured", available: slice.BudgetBytes - Unevictable(slice));
-            }
-
-            return new Measured(module, charge, loadSeconds, warmupSeconds);
+            return await worker.LoadAsync(handle, path, precision, warmup);
         }
-        catch
+        catch (WorkerCrashedException ex) when (ex.Alone)
         {
-            module.Dispose();
-            throw;
+            _quarantine.Add(sha256, ex.Crash);
+            AgentLog.ModelQuarantined(_logger, sha256, owner, ex.Crash);
+            throw Invalid($"the model crashed the loader ({ex.Crash}); these bytes are refused from now on");
+        }
+        catch (WorkerCrashedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the slice's worker process crashed during the load ({ex.Crash}); retry"));
         }
     }
+
+    private string VerifiedPath(string sha256) =>
+        _quarantine.TryGet(sha256, out string crash)
+            ? throw Invalid($"model sha256={sha256} crashed the loader before ({crash}); it is not loaded again")
+            : _store.VerifiedPath(sha256);
 
     /// <summary>
     /// Unloads least recently used idle models until <paramref name="needed"/> more bytes stay within the
@@ -397,31 +472,7 @@ internal sealed class ModelLoader
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
-    private torch.jit.ScriptModule Load(byte[] bytes, Precision precision)
-    {
-        torch.jit.ScriptModule module;
-        try
-        {
-            module = torch.jit.load(bytes, _device.DeviceType, _device.Index);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            throw TorchErrors.ToRpc(ex, "not a loadable TorchScript model");
-        }
-
-        try
-        {
-            LoadedModel.PrepareForInference(module, precision);
-            return module;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            module.Dispose();
-            throw TorchErrors.ToRpc(ex, $"cannot prepare the model for {precision}");
-        }
-    }
-
     private sealed record LoadFigures(double LoadSeconds, double WarmupSeconds, List<string> Evicted);
 
-    private readonly record struct Measured(torch.jit.ScriptModule Module, long ChargedBytes, double LoadSeconds, double WarmupSeconds);
+    private readonly record struct Measured(long ChargedBytes, double LoadSeconds, double WarmupSeconds);
 }

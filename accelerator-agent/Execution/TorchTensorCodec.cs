@@ -40,12 +40,16 @@ internal static class TorchTensorCodec
     };
 
     /// <summary>Creates a tensor on <paramref name="device"/>; floating inputs are cast to <paramref name="castFloating"/> when given.</summary>
-    public static torch.Tensor ToTorch(WireTensor input, torch.Device device, torch.ScalarType? castFloating)
+    public static torch.Tensor ToTorch(WireTensor input, torch.Device device, torch.ScalarType? castFloating) =>
+        ToTorch(input.DataType, input.Shape, input.Data.Span, device, castFloating);
+
+    /// <summary>Creates a tensor from raw little-endian bytes, with one copy.</summary>
+    public static torch.Tensor ToTorch(DataType dataType, long[] shape, ReadOnlySpan<byte> data, torch.Device device, torch.ScalarType? castFloating)
     {
-        torch.Tensor tensor = torch.empty(input.Shape, ToScalarType(input.DataType), torch.CPU);
-        if (input.Data.Length > 0)
+        torch.Tensor tensor = torch.empty(shape, ToScalarType(dataType), torch.CPU);
+        if (data.Length > 0)
         {
-            input.Data.Span.CopyTo(tensor.bytes);
+            data.CopyTo(tensor.bytes);
         }
 
         if (device.type != DeviceType.CPU)
@@ -65,6 +69,17 @@ internal static class TorchTensorCodec
     /// <summary>Copies a result tensor to the wire; fp16/bf16 results of reduced-precision models become float32 unless asked otherwise.</summary>
     public static WireTensor FromTorch(torch.Tensor tensor, torch.ScalarType? castFloating, bool nativeOutputDtype)
     {
+        (DataType dataType, torch.Tensor host) = ToHost(tensor, castFloating, nativeOutputDtype);
+        byte[] data = host.NumberOfElements == 0 ? [] : host.bytes.ToArray();
+        return new WireTensor(dataType, host.shape, data);
+    }
+
+    /// <summary>
+    /// The result tensor as it goes on the wire: float32 for reduced-precision results unless asked otherwise, in
+    /// host memory, contiguous; its <c>bytes</c> are then the wire bytes.
+    /// </summary>
+    public static (DataType DataType, torch.Tensor Host) ToHost(torch.Tensor tensor, torch.ScalarType? castFloating, bool nativeOutputDtype)
+    {
         if (castFloating is { } cast && !nativeOutputDtype && tensor.dtype == cast)
         {
             tensor = tensor.to(torch.ScalarType.Float32);
@@ -82,8 +97,7 @@ internal static class TorchTensorCodec
             tensor = tensor.contiguous();
         }
 
-        byte[] data = tensor.NumberOfElements == 0 ? [] : tensor.bytes.ToArray();
-        return new WireTensor(dataType, tensor.shape, data);
+        return (dataType, tensor);
     }
 
     /// <summary>Flattens what TorchScript returned into a kind and a list of tensors.</summary>

@@ -60,4 +60,28 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 23, EventName = "ModelReloaded", Level = LogLevel.Information,
         Message = "Model {ModelId} reloaded on slice {SliceId} for a run after its eviction")]
     public static partial void ModelReloaded(ILogger logger, string modelId, string sliceId);
+
+    [LoggerMessage(EventId = 30, EventName = "WorkerStarted", Level = LogLevel.Debug,
+        Message = "Worker process {ProcessId} for {Owner} ready in {Milliseconds:0} ms")]
+    public static partial void WorkerStarted(ILogger logger, string owner, int processId, double milliseconds);
+
+    [LoggerMessage(EventId = 31, EventName = "WorkerCrashed", Level = LogLevel.Warning,
+        Message = "Worker process {ProcessId} for {Owner} crashed ({Crash}) with {Pending} command(s) in flight; last output: {LastOutput}")]
+    public static partial void WorkerCrashed(ILogger logger, string owner, int processId, string crash, int pending, string lastOutput);
+
+    [LoggerMessage(EventId = 32, EventName = "WorkerStreamBroken", Level = LogLevel.Warning,
+        Message = "Worker process {ProcessId} for {Owner} sent an unreadable message ({Reason}); it is stopped")]
+    public static partial void WorkerStreamBroken(ILogger logger, string owner, int processId, string reason);
+
+    [LoggerMessage(EventId = 33, EventName = "WorkerOutput", Level = LogLevel.Debug,
+        Message = "Worker {ProcessId} ({Owner}): {Line}")]
+    public static partial void WorkerOutput(ILogger logger, string owner, int processId, string line);
+
+    [LoggerMessage(EventId = 34, EventName = "ModelQuarantined", Level = LogLevel.Warning,
+        Message = "Model {Sha256} crashed the loader of slice {SliceId} ({Crash}); it is refused from now on")]
+    public static partial void ModelQuarantined(ILogger logger, string sha256, string sliceId, string crash);
+
+    [LoggerMessage(EventId = 35, EventName = "WorkerModelsLost", Level = LogLevel.Warning,
+        Message = "Slice {SliceId} lost {Count} resident model(s) with its worker ({Crash}); they reload on their next run")]
+    public static partial void WorkerModelsLost(ILogger logger, string sliceId, int count, string crash);
 }

@@ -111,6 +111,36 @@ internal sealed class ModelStore
         return bytes;
     }
 
+    /// <summary>
+    /// The path of a held model whose bytes still hash to <paramref name="sha256"/>, for a worker process to read:
+    /// hashed from the file as a stream, so the agent itself never holds the model's bytes.
+    /// </summary>
+    public string VerifiedPath(string sha256)
+    {
+        if (!TryGetLength(sha256, out _))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound,
+                $"model sha256={sha256} is not held by this agent; upload it first"));
+        }
+
+        string path = PathOf(sha256);
+        string actual;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1024 * 1024))
+        {
+            actual = Convert.ToHexStringLower(SHA256.HashData(file));
+        }
+
+        if (actual != sha256)
+        {
+            Forget(sha256);
+            throw new RpcException(new Status(StatusCode.DataLoss,
+                $"stored model sha256={sha256} was corrupted on disk (hashes to {actual}) and was removed; upload it again"));
+        }
+
+        Touch(sha256);
+        return path;
+    }
+
     internal bool Commit(string partialPath, string sha256, long length)
     {
         string final = PathOf(sha256);

@@ -37,6 +37,9 @@ internal sealed class SliceRegistry
     /// <summary>Told the id of each slice released, after its models were retired.</summary>
     public event Action<string>? Released;
 
+    /// <summary>Told the id of each slice assigned, once it can be found.</summary>
+    public event Action<string>? Assigned;
+
     /// <summary>Whether the slice is assigned here now.</summary>
     public bool IsAssigned(string sliceId) => _slices.ContainsKey(sliceId);
 
@@ -82,6 +85,7 @@ internal sealed class SliceRegistry
         }
 
         AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);
+        Assigned?.Invoke(assignment.SliceId);
     }
 
     public bool Release(string sliceId)
@@ -125,6 +129,9 @@ internal sealed class SliceRegistry
             }
         }
     }
+
+    public bool TryGet(string sliceId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AcceleratorSlice? slice) =>
+        _slices.TryGetValue(sliceId, out slice);
 
     public AcceleratorSlice Get(string sliceId)
     {

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Protocol.V1;
+
+namespace AccelBroker.Agent.Isolation;
+
+/// <summary>
+/// The agent's side of one worker's shared-memory lanes. A run takes a free lane, writes its inputs into the
+/// lane's input file (grown when too small) and reads its outputs from the worker's output file for that lane.
+/// Lanes are reused, so their pages stay warm; there are as many as runs that were ever in flight at once.
+/// </summary>
+internal sealed class AgentLanes : IDisposable
+{
+    private readonly string _prefix;
+    private readonly ConcurrentStack<Lane> _free = new();
+    private readonly List<Lane> _all = [];
+    private long _generation;
+
+    public AgentLanes(string prefix) => _prefix = prefix;
+
+    public Lane Take()
+    {
+        if (_free.TryPop(out Lane? lane))
+        {
+            return lane;
+        }
+
+        lock (_all)
+        {
+            lane = new Lane(this, _all.Count);
+            _all.Add(lane);
+            return lane;
+        }
+    }
+
+    public void Return(Lane lane) => _free.Push(lane);
+
+    public void Dispose()
+    {
+        lock (_all)
+        {
+            foreach (Lane lane in _all)
+            {
+                lane.Dispose();
+            }
+        }
+    }
+
+    /// <summary>One request's pair of lane files at a time.</summary>
+    internal sealed class Lane : IDisposable
+    {
+        private readonly AgentLanes _owner;
+        private SharedLane? _input;
+        private SharedLane? _output;
+        private SharedLane? _unlinkAfterReply;
+
+        public Lane(AgentLanes owner, int index)
+        {
+            _owner = owner;
+            Index = index;
+        }
+
+        public int Index { get; }
+
+        /// <summary>Copies the inputs into the lane and describes them for the worker.</summary>
+        public LaneRef WriteInputs(IReadOnlyList<WireTensor> inputs, IList<LaneTensor> described)
+        {
+            long needed = 0;
+            foreach (WireTensor input in inputs)
+            {
+                needed = SharedLane.Align(needed) + input.Data.Length;
+            }
+
+            var reference = new LaneRef { Lane = Index };
+            if (_input is null || _input.Capacity < needed)
+            {
+                _input?.Dispose();
+                _input = SharedLane.Create($"{_owner._prefix}-in{Index}", Interlocked.Increment(ref _owner._generation), needed);
+                // The worker maps it on reading this command; the file goes once it has answered.
+                _unlinkAfterReply = _input;
+                reference.Path = _input.Path;
+            }
+
+            reference.Generation = _input.Generation;
+            reference.Capacity = _input.Capacity;
+            long offset = 0;
+            foreach (WireTensor input in inputs)
+            {
+                offset = SharedLane.Align(offset);
+                input.Data.Span.CopyTo(_input.Span(offset, input.Data.Length));
+                var tensor = new LaneTensor { Dtype = (int)input.DataType, Offset = offset, Length = input.Data.Length };
+                tensor.Shape.AddRange(input.Shape);
+                described.Add(tensor);
+                offset += input.Data.Length;
+            }
+
+            return reference;
+        }
+
+        /// <summary>Called once the worker answered (or died): a new input file is mapped there by now.</summary>
+        public void Answered()
+        {
+            _unlinkAfterReply?.Unlink();
+            _unlinkAfterReply = null;
+        }
+
+        /// <summary>Copies the outputs the worker left in its output file for this lane.</summary>
+        public WireTensor[] ReadOutputs(LaneRef lane, IReadOnlyList<LaneTensor> outputs)
+        {
+            if (_output is null || _output.Generation != lane.Generation)
+            {
+                if (lane.Path.Length == 0)
+                {
+                    throw new InvalidDataException($"output lane {Index} generation {lane.Generation} names no file");
+                }
+
+                SharedLane opened = SharedLane.Open(lane.Path, lane.Generation, lane.Capacity);
+                opened.Unlink();
+                _output?.Dispose();
+                _output = opened;
+            }
+
+            var result = new WireTensor[outputs.Count];
+            for (int i = 0; i < outputs.Count; i++)
+            {
+                LaneTensor output = outputs[i];
+                byte[] data = output.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(checked((int)output.Length));
+                _output.Span(output.Offset, output.Length).CopyTo(data);
+                result[i] = new WireTensor((DataType)output.Dtype, [.. output.Shape], data);
+            }
+
+            return result;
+        }
+
+        public void Dispose()
+        {
+            _input?.Unlink();
+            _input?.Dispose();
+            _output?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Isolation;
+
+/// <summary>
+/// Keeps one live worker process for a slice: started ahead of the first load, replaced after a crash on the
+/// next use. The process that crashed is disposed when it is replaced.
+/// </summary>
+internal sealed class SliceWorker : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly WorkerLaunch _launch;
+    private readonly ILogger _logger;
+    private readonly Action<WorkerProcess, string> _crashed;
+    private readonly object _gate = new();
+    private Task<WorkerProcess>? _current;
+    private bool _disposed;
+
+    public SliceWorker(string owner, WorkerLaunch launch, ILogger logger, Action<WorkerProcess, string> crashed)
+    {
+        Owner = owner;
+        _launch = launch;
+        _logger = logger;
+        _crashed = crashed;
+    }
+
+    public string Owner { get; }
+
+    /// <summary>The worker process now, if one is running.</summary>
+    public WorkerProcess? Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current is { IsCompletedSuccessfully: true } task && task.Result.IsAlive ? task.Result : null;
+            }
+        }
+    }
+
+    /// <summary>How many worker processes this slice has started.</summary>
+    public int Starts { get; private set; }
+
+    /// <summary>Starts the worker in the background, so the slice's first load does not wait for it.</summary>
+    public void Prestart() => _ = GetAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+
+    public Task<WorkerProcess> GetAsync(CancellationToken cancellationToken)
+    {
+        Task<WorkerProcess> current;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_current is null || _current.IsFaulted || _current.IsCanceled || (_current.IsCompletedSuccessfully && !_current.Result.IsAlive))
+            {
+                Task<WorkerProcess>? previous = _current;
+                _current = StartAsync(previous);
+                Starts++;
+            }
+
+            current = _current;
+        }
+
+        return current.WaitAsync(cancellationToken);
+    }
+
+    private async Task<WorkerProcess> StartAsync(Task<WorkerProcess>? previous)
+    {
+        if (previous is { IsCompletedSuccessfully: true })
+        {
+            await previous.Result.DisposeAsync();
+        }
+
+        WorkerProcess process = await WorkerProcess.StartAsync(_launch, Owner, _logger, StartTimeout);
+        _ = process.Exited.ContinueWith(exited => _crashed(process, exited.Result), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task<WorkerProcess>? current;
+        lock (_gate)
+        {
+            _disposed = true;
+            current = _current;
+        }
+
+        if (current is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await (await current).DisposeAsync();
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or InvalidOperationException)
+        {
+            // It never started: nothing to stop.
+        }
+    }
+}

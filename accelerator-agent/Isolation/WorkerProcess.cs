@@ -1,0 +1,324 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Isolation;
+
+/// <summary>
+/// One worker process and the agent's end of its pipes. Commands are answered in any order, matched by id; a
+/// reader thread completes them, and a run's continuation carries on on that thread (one hop fewer per run).
+/// When the process ends, every command it owed fails with <see cref="WorkerCrashedException"/>.
+/// </summary>
+internal sealed class WorkerProcess : IAsyncDisposable
+{
+    private const int ErrorLinesKept = 40;
+
+    private readonly Process _process;
+    private readonly FrameWriter _writer;
+    private readonly FrameReader _reader;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<WorkerReply>> _pending = new();
+    private readonly Queue<string> _errors = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<string> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly AgentLanes _lanes;
+    private readonly ILogger _logger;
+    private long _nextId;
+    private int _nextHandle;
+    private volatile bool _stopping;
+
+    private WorkerProcess(Process process, string owner, ILogger logger)
+    {
+        _process = process;
+        Owner = owner;
+        _logger = logger;
+        _writer = new FrameWriter(process.StandardInput.BaseStream);
+        _reader = new FrameReader(process.StandardOutput.BaseStream);
+        _lanes = new AgentLanes($"accelbroker-agent-{Environment.ProcessId}-{process.Id}");
+    }
+
+    /// <summary>The slice (or tenant) this worker executes for.</summary>
+    public string Owner { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool IsAlive => !_exited.Task.IsCompleted;
+
+    /// <summary>Completes with how the process ended.</summary>
+    public Task<string> Exited => _exited.Task;
+
+    /// <summary>Starts a worker and waits until libtorch and its device are up in it.</summary>
+    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, string owner, ILogger logger, TimeSpan timeout)
+    {
+        long started = Stopwatch.GetTimestamp();
+        Process process = Process.Start(launch.StartInfo()) ?? throw new InvalidOperationException("the worker process did not start");
+        var worker = new WorkerProcess(process, owner, logger);
+        process.ErrorDataReceived += (_, line) => worker.OnError(line.Data);
+        process.BeginErrorReadLine();
+        new Thread(worker.ReadReplies) { IsBackground = true, Name = $"worker {process.Id}" }.Start();
+        try
+        {
+            await worker._ready.Task.WaitAsync(timeout);
+        }
+        catch (Exception ex)
+        {
+            string reason = ex is TimeoutException ? $"it did not start within {timeout.TotalSeconds:0} s" : ex.Message;
+            await worker.DisposeAsync();
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process for '{owner}' could not start: {reason}"));
+        }
+
+        AgentLog.WorkerStarted(logger, owner, process.Id, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return worker;
+    }
+
+    /// <summary>A handle for a model on this worker, unique for its life.</summary>
+    public int NewHandle() => Interlocked.Increment(ref _nextHandle);
+
+    public async Task<LoadResult> LoadAsync(int handle, string path, Precision precision, IEnumerable<TensorSpec> warmup)
+    {
+        var command = new LoadCommand { Handle = handle, Path = path, Precision = (int)precision };
+        foreach (TensorSpec spec in warmup)
+        {
+            var shape = new ShapeSpec { Dtype = (int)spec.Dtype };
+            shape.Shape.AddRange(spec.Shape);
+            command.Warmup.Add(shape);
+        }
+
+        WorkerReply reply = await SendAsync(new WorkerRequest { Load = command });
+        return reply.Loaded;
+    }
+
+    public async Task<ExecutionResult> RunAsync(int handle, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, double queueSeconds)
+    {
+        long started = Stopwatch.GetTimestamp();
+        AgentLanes.Lane lane = _lanes.Take();
+        try
+        {
+            var command = new RunCommand { Handle = handle, NativeOutputDtype = nativeOutputDtype };
+            command.InputLane = lane.WriteInputs(inputs, command.Inputs);
+            double written = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            WorkerReply reply;
+            try
+            {
+                reply = await SendAsync(new WorkerRequest { Run = command });
+            }
+            finally
+            {
+                lane.Answered();
+            }
+
+            RunResult ran = reply.Ran;
+            long reading = Stopwatch.GetTimestamp();
+            WireTensor[] outputs = lane.ReadOutputs(ran.OutputLane, ran.Outputs);
+            var timing = new RunTiming
+            {
+                QueueSeconds = queueSeconds,
+                // The copies into and out of shared memory count as decode and encode, like the worker's own.
+                DecodeSeconds = written + ran.DecodeSeconds,
+                ComputeSeconds = ran.ComputeSeconds,
+                EncodeSeconds = ran.EncodeSeconds + Stopwatch.GetElapsedTime(reading).TotalSeconds,
+            };
+            return new ExecutionResult((OutputKind)ran.Kind, outputs, timing);
+        }
+        finally
+        {
+            _lanes.Return(lane);
+        }
+    }
+
+    /// <summary>Frees a model in the worker, without waiting; nothing to do once the worker is gone.</summary>
+    public void Unload(int handle)
+    {
+        if (IsAlive)
+        {
+            _ = SendAsync(new WorkerRequest { Unload = new UnloadCommand { Handle = handle } })
+                .ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Resident memory of the worker process (Linux /proc), or null once it is gone.</summary>
+    public long? ResidentBytes() => ProcStatus.Read(_process.Id, "VmRSS:");
+
+    private Task<WorkerReply> SendAsync(WorkerRequest request)
+    {
+        ulong id = (ulong)Interlocked.Increment(ref _nextId);
+        request.Id = id;
+        // Completed inline on the reader thread: the run's continuation needs no thread-pool hop.
+        var reply = new TaskCompletionSource<WorkerReply>();
+        _pending[id] = reply;
+        if (!IsAlive)
+        {
+            Fail(id, Exited.Result);
+            return reply.Task;
+        }
+
+        try
+        {
+            _writer.Write(request);
+        }
+        catch (IOException)
+        {
+            // The pipe broke: the reader sees the end and fails this command with the crash.
+        }
+
+        return reply.Task;
+    }
+
+    private void ReadReplies()
+    {
+        try
+        {
+            while (_reader.Read(WorkerReply.Parser) is { } reply)
+            {
+                if (reply.Id == 0)
+                {
+                    _ready.TrySetResult();
+                    continue;
+                }
+
+                if (_pending.TryRemove(reply.Id, out TaskCompletionSource<WorkerReply>? waiter))
+                {
+                    if (reply.KindCase == WorkerReply.KindOneofCase.Failure)
+                    {
+                        waiter.TrySetException(new RpcException(new Status((StatusCode)reply.Failure.Status, reply.Failure.Message)));
+                    }
+                    else
+                    {
+                        waiter.TrySetResult(reply);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
+        {
+            AgentLog.WorkerStreamBroken(_logger, Owner, _process.Id, ex.Message);
+            TryKill();
+        }
+
+        Ended();
+    }
+
+    private void Ended()
+    {
+        _process.WaitForExit(5000);
+        int? code = _process.HasExited ? _process.ExitCode : null;
+        string crash;
+        lock (_errors)
+        {
+            crash = CrashDescription.Of(code, [.. _errors]);
+        }
+
+        _exited.TrySetResult(crash);
+        _ready.TrySetException(new InvalidOperationException($"it ended during start-up ({crash}): {LastErrors()}"));
+        if (!_stopping)
+        {
+            AgentLog.WorkerCrashed(_logger, Owner, _process.Id, crash, _pending.Count, LastErrors());
+        }
+
+        bool alone = _pending.Count == 1;
+        foreach (ulong id in _pending.Keys)
+        {
+            Fail(id, crash, alone);
+        }
+    }
+
+    private void Fail(ulong id, string crash, bool alone = false)
+    {
+        if (_pending.TryRemove(id, out TaskCompletionSource<WorkerReply>? waiter))
+        {
+            waiter.TrySetException(new WorkerCrashedException(crash, alone));
+        }
+    }
+
+    private void OnError(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_errors)
+        {
+            _errors.Enqueue(line);
+            while (_errors.Count > ErrorLinesKept)
+            {
+                _errors.Dequeue();
+            }
+        }
+
+        AgentLog.WorkerOutput(_logger, Owner, _process.Id, line);
+    }
+
+    private string LastErrors()
+    {
+        lock (_errors)
+        {
+            return string.Join(" | ", _errors.TakeLast(6));
+        }
+    }
+
+    private void TryKill()
+    {
+        try
+        {
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Closes the worker's input (it exits at the end of its stream), and kills it if it lingers.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
+
+        try
+        {
+            await _exited.Task.WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (TimeoutException)
+        {
+            TryKill();
+            await _exited.Task;
+        }
+
+        _lanes.Dispose();
+        _process.Dispose();
+    }
+
+    /// <summary>Reads a field of /proc/PID/status in bytes.</summary>
+    internal static class ProcStatus
+    {
+        public static long? Read(int pid, string field)
+        {
+            try
+            {
+                foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+                {
+                    if (line.StartsWith(field, StringComparison.Ordinal))
+                    {
+                        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+
+            return null;
+        }
+    }
+}
