@@ -35,6 +35,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private WorkerProcess(Process process, string owner, ILogger logger)
     {
         _process = process;
+        ProcessId = process.Id;
         Owner = owner;
         _logger = logger;
         _writer = new FrameWriter(process.StandardInput.BaseStream);
@@ -45,7 +46,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>The slice (or tenant) this worker executes for.</summary>
     public string Owner { get; }
 
-    public int ProcessId => _process.Id;
+    /// <summary>The worker's pid, also after it ended.</summary>
+    public int ProcessId { get; }
 
     public bool IsAlive => !_exited.Task.IsCompleted;
 
@@ -142,7 +144,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Resident memory of the worker process (Linux /proc), or null once it is gone.</summary>
-    public long? ResidentBytes() => ProcStatus.Read(_process.Id, "VmRSS:");
+    public long? ResidentBytes() => ProcStatus.Read(ProcessId, "VmRSS:");
 
     private Task<WorkerReply> SendAsync(WorkerRequest request)
     {
@@ -196,7 +198,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
         {
-            AgentLog.WorkerStreamBroken(_logger, Owner, _process.Id, ex.Message);
+            AgentLog.WorkerStreamBroken(_logger, Owner, ProcessId, ex.Message);
             TryKill();
         }
 
@@ -217,7 +219,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _ready.TrySetException(new InvalidOperationException($"it ended during start-up ({crash}): {LastErrors()}"));
         if (!_stopping)
         {
-            AgentLog.WorkerCrashed(_logger, Owner, _process.Id, crash, _pending.Count, LastErrors());
+            AgentLog.WorkerCrashed(_logger, Owner, ProcessId, crash, _pending.Count, LastErrors());
         }
 
         bool alone = _pending.Count == 1;
@@ -251,7 +253,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             }
         }
 
-        AgentLog.WorkerOutput(_logger, Owner, _process.Id, line);
+        AgentLog.WorkerOutput(_logger, Owner, ProcessId, line);
     }
 
     private string LastErrors()

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using AccelBroker.Agent.Isolation;
+using AccelBroker.Client;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace AccelBroker.Tests.Isolation;
+
+/// <summary>Slices execute in worker processes of their own, which live and die with the slice.</summary>
+public sealed class WorkerLifecycleTests : IClassFixture<ClusterFixture>
+{
+    private readonly TestCluster _cluster;
+
+    public WorkerLifecycleTests(ClusterFixture fixture) => _cluster = fixture.Cluster;
+
+    [Fact]
+    public async Task EachSliceRunsInAWorkerProcessOfItsOwnThatEndsWithTheSlice()
+    {
+        await using AcceleratorSession first = await _cluster.OpenSessionAsync();
+        AcceleratorSession second = await _cluster.OpenSessionAsync();
+        try
+        {
+            foreach (AcceleratorSession session in new[] { first, second })
+            {
+                RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+                ModelOutput output = await session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]);
+                AssertClose(Fixtures.Npy("demo_mlp.output0.npy").ToSingleArray(), output[0].ToSingleArray());
+            }
+
+            WorkerProcess one = CurrentWorker(first);
+            WorkerProcess two = CurrentWorker(second);
+            Assert.NotEqual(one.ProcessId, two.ProcessId);
+            Assert.NotEqual(Environment.ProcessId, one.ProcessId);
+            Assert.True(Directory.Exists($"/proc/{one.ProcessId}"));
+
+            // Lane files are unlinked once both sides mapped them: nothing of a run is left on disk.
+            Assert.Empty(Directory.EnumerateFiles(SharedLane.Directory, $"accelbroker-agent-{Environment.ProcessId}-{one.ProcessId}-*"));
+            Assert.Empty(Directory.EnumerateFiles(SharedLane.Directory, $"accelbroker-worker-{one.ProcessId}-*"));
+
+            await _cluster.BrokerClient.DetachAsync(new DetachRequest { Host = second.Accelerator.Host, Ordinal = second.Accelerator.Ordinal }, deadline: TestCluster.Deadline());
+            await two.Exited.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(one.IsAlive, "detaching one slice stops its worker only");
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AWorkerKilledFromOutsideCostsItsSliceOnlyAReloadAndNeighboursNothing()
+    {
+        await using AcceleratorSession victim = await _cluster.OpenSessionAsync();
+        await using AcceleratorSession neighbour = await _cluster.OpenSessionAsync();
+        RemoteModel model = await victim.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+        RemoteModel other = await neighbour.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+        Tensor input = Fixtures.Npy("demo_mlp.input0.npy");
+        float[] expected = Fixtures.Npy("demo_mlp.output0.npy").ToSingleArray();
+        WorkerProcess killed = CurrentWorker(victim);
+        WorkerProcess spared = CurrentWorker(neighbour);
+
+        Process.GetProcessById(killed.ProcessId).Kill();
+        Assert.Contains("SIGKILL", await killed.Exited.WaitAsync(TimeSpan.FromSeconds(20)), StringComparison.Ordinal);
+
+        // The next run reloads the model in a new worker from the agent's store: no error, no upload.
+        ModelOutput output = await victim.RunAsync(model, [input]);
+        AssertClose(expected, output[0].ToSingleArray());
+        Assert.NotEqual(killed.ProcessId, CurrentWorker(victim).ProcessId);
+        ListModelsResponse models = await _cluster.AgentClient.ListModelsAsync(new ListModelsRequest { SliceId = victim.Accelerator.Id }, deadline: TestCluster.Deadline());
+        Assert.Equal(2, models.Models.Single().LoadCount);
+
+        Assert.Same(spared, CurrentWorker(neighbour));
+        AssertClose(expected, (await neighbour.RunAsync(other, [input]))[0].ToSingleArray());
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f, $"element {i}: {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    private WorkerProcess CurrentWorker(AcceleratorSession session)
+    {
+        SliceWorkers workers = _cluster.Agent.Services.GetRequiredService<SliceWorkers>();
+        Assert.True(workers.TryGet(session.Accelerator.Id, out SliceWorker? worker));
+        return worker.Current ?? throw new InvalidOperationException($"slice {session.Accelerator.Id} has no live worker");
+    }
+}
