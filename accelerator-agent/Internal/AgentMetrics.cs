@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Slices;
 
 namespace AccelBroker.Agent.Internal;
@@ -15,11 +16,13 @@ internal sealed class AgentMetrics
 
     private readonly SliceRegistry _slices;
     private readonly ComputeScheduler _scheduler;
+    private readonly SliceWorkers _workers;
 
-    public AgentMetrics(IMeterFactory meterFactory, SliceRegistry slices, ComputeScheduler scheduler)
+    public AgentMetrics(IMeterFactory meterFactory, SliceRegistry slices, ComputeScheduler scheduler, SliceWorkers workers, QuarantinedModels quarantine)
     {
         _slices = slices;
         _scheduler = scheduler;
+        _workers = workers;
         Meter meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge("accelbroker.agent.slices", () => _slices.All.Count, unit: "{slice}",
             description: "Slices held by this agent.");
@@ -53,6 +56,25 @@ internal sealed class AgentMetrics
         meter.CreateObservableCounter("accelbroker.agent.slice.compute_time",
             () => PerSlice(slice => _scheduler.UsageOf(slice.Id).SecondsUsed), unit: "s",
             description: "Execution time used by each slice's finished runs and model loads; its rate over execution_slots is the share of compute used.");
+        meter.CreateObservableGauge("accelbroker.agent.slice.worker.resident_memory",
+            () => PerWorker(worker => worker.Current?.ResidentBytes()), unit: "By",
+            description: "Resident memory of each slice's worker process, which holds its models (libtorch's own pages included).");
+        meter.CreateObservableCounter("accelbroker.agent.slice.worker.restarts",
+            () => PerWorker(worker => (long?)Math.Max(0, worker.Starts - 1)), unit: "{restart}",
+            description: "Worker processes each slice started again after one ended (a model crashed it, or it was killed).");
+        meter.CreateObservableGauge("accelbroker.agent.models.quarantined", () => quarantine.Count, unit: "{model}",
+            description: "Model bytes that crashed a loader and are refused from then on.");
+    }
+
+    private IEnumerable<Measurement<long>> PerWorker(Func<SliceWorker, long?> value)
+    {
+        foreach (AcceleratorSlice slice in _slices.All)
+        {
+            if (_workers.TryGet(slice.Id, out SliceWorker? worker) && value(worker) is { } measured)
+            {
+                yield return new Measurement<long>(measured, new KeyValuePair<string, object?>("slice", slice.Id));
+            }
+        }
     }
 
     private IEnumerable<Measurement<T>> PerSlice<T>(Func<AcceleratorSlice, T> value)

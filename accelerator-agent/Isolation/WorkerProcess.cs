@@ -22,7 +22,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly FrameWriter _writer;
     private readonly FrameReader _reader;
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<WorkerReply>> _pending = new();
+    private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
     private readonly Queue<string> _errors = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -152,7 +152,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         request.Id = id;
         // Completed inline on the reader thread: the run's continuation needs no thread-pool hop.
         var reply = new TaskCompletionSource<WorkerReply>();
-        _pending[id] = reply;
+        _pending[id] = new Pending(reply, Executes: request.KindCase != WorkerRequest.KindOneofCase.Unload);
         if (!IsAlive)
         {
             Fail(id, Exited.Result);
@@ -183,8 +183,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     continue;
                 }
 
-                if (_pending.TryRemove(reply.Id, out TaskCompletionSource<WorkerReply>? waiter))
+                if (_pending.TryRemove(reply.Id, out Pending? pending))
                 {
+                    TaskCompletionSource<WorkerReply> waiter = pending.Reply;
                     if (reply.KindCase == WorkerReply.KindOneofCase.Failure)
                     {
                         waiter.TrySetException(new RpcException(new Status((StatusCode)reply.Failure.Status, reply.Failure.Message)));
@@ -222,7 +223,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
             AgentLog.WorkerCrashed(_logger, Owner, ProcessId, crash, _pending.Count, LastErrors());
         }
 
-        bool alone = _pending.Count == 1;
+        // An unload frees memory; only a load or a run executes tenant code that could have crashed the worker.
+        bool alone = _pending.Values.Count(p => p.Executes) == 1;
         foreach (ulong id in _pending.Keys)
         {
             Fail(id, crash, alone);
@@ -231,9 +233,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     private void Fail(ulong id, string crash, bool alone = false)
     {
-        if (_pending.TryRemove(id, out TaskCompletionSource<WorkerReply>? waiter))
+        if (_pending.TryRemove(id, out Pending? pending))
         {
-            waiter.TrySetException(new WorkerCrashedException(crash, alone));
+            pending.Reply.TrySetException(new WorkerCrashedException(crash, alone && pending.Executes));
         }
     }
 
@@ -300,6 +302,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _lanes.Dispose();
         _process.Dispose();
     }
+
+    private sealed record Pending(TaskCompletionSource<WorkerReply> Reply, bool Executes);
 
     /// <summary>Reads a field of /proc/PID/status in bytes.</summary>
     internal static class ProcStatus

@@ -59,6 +59,10 @@ public sealed class MetricsTests
             Assert.Equal(1, agent.Value("accelbroker_agent_slice_model_loads_total", ("slice", accelerator.Id)));
             Assert.Equal(0, agent.Value("accelbroker_agent_slice_model_evictions_total", ("slice", accelerator.Id)));
             Assert.True(agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)) > 0);
+            // The slice's own worker process holds libtorch and the model.
+            Assert.True(agent.Value("accelbroker_agent_slice_worker_resident_memory_bytes", ("slice", accelerator.Id)) > 10 * MiB);
+            Assert.Equal(0, agent.Value("accelbroker_agent_slice_worker_restarts_total", ("slice", accelerator.Id)));
+            Assert.Equal(0, agent.Value("accelbroker_agent_models_quarantined"));
         }
 
         await fleet.BrokerClient.DetachAsync(new DetachRequest { Host = "metrics-host", Ordinal = 0 }, deadline: LoopbackFleet.Deadline());
@@ -75,6 +79,7 @@ public sealed class MetricsTests
         Assert.Empty(agent.Matching("accelbroker_agent_models_loaded"));
         Assert.Empty(agent.Matching("accelbroker_agent_slice_queue_depth"));
         Assert.Empty(agent.Matching("accelbroker_agent_slice_compute_time_seconds_total"));
+        Assert.Empty(agent.Matching("accelbroker_agent_slice_worker_resident_memory_bytes"));
     }
 
     [Fact]
