@@ -12,7 +12,7 @@ internal static class ModelFootprint
         foreach (torch.Tensor tensor in module.parameters().Cast<torch.Tensor>().Concat(module.buffers()))
         {
             // Tied weights share one storage; count it once.
-            if (seen.Add(tensor.storage<byte>().data_ptr()))
+            if (seen.Add(StorageOf(tensor)))
             {
                 bytes += tensor.NumberOfElements * tensor.ElementSize;
             }
@@ -20,4 +20,20 @@ internal static class ModelFootprint
 
         return bytes;
     }
+
+    /// <summary>
+    /// The address of a tensor's storage, without reading it. TorchSharp's <c>storage&lt;T&gt;()</c> converts a
+    /// tensor of another element type, reading (and copying) all of it: a storage shorter than its tensor then
+    /// crashes the reader. Types TorchSharp has no storage type for count by the tensor itself.
+    /// </summary>
+    private static IntPtr StorageOf(torch.Tensor tensor) => tensor.dtype switch
+    {
+        torch.ScalarType.Float32 => tensor.storage<float>().data_ptr(),
+        torch.ScalarType.Float64 => tensor.storage<double>().data_ptr(),
+        torch.ScalarType.Int64 => tensor.storage<long>().data_ptr(),
+        torch.ScalarType.Int32 => tensor.storage<int>().data_ptr(),
+        torch.ScalarType.Byte => tensor.storage<byte>().data_ptr(),
+        torch.ScalarType.Bool => tensor.storage<bool>().data_ptr(),
+        _ => tensor.Handle,
+    };
 }

@@ -24,4 +24,13 @@ public sealed class ModelFootprintTests
 
         Assert.Equal((16 * 64 + 64 + 64 * 8 + 8) * 2, ModelFootprint.ParameterAndBufferBytes(module));
     }
+
+    [Fact]
+    public void MeasuringNeverReadsTheWeights()
+    {
+        // crash_on_run declares 2^26 floats over a 16-byte record: reading them would fault, counting must not.
+        using torch.jit.ScriptModule module = torch.jit.load(Fixtures.Path("hazards/crash_on_run.pt"));
+
+        Assert.True(ModelFootprint.ParameterAndBufferBytes(module) >= (1L << 26) * 4);
+    }
 }
