@@ -5,7 +5,8 @@ namespace AccelBroker.Tests.Isolation.Corpus;
 /// <summary>Mutations of data.pkl (the module's pickled state) and of the version record.</summary>
 internal sealed partial class ModelMutator
 {
-    // 2^64 overflows std::stoull; the rest are too new, negative, empty or not numbers at all.
+    // 2^64 overflows std::stoull; the rest are too new, negative, empty or not numbers at all. stoull stops at the
+    // first non-digit, so libtorch 2.10 reads "3.5" and "3\n4" as version 3 and loads them.
     private static readonly string[] AbsurdVersions =
     [
         "18446744073709551616", "18446744073709551615", "9223372036854775808", "-1", "99999", "0", "", "3.5", "abc", "3\n4", " ",
