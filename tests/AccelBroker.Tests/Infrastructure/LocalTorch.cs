@@ -10,6 +10,19 @@ internal static class LocalTorch
     {
         using var scope = torch.NewDisposeScope();
         using torch.jit.ScriptModule module = torch.jit.load(modelPath);
+        return Run(module, cast, inputs);
+    }
+
+    /// <summary>Loads TorchScript bytes in this process: only for files known to be sound, never for a mutant.</summary>
+    public static Tensor[] Run(byte[] model, torch.ScalarType? cast, params Tensor[] inputs)
+    {
+        using var scope = torch.NewDisposeScope();
+        using torch.jit.ScriptModule module = torch.jit.load(model, DeviceType.CPU);
+        return Run(module, cast, inputs);
+    }
+
+    private static Tensor[] Run(torch.jit.ScriptModule module, torch.ScalarType? cast, Tensor[] inputs)
+    {
         module.eval();
         foreach (var parameter in module.parameters())
         {

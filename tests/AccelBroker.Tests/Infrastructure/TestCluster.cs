@@ -76,6 +76,10 @@ public sealed class TestCluster : IAsyncDisposable
         return await _fleet.OpenSessionAsync(host, accelerator.Ordinal, options);
     }
 
+    /// <summary>Opens a session on a slice attached earlier with <see cref="AttachAsync"/>: many sessions may share one slice.</summary>
+    public Task<AcceleratorSession> OpenSessionAsync(string host, int ordinal, AcceleratorSessionOptions? options = null) =>
+        _fleet.OpenSessionAsync(host, ordinal, options);
+
     public static DateTime Deadline() => LoopbackFleet.Deadline();
 
     public async ValueTask DisposeAsync()
