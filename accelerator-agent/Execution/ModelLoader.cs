@@ -145,9 +145,15 @@ internal sealed class ModelLoader
                 throw new RpcException(new Status(StatusCode.NotFound, $"unknown model '{modelId}' on slice '{slice.Id}'"));
             }
 
-            slice.Models.TryRemove(modelId, out _);
-            entry.Resident?.Retire();
-            entry.Resident = null;
+            bool idle = entry.Resident is null or { IsIdle: true };
+            Forget(slice, entry);
+            // libtorch does not give a TorchScript module's memory back when it is freed (measured: a 256 MiB
+            // model unloaded, even after a GC and malloc_trim, left all of it resident). A worker left with no
+            // models and holding more than its start is replaced; with none resident, no run can be on it.
+            if (idle && slice.Models.IsEmpty && await _workers.For(slice.Id).RecycleIfBloatedAsync())
+            {
+                AgentLog.WorkerRecycled(_logger, slice.Id);
+            }
         }
         finally
         {

@@ -84,4 +84,8 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 35, EventName = "WorkerModelsLost", Level = LogLevel.Warning,
         Message = "Slice {SliceId} lost {Count} resident model(s) with its worker ({Crash}); they reload on their next run")]
     public static partial void WorkerModelsLost(ILogger logger, string sliceId, int count, string crash);
+
+    [LoggerMessage(EventId = 36, EventName = "WorkerRecycled", Level = LogLevel.Information,
+        Message = "Slice {SliceId} has no models left and its worker held memory that none accounts for: it was replaced by a fresh one")]
+    public static partial void WorkerRecycled(ILogger logger, string sliceId);
 }

@@ -59,9 +59,12 @@ internal sealed class AgentMetrics
         meter.CreateObservableGauge("accelbroker.agent.slice.worker.resident_memory",
             () => PerWorker(worker => worker.Current?.ResidentBytes()), unit: "By",
             description: "Resident memory of each slice's worker process, which holds its models (libtorch's own pages included).");
-        meter.CreateObservableCounter("accelbroker.agent.slice.worker.restarts",
-            () => PerWorker(worker => (long?)Math.Max(0, worker.Starts - 1)), unit: "{restart}",
-            description: "Worker processes each slice started again after one ended (a model crashed it, or it was killed).");
+        meter.CreateObservableCounter("accelbroker.agent.slice.worker.crashes",
+            () => PerWorker(worker => (long?)worker.Crashes), unit: "{crash}",
+            description: "Worker processes of each slice that ended unasked (a model crashed it, or it was killed); the next use starts another.");
+        meter.CreateObservableCounter("accelbroker.agent.slice.worker.recycles",
+            () => PerWorker(worker => (long?)worker.Recycles), unit: "{recycle}",
+            description: "Worker processes of each slice replaced when the slice had no models left, because they held memory none accounted for.");
         meter.CreateObservableGauge("accelbroker.agent.models.quarantined", () => quarantine.Count, unit: "{model}",
             description: "Model bytes that crashed a loader and are refused from then on.");
     }

@@ -10,12 +10,17 @@ internal sealed class SliceWorker : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>How much more than at its start an empty worker may hold before it is replaced.</summary>
+    public const long RecycleAboveBytes = 64L * 1024 * 1024;
+
     private readonly WorkerLaunch _launch;
     private readonly ILogger _logger;
     private readonly Action<WorkerProcess, string> _crashed;
     private readonly object _gate = new();
     private Task<WorkerProcess>? _current;
     private bool _disposed;
+    private int _crashes;
+    private int _recycles;
 
     public SliceWorker(string owner, WorkerLaunch launch, ILogger logger, Action<WorkerProcess, string> crashed)
     {
@@ -39,8 +44,33 @@ internal sealed class SliceWorker : IAsyncDisposable
         }
     }
 
-    /// <summary>How many worker processes this slice has started.</summary>
-    public int Starts { get; private set; }
+    /// <summary>Workers of this slice that ended unasked (crashed or killed).</summary>
+    public int Crashes => Volatile.Read(ref _crashes);
+
+    /// <summary>Workers of this slice replaced because they held memory no model accounted for.</summary>
+    public int Recycles => Volatile.Read(ref _recycles);
+
+    /// <summary>
+    /// Replaces the worker when it holds more than <see cref="RecycleAboveBytes"/> above its start: call it only
+    /// when the slice has no model on it. The new worker starts now, in the background. Returns whether it did.
+    /// </summary>
+    public Task<bool> RecycleIfBloatedAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _current is not { IsCompletedSuccessfully: true } task || !task.Result.IsAlive
+                || task.Result.ResidentBytes() is not { } resident || resident - task.Result.BaselineBytes <= RecycleAboveBytes)
+            {
+                return Task.FromResult(false);
+            }
+
+            _current = StartAsync(task);
+            _recycles++;
+        }
+
+        Prestart();
+        return Task.FromResult(true);
+    }
 
     /// <summary>Starts the worker in the background, so the slice's first load does not wait for it.</summary>
     public void Prestart() => _ = GetAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
@@ -55,7 +85,6 @@ internal sealed class SliceWorker : IAsyncDisposable
             {
                 Task<WorkerProcess>? previous = _current;
                 _current = StartAsync(previous);
-                Starts++;
             }
 
             current = _current;
@@ -72,7 +101,19 @@ internal sealed class SliceWorker : IAsyncDisposable
         }
 
         WorkerProcess process = await WorkerProcess.StartAsync(_launch, Owner, _logger, StartTimeout);
-        _ = process.Exited.ContinueWith(exited => _crashed(process, exited.Result), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        _ = process.Exited.ContinueWith(
+            exited =>
+            {
+                if (!process.Stopped)
+                {
+                    Interlocked.Increment(ref _crashes);
+                }
+
+                _crashed(process, exited.Result);
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.None,
+            TaskScheduler.Default);
         return process;
     }
 

@@ -51,6 +51,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public bool IsAlive => !_exited.Task.IsCompleted;
 
+    /// <summary>Whether the agent asked it to stop (then its end is no crash).</summary>
+    public bool Stopped => _stopping;
+
+    /// <summary>Resident memory once started, before any model: what an empty worker holds.</summary>
+    public long BaselineBytes { get; private set; }
+
     /// <summary>Completes with how the process ended.</summary>
     public Task<string> Exited => _exited.Task;
 
@@ -145,6 +151,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>Resident memory of the worker process (Linux /proc), or null once it is gone.</summary>
     public long? ResidentBytes() => ProcStatus.Read(ProcessId, "VmRSS:");
+
+    /// <summary>The most memory the worker process has held (VmHWM), or null once it is gone.</summary>
+    public long? PeakResidentBytes() => ProcStatus.Read(ProcessId, "VmHWM:");
 
     private Task<WorkerReply> SendAsync(WorkerRequest request)
     {

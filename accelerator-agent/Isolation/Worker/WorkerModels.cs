@@ -32,6 +32,9 @@ internal sealed class WorkerModels
         var precision = (Precision)command.Precision;
         long deviceBefore = _device.IsCuda ? _probe.Begin() : 0;
         long started = Stopwatch.GetTimestamp();
+        // Parameter tensors that loading, preparing and measuring hand out hold their storages until disposed: the
+        // scope frees them, so an unloaded model's memory goes back at once rather than at some later GC.
+        using var scope = torch.NewDisposeScope();
         torch.jit.ScriptModule module = LoadModule(File.ReadAllBytes(command.Path), precision);
         double loadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         try

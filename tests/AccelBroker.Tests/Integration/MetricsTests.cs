@@ -61,7 +61,7 @@ public sealed class MetricsTests
             Assert.True(agent.Value("accelbroker_agent_slice_compute_time_seconds_total", ("slice", accelerator.Id)) > 0);
             // The slice's own worker process holds libtorch and the model.
             Assert.True(agent.Value("accelbroker_agent_slice_worker_resident_memory_bytes", ("slice", accelerator.Id)) > 10 * MiB);
-            Assert.Equal(0, agent.Value("accelbroker_agent_slice_worker_restarts_total", ("slice", accelerator.Id)));
+            Assert.Equal(0, agent.Value("accelbroker_agent_slice_worker_crashes_total", ("slice", accelerator.Id)));
             Assert.Equal(0, agent.Value("accelbroker_agent_models_quarantined"));
         }
 
