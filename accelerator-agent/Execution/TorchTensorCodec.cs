@@ -66,14 +66,6 @@ internal static class TorchTensorCodec
         return tensor;
     }
 
-    /// <summary>Copies a result tensor to the wire; fp16/bf16 results of reduced-precision models become float32 unless asked otherwise.</summary>
-    public static WireTensor FromTorch(torch.Tensor tensor, torch.ScalarType? castFloating, bool nativeOutputDtype)
-    {
-        (DataType dataType, torch.Tensor host) = ToHost(tensor, castFloating, nativeOutputDtype);
-        byte[] data = host.NumberOfElements == 0 ? [] : host.bytes.ToArray();
-        return new WireTensor(dataType, host.shape, data);
-    }
-
     /// <summary>
     /// The result tensor as it goes on the wire: float32 for reduced-precision results unless asked otherwise, in
     /// host memory, contiguous; its <c>bytes</c> are then the wire bytes.
