@@ -35,7 +35,7 @@ internal sealed class WorkerModels
         // Parameter tensors that loading, preparing and measuring hand out hold their storages until disposed: the
         // scope frees them, so an unloaded model's memory goes back at once rather than at some later GC.
         using var scope = torch.NewDisposeScope();
-        torch.jit.ScriptModule module = LoadModule(File.ReadAllBytes(command.Path), precision);
+        torch.jit.ScriptModule module = LoadModule(command.Path, precision);
         double loadSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         try
         {
@@ -151,12 +151,13 @@ internal sealed class WorkerModels
         return reply;
     }
 
-    private torch.jit.ScriptModule LoadModule(byte[] bytes, Precision precision)
+    // From the store's file: libtorch reads it itself, so no managed copy of the model's bytes is ever made.
+    private torch.jit.ScriptModule LoadModule(string path, Precision precision)
     {
         torch.jit.ScriptModule module;
         try
         {
-            module = torch.jit.load(bytes, _device.DeviceType, _device.Index);
+            module = torch.jit.load(path, _device.DeviceType, _device.Index);
         }
         catch (Exception ex)
         {
