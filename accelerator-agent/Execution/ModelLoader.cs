@@ -25,10 +25,6 @@ namespace AccelBroker.Agent.Execution;
 /// </summary>
 internal sealed class ModelLoader
 {
-    public const int MaxAliasLength = 64;
-    public const int MaxBatchSize = 4096;
-    public static readonly TimeSpan MaxBatchDelay = TimeSpan.FromSeconds(1);
-
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ModelStore _store;
     private readonly InferenceRunner _runner;
@@ -56,9 +52,9 @@ internal sealed class ModelLoader
 
     public async Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, LoadModelRequest request, CancellationToken cancellationToken)
     {
-        string sha256 = Validate(request.Sha256, request.Precision);
-        string alias = ValidateAlias(request.Alias);
-        BatchingOptions? batching = ValidateBatching(request.Batching);
+        string sha256 = LoadRequestChecks.Sha256(request.Sha256, request.Precision);
+        string alias = LoadRequestChecks.Alias(request.Alias);
+        BatchingOptions? batching = LoadRequestChecks.Batching(request.Batching);
         string modelId = LoadedModel.IdFor(sha256, request.Precision, alias);
 
         await _gate.WaitAsync(cancellationToken);
@@ -167,7 +163,7 @@ internal sealed class ModelLoader
     /// </summary>
     public async Task<LoadedModel> LoadDetachedAsync(string requestedSha256, Precision precision, WorkerProcess worker)
     {
-        string sha256 = Validate(requestedSha256, precision);
+        string sha256 = LoadRequestChecks.Sha256(requestedSha256, precision);
         string path = VerifiedPath(sha256);
         int handle = worker.NewHandle();
         await LoadInWorkerAsync(worker, handle, path, sha256, precision, [], worker.Owner);
@@ -428,52 +424,6 @@ internal sealed class ModelLoader
         {
             throw new RpcException(new Status(StatusCode.NotFound, $"slice '{slice.Id}' was released (detached)"));
         }
-    }
-
-    private static string Validate(string requestedSha256, Precision precision)
-    {
-        string sha256 = requestedSha256.ToLowerInvariant();
-        if (!ModelStore.IsSha256(sha256))
-        {
-            throw Invalid($"sha256 must be 64 hex digits, got '{requestedSha256}'");
-        }
-
-        if (!Enum.IsDefined(precision))
-        {
-            throw Invalid($"unknown precision {(int)precision}");
-        }
-
-        return sha256;
-    }
-
-    private static string ValidateAlias(string alias)
-    {
-        if (alias.Length > MaxAliasLength || !alias.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-        {
-            throw Invalid($"alias must be at most {MaxAliasLength} letters, digits, '.', '_' or '-', got '{alias}'");
-        }
-
-        return alias;
-    }
-
-    private static BatchingOptions? ValidateBatching(BatchingConfig? batching)
-    {
-        if (batching is null)
-        {
-            return null;
-        }
-
-        if (batching.MaxBatchSize is < 0 or > MaxBatchSize)
-        {
-            throw Invalid($"batching max_batch_size must be between 0 and {MaxBatchSize}, got {batching.MaxBatchSize}");
-        }
-
-        if (batching.MaxDelayMicros < 0 || batching.MaxDelayMicros > (long)MaxBatchDelay.TotalMicroseconds)
-        {
-            throw Invalid($"batching max_delay_micros must be between 0 and {(long)MaxBatchDelay.TotalMicroseconds}, got {batching.MaxDelayMicros}");
-        }
-
-        return batching.MaxBatchSize <= 1 ? null : new BatchingOptions(batching.MaxBatchSize, TimeSpan.FromMicroseconds(batching.MaxDelayMicros));
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Isolation.Protocol;
@@ -313,27 +312,4 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     private sealed record Pending(TaskCompletionSource<WorkerReply> Reply, bool Executes);
-
-    /// <summary>Reads a field of /proc/PID/status in bytes.</summary>
-    internal static class ProcStatus
-    {
-        public static long? Read(int pid, string field)
-        {
-            try
-            {
-                foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-                {
-                    if (line.StartsWith(field, StringComparison.Ordinal))
-                    {
-                        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-            {
-            }
-
-            return null;
-        }
-    }
 }
