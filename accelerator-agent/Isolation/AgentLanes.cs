@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 
 namespace AccelBroker.Agent.Isolation;
 
@@ -13,11 +14,18 @@ namespace AccelBroker.Agent.Isolation;
 internal sealed class AgentLanes : IDisposable
 {
     private readonly string _prefix;
+    private readonly string _workerPrefix;
     private readonly ConcurrentStack<Lane> _free = new();
     private readonly List<Lane> _all = [];
     private long _generation;
 
-    public AgentLanes(string prefix) => _prefix = prefix;
+    /// <param name="prefix">Names of the input files this side creates.</param>
+    /// <param name="workerPrefix">What the worker's output files must be named: it says where they are, and is not trusted to.</param>
+    public AgentLanes(string prefix, string workerPrefix)
+    {
+        _prefix = prefix;
+        _workerPrefix = workerPrefix;
+    }
 
     public Lane Take()
     {
@@ -110,9 +118,11 @@ internal sealed class AgentLanes : IDisposable
         {
             if (_output is null || _output.Generation != lane.Generation)
             {
-                if (lane.Path.Length == 0)
+                // The agent opens and then unlinks this file: a worker running tenant code must not pick another one.
+                string expected = Path.Combine(SharedLane.Directory, $"{_owner._workerPrefix}-out{Index}-{lane.Generation}");
+                if (lane.Path != expected)
                 {
-                    throw new InvalidDataException($"output lane {Index} generation {lane.Generation} names no file");
+                    throw new InvalidDataException($"output lane {Index} generation {lane.Generation} names '{lane.Path}', not its own file");
                 }
 
                 SharedLane opened = SharedLane.Open(lane.Path, lane.Generation, lane.Capacity);
@@ -125,6 +135,12 @@ internal sealed class AgentLanes : IDisposable
             for (int i = 0; i < outputs.Count; i++)
             {
                 LaneTensor output = outputs[i];
+                int size = DataTypeSizes.ElementSize((DataType)output.Dtype);
+                if (size == 0 || output.Length != size * DataTypeSizes.ElementCount(output.Shape))
+                {
+                    throw new InvalidDataException($"output {i}: {output.Length} bytes do not make a tensor of dtype {output.Dtype} and shape {DataTypeSizes.FormatShape(output.Shape)}");
+                }
+
                 byte[] data = output.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(checked((int)output.Length));
                 _output.Span(output.Offset, output.Length).CopyTo(data);
                 result[i] = new WireTensor((DataType)output.Dtype, [.. output.Shape], data);

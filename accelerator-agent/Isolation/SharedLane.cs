@@ -52,7 +52,14 @@ internal sealed unsafe class SharedLane : IDisposable
         }
 
         string path = System.IO.Path.Combine(Directory, $"{name}-{generation}");
-        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        // Owner-only: other local users must not read a tenant's tensors in the moment before the file is unlinked.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite | FileShare.Delete };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        var stream = new FileStream(path, options);
         stream.SetLength(capacity);
         MemoryMappedFile file = MemoryMappedFile.CreateFromFile(stream, null, capacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
         return new SharedLane(path, generation, capacity, file);

@@ -39,7 +39,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _logger = logger;
         _writer = new FrameWriter(process.StandardInput.BaseStream);
         _reader = new FrameReader(process.StandardOutput.BaseStream);
-        _lanes = new AgentLanes($"accelbroker-agent-{Environment.ProcessId}-{process.Id}");
+        _lanes = new AgentLanes($"accelbroker-agent-{Environment.ProcessId}-{process.Id}", $"accelbroker-worker-{process.Id}");
     }
 
     /// <summary>The slice (or tenant) this worker executes for.</summary>
@@ -121,7 +121,19 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
             RunResult ran = reply.Ran;
             long reading = Stopwatch.GetTimestamp();
-            WireTensor[] outputs = lane.ReadOutputs(ran.OutputLane, ran.Outputs);
+            WireTensor[] outputs;
+            try
+            {
+                outputs = lane.ReadOutputs(ran.OutputLane, ran.Outputs);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException or IOException)
+            {
+                // A worker runs tenant code: one that answers nonsense is not trusted with another command.
+                AgentLog.WorkerStreamBroken(_logger, Owner, ProcessId, ex.Message);
+                TryKill();
+                throw new RpcException(new Status(StatusCode.Internal, $"the slice's worker process gave an invalid result ({ex.Message}); it was stopped"));
+            }
+
             var timing = new RunTiming
             {
                 QueueSeconds = queueSeconds,

@@ -64,4 +64,52 @@ public sealed class WorkerProtocolTests
     [InlineData(3, new string[0], "exit code 3")]
     public void ACrashIsNamedFromItsExitStatusAndLastOutput(int exitCode, string[] lines, string expected) =>
         Assert.Equal(expected, CrashDescription.Of(exitCode, lines));
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void LaneFilesAreTheOwnersAlone()
+    {
+        using SharedLane lane = SharedLane.Create($"accelbroker-test-{Guid.NewGuid():N}", generation: 1, needed: 1);
+        try
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(lane.Path));
+        }
+        finally
+        {
+            lane.Unlink();
+        }
+    }
+
+    [Fact]
+    public void AnOutputLaneThatIsNotTheWorkersOwnFileIsRefusedAndLeftAlone()
+    {
+        string victim = Path.Combine(Path.GetTempPath(), $"accel-victim-{Guid.NewGuid():N}");
+        File.WriteAllBytes(victim, new byte[1024 * 1024]);
+        using var lanes = new AgentLanes("accelbroker-test-agent", "accelbroker-worker-4242");
+        AgentLanes.Lane lane = lanes.Take();
+        try
+        {
+            var forged = new LaneRef { Lane = lane.Index, Generation = 1, Path = victim, Capacity = 1024 };
+            Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(forged, []));
+            Assert.True(File.Exists(victim), "the agent unlinks only its worker's own lane files");
+        }
+        finally
+        {
+            File.Delete(victim);
+        }
+    }
+
+    [Fact]
+    public void AnOutputWhoseBytesDoNotMakeItsShapeIsRefused()
+    {
+        string name = $"accelbroker-worker-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        using var lanes = new AgentLanes("accelbroker-test-agent", name);
+        AgentLanes.Lane lane = lanes.Take();
+        using SharedLane output = SharedLane.Create($"{name}-out{lane.Index}", generation: 1, needed: 64);
+        var reference = new LaneRef { Lane = lane.Index, Generation = 1, Path = output.Path, Capacity = output.Capacity };
+        var tensor = new LaneTensor { Dtype = (int)AccelBroker.Protocol.V1.DataType.Float32, Offset = 0, Length = 12 };
+        tensor.Shape.AddRange([2, 2]);
+
+        Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(reference, [tensor]));
+    }
 }
