@@ -79,6 +79,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process for '{owner}' could not start: {reason}"));
         }
 
+        worker.BaselineBytes = worker.ResidentBytes() ?? 0;
         AgentLog.WorkerStarted(logger, owner, process.Id, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return worker;
     }
