@@ -89,28 +89,6 @@ internal sealed class ModelStore
         return new(this, sha256, length, Path.Combine(_directory, $"{sha256}.{Guid.NewGuid():N}.partial"));
     }
 
-    /// <summary>Reads held model bytes, checking they still hash to their name.</summary>
-    public byte[] Read(string sha256)
-    {
-        if (!TryGetLength(sha256, out _))
-        {
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"model sha256={sha256} is not held by this agent; upload it first"));
-        }
-
-        byte[] bytes = File.ReadAllBytes(PathOf(sha256));
-        string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (actual != sha256)
-        {
-            Forget(sha256);
-            throw new RpcException(new Status(StatusCode.DataLoss,
-                $"stored model sha256={sha256} was corrupted on disk (hashes to {actual}) and was removed; upload it again"));
-        }
-
-        Touch(sha256);
-        return bytes;
-    }
-
     /// <summary>
     /// The path of a held model whose bytes still hash to <paramref name="sha256"/>, for a worker process to read:
     /// hashed from the file as a stream, so the agent itself never holds the model's bytes.

@@ -30,6 +30,21 @@ public sealed class ModelStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AStoredModelIsHandedOutOnlyWhileItStillHashesToItsName()
+    {
+        var store = new ModelStore(_directory);
+        string sha = await StoreAsync(store, Bytes(100, 7));
+        Assert.Equal(store.PathOf(sha), store.VerifiedPath(sha));
+
+        File.WriteAllBytes(store.PathOf(sha), Bytes(100, 8));
+
+        RpcException corrupted = Assert.Throws<RpcException>(() => store.VerifiedPath(sha));
+        Assert.Equal(StatusCode.DataLoss, corrupted.StatusCode);
+        Assert.False(store.TryGetLength(sha, out _));
+        Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(() => store.VerifiedPath(sha)).StatusCode);
+    }
+
+    [Fact]
     public async Task LoadedModelsAreNeverEvicted()
     {
         string? loaded = null;
