@@ -100,21 +100,15 @@ internal sealed class SliceWorker : IAsyncDisposable
             await previous.Result.DisposeAsync();
         }
 
-        WorkerProcess process = await WorkerProcess.StartAsync(_launch, Owner, _logger, StartTimeout);
-        _ = process.Exited.ContinueWith(
-            exited =>
+        return await WorkerProcess.StartAsync(_launch, Owner, _logger, StartTimeout, (process, crash) =>
+        {
+            if (!process.Stopped)
             {
-                if (!process.Stopped)
-                {
-                    Interlocked.Increment(ref _crashes);
-                }
+                Interlocked.Increment(ref _crashes);
+            }
 
-                _crashed(process, exited.Result);
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.None,
-            TaskScheduler.Default);
-        return process;
+            _crashed(process, crash);
+        });
     }
 
     public async ValueTask DisposeAsync()

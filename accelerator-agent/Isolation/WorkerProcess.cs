@@ -30,6 +30,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private long _nextId;
     private int _nextHandle;
     private volatile bool _stopping;
+    private Action<WorkerProcess, string>? _ended;
 
     private WorkerProcess(Process process, string owner, ILogger logger)
     {
@@ -60,11 +61,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public Task<string> Exited => _exited.Task;
 
     /// <summary>Starts a worker and waits until libtorch and its device are up in it.</summary>
-    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, string owner, ILogger logger, TimeSpan timeout)
+    /// <param name="ended">Told, before any command it owed fails, that the process ended and how: so whoever
+    /// sees a command fail sees the end already counted.</param>
+    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, string owner, ILogger logger, TimeSpan timeout, Action<WorkerProcess, string>? ended = null)
     {
         long started = Stopwatch.GetTimestamp();
         Process process = Process.Start(launch.StartInfo()) ?? throw new InvalidOperationException("the worker process did not start");
-        var worker = new WorkerProcess(process, owner, logger);
+        var worker = new WorkerProcess(process, owner, logger) { _ended = ended };
         process.ErrorDataReceived += (_, line) => worker.OnError(line.Data);
         process.BeginErrorReadLine();
         new Thread(worker.ReadReplies) { IsBackground = true, Name = $"worker {process.Id}" }.Start();
@@ -238,6 +241,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
 
         _exited.TrySetResult(crash);
+        _ended?.Invoke(this, crash);
         _ready.TrySetException(new InvalidOperationException($"it ended during start-up ({crash}): {LastErrors()}"));
         if (!_stopping)
         {
