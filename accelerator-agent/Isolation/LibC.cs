@@ -5,16 +5,30 @@ namespace AccelBroker.Agent.Isolation;
 /// <summary>The few libc calls a worker process needs that .NET does not expose.</summary>
 internal static partial class LibC
 {
-    private const int PrSetPdeathsig = 1;
-    private const int SigKill = 9;
-
-    /// <summary>Has the kernel kill this process when its parent (the agent) dies, however it dies.</summary>
-    public static void DieWithParent()
+    /// <summary>
+    /// Ends this process as soon as its parent (the agent) is gone, however it went. Not PR_SET_PDEATHSIG: that
+    /// fires when the *thread* that started the process exits, and the agent starts workers from thread-pool
+    /// threads, which retire when idle (a 5,000-case corpus run lost a healthy neighbour's worker to it, SIGKILL).
+    /// A watchdog thread notices the reparenting instead; a worker between commands also ends when its input closes.
+    /// </summary>
+    public static void DieWithParent(int parentProcessId)
     {
-        if (OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux())
         {
-            _ = prctl(PrSetPdeathsig, SigKill, 0, 0, 0);
+            return;
         }
+
+        var watchdog = new Thread(() =>
+        {
+            while (getppid() == parentProcessId)
+            {
+                Thread.Sleep(250);
+            }
+
+            _exit(0);
+        })
+        { IsBackground = true, Name = "parent watchdog" };
+        watchdog.Start();
     }
 
     /// <summary>
@@ -41,8 +55,11 @@ internal static partial class LibC
         }
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+    [LibraryImport("libc")]
+    private static partial int getppid();
+
+    [LibraryImport("libc")]
+    private static partial void _exit(int status);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int dup(int fd);

@@ -38,6 +38,8 @@ internal sealed record WorkerLaunch(string Device, int Threads, int Lanes, bool 
         }
 
         info.ArgumentList.Add(WorkerMain.Verb);
+        info.ArgumentList.Add("--agent-pid");
+        info.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--device");
         info.ArgumentList.Add(Device);
         info.ArgumentList.Add("--threads");

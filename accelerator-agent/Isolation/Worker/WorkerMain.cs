@@ -14,13 +14,13 @@ internal static class WorkerMain
 
     public static int Run(IReadOnlyList<string> args)
     {
-        LibC.DieWithParent();
         // Before anything can print: fd 1 becomes the protocol, and stray output goes to stderr.
         Stream output = LibC.TakeStdoutForProtocol();
         var writer = new FrameWriter(output);
         string device = "cpu";
         int threads = 1;
         int lanes = 1;
+        int agent = 0;
         for (int i = 0; i + 1 < args.Count; i += 2)
         {
             switch (args[i])
@@ -31,6 +31,9 @@ internal static class WorkerMain
                 case "--threads":
                     threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
                     break;
+                case "--agent-pid":
+                    agent = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                    break;
                 case "--lanes":
                     lanes = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
                     break;
@@ -40,6 +43,10 @@ internal static class WorkerMain
             }
         }
 
+        if (agent > 0)
+        {
+            LibC.DieWithParent(agent);
+        }
         if (args.Contains("--huge-pages"))
         {
             NativeEnvironment.EnableHugePageAllocation();

@@ -92,6 +92,42 @@ public sealed class WorkerLifecycleTests : IClassFixture<ClusterFixture>
         Assert.Equal(0, slice.Recycles);
     }
 
+    [Fact]
+    public async Task AWorkerWhoseAgentIsGoneEndsItselfWhileItsInputIsStillOpen()
+    {
+        // A shell stands in for the agent: it starts a worker whose input stays open (sleep keeps the pipe), prints
+        // its pid and exits. Only the worker's watch on its parent can end it before the sleep does.
+        string apphost = Path.Combine(AppContext.BaseDirectory, "AccelBroker.Agent");
+        var shell = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
+        shell.ArgumentList.Add("-c");
+        shell.ArgumentList.Add("sleep 60 | \"$0\" worker --agent-pid $$ --device cpu --threads 1 --lanes 1 >/dev/null 2>&1 & echo $!");
+        shell.ArgumentList.Add(apphost);
+        using Process started = Process.Start(shell)!;
+        int worker = int.Parse((await started.StandardOutput.ReadLineAsync())!, System.Globalization.CultureInfo.InvariantCulture);
+        await started.WaitForExitAsync();
+
+        var clock = Stopwatch.StartNew();
+        while (Directory.Exists($"/proc/{worker}") && !IsZombie(worker) && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(!Directory.Exists($"/proc/{worker}") || IsZombie(worker), $"worker {worker} outlived its agent by {clock.Elapsed.TotalSeconds:0} s");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "it ended only when its input closed");
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Trim().StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     private static void AssertClose(float[] expected, float[] actual)
     {
         Assert.Equal(expected.Length, actual.Length);
