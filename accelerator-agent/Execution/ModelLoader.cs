@@ -261,6 +261,13 @@ internal sealed class ModelLoader
         }
 
         WorkerProcess worker = await _workers.For(slice.Id).GetAsync(cancellationToken);
+        if (slice.Released)
+        {
+            // Released since the load began: the worker may have been asked for after the release stopped it.
+            _workers.Release(slice.Id);
+            ThrowIfReleased(slice);
+        }
+
         int handle = worker.NewHandle();
         // A load and its warm-up take one of the slice's execution slots, like a run: they would otherwise compete
         // with every slice's runs for the cores, and with one slot nothing else runs while the memory is measured.
