@@ -4,6 +4,7 @@ using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelBroker.Tests.Infrastructure;
 
@@ -81,6 +82,12 @@ public sealed class TestCluster : IAsyncDisposable
         _fleet.OpenSessionAsync(host, ordinal, options);
 
     public static DateTime Deadline() => LoopbackFleet.Deadline();
+
+    /// <summary>The worker-process keeper of a slice this agent holds.</summary>
+    internal AccelBroker.Agent.Isolation.SliceWorker SliceWorkerOf(string sliceId) =>
+        Agent.Services.GetRequiredService<AccelBroker.Agent.Isolation.SliceWorkers>().TryGet(sliceId, out AccelBroker.Agent.Isolation.SliceWorker? worker)
+            ? worker
+            : throw new InvalidOperationException($"slice {sliceId} has no worker on this agent");
 
     public async ValueTask DisposeAsync()
     {

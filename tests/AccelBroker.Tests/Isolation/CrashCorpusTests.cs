@@ -6,7 +6,6 @@ using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using AccelBroker.Tests.Isolation.Corpus;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -276,11 +275,7 @@ public sealed class CrashCorpusTests : IClassFixture<ClusterFixture>
     private long SliceWorkerResidentBytes(AcceleratorSession session) =>
         Worker(session.Accelerator.Id).ResidentBytes() ?? throw new InvalidOperationException("the slice's worker has no /proc entry");
 
-    private WorkerProcess Worker(string sliceId)
-    {
-        Assert.True(_cluster.Agent.Services.GetRequiredService<SliceWorkers>().TryGet(sliceId, out SliceWorker? worker));
-        return worker.GetAsync(CancellationToken.None).Result;
-    }
+    private WorkerProcess Worker(string sliceId) => _cluster.SliceWorkerOf(sliceId).GetAsync(CancellationToken.None).Result;
 
     private static string LogPath() =>
         Environment.GetEnvironmentVariable("ACCEL_CRASH_CORPUS_LOG") is { Length: > 0 } path

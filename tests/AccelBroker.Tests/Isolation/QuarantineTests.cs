@@ -3,7 +3,6 @@ using AccelBroker.Client;
 using AccelBroker.Tests.Infrastructure;
 using AccelBroker.Tests.Isolation.Corpus;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AccelBroker.Tests.Isolation;
@@ -80,9 +79,5 @@ public sealed class QuarantineTests : IClassFixture<ClusterFixture>
         return (runs, failures);
     }
 
-    private SliceWorker SliceWorkerOf(AcceleratorSession session)
-    {
-        Assert.True(_cluster.Agent.Services.GetRequiredService<SliceWorkers>().TryGet(session.Accelerator.Id, out SliceWorker? worker));
-        return worker;
-    }
+    private SliceWorker SliceWorkerOf(AcceleratorSession session) => _cluster.SliceWorkerOf(session.Accelerator.Id);
 }

@@ -88,8 +88,7 @@ public sealed class WorkerLifecycleTests : IClassFixture<ClusterFixture>
         // Only a worker holding memory that nothing accounts for is replaced; a restart costs the next load ~1 s.
         Assert.True(grew < SliceWorker.RecycleAboveBytes, $"loading demo_mlp grew its worker by {grew} bytes");
         Assert.Same(worker, CurrentWorker(session));
-        Assert.True(_cluster.Agent.Services.GetRequiredService<SliceWorkers>().TryGet(session.Accelerator.Id, out SliceWorker? slice));
-        Assert.Equal(0, slice.Recycles);
+        Assert.Equal(0, _cluster.SliceWorkerOf(session.Accelerator.Id).Recycles);
     }
 
     [Fact]
@@ -137,10 +136,6 @@ public sealed class WorkerLifecycleTests : IClassFixture<ClusterFixture>
         }
     }
 
-    private WorkerProcess CurrentWorker(AcceleratorSession session)
-    {
-        SliceWorkers workers = _cluster.Agent.Services.GetRequiredService<SliceWorkers>();
-        Assert.True(workers.TryGet(session.Accelerator.Id, out SliceWorker? worker));
-        return worker.Current ?? throw new InvalidOperationException($"slice {session.Accelerator.Id} has no live worker");
-    }
+    private WorkerProcess CurrentWorker(AcceleratorSession session) =>
+        _cluster.SliceWorkerOf(session.Accelerator.Id).Current ?? throw new InvalidOperationException($"slice {session.Accelerator.Id} has no live worker");
 }
