@@ -54,6 +54,16 @@ public sealed record AgentOptions
     /// </summary>
     public double EvictionThreshold { get; init; } = 0.9;
 
+    /// <summary>
+    /// The longest a forward pass may run. A pass past this, or more than a second past its call's deadline, is
+    /// stopped with its slice's worker process, so a model that never returns cannot hold an execution slot that
+    /// other slices wait for.
+    /// </summary>
+    public TimeSpan MaxRunTime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a load and its warm-up may take before the slice's worker is stopped and the bytes refused.</summary>
+    public TimeSpan MaxLoadTime { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Largest model accepted for upload.</summary>
     public long MaxModelBytes { get; init; } = 4L * 1024 * 1024 * 1024;
 

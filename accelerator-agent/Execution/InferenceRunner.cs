@@ -14,11 +14,16 @@ internal sealed class InferenceRunner
     private readonly ComputeScheduler _scheduler;
     private readonly ComputeDevice _device;
     private readonly TimeProvider _time;
+    private readonly TimeSpan _maxRunTime;
 
-    public InferenceRunner(ComputeDevice device, ComputeScheduler scheduler, TimeProvider time)
+    /// <summary>How long after its call's deadline a pass is stopped: the caller has given up by then.</summary>
+    public static readonly TimeSpan DeadlineGrace = TimeSpan.FromSeconds(1);
+
+    public InferenceRunner(ComputeDevice device, ComputeScheduler scheduler, AgentOptions options, TimeProvider time)
     {
         _device = device;
         _scheduler = scheduler;
+        _maxRunTime = options.MaxRunTime;
         _time = time;
     }
 
@@ -35,9 +40,21 @@ internal sealed class InferenceRunner
         using ComputeLease lease = await _scheduler.AcquireAsync(sliceId, share, cancellationToken);
         ThrowIfPast(deadline, "while it was queued");
         double queueSeconds = _time.GetElapsedTime(queued).TotalSeconds;
+        TimeSpan limit = deadline == DateTime.MaxValue
+            ? _maxRunTime
+            : TimeSpan.FromTicks(Math.Clamp((deadline - _time.GetUtcNow().UtcDateTime + DeadlineGrace).Ticks, 0, _maxRunTime.Ticks));
+        Task<ExecutionResult> run = model.Worker.RunAsync(model.Handle, inputs, nativeOutputDtype, queueSeconds);
         try
         {
-            return await model.Worker.RunAsync(model.Handle, inputs, nativeOutputDtype, queueSeconds);
+            return await run.WaitAsync(limit, _time);
+        }
+        catch (TimeoutException)
+        {
+            // A pass cannot be interrupted inside libtorch: its process goes, and with it the slot it held.
+            model.Worker.Kill();
+            _ = run.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"the run did not finish within {limit.TotalSeconds:0.#} s of its call's time; its slice's worker process was stopped, and the slice's models reload on their next run"));
         }
         catch (WorkerCrashedException ex)
         {

@@ -35,9 +35,11 @@ internal sealed class ModelLoader
     private readonly SliceWorkers _workers;
     private readonly SliceRegistry _slices;
     private readonly QuarantinedModels _quarantine;
+    private readonly TimeSpan _maxLoadTime;
 
-    public ModelLoader(ModelStore store, InferenceRunner runner, ComputeDevice device, InferenceMetering metering, SliceWorkers workers, SliceRegistry slices, QuarantinedModels quarantine, TimeProvider time, ILogger<ModelLoader> logger)
+    public ModelLoader(ModelStore store, InferenceRunner runner, ComputeDevice device, InferenceMetering metering, SliceWorkers workers, SliceRegistry slices, QuarantinedModels quarantine, AgentOptions options, TimeProvider time, ILogger<ModelLoader> logger)
     {
+        _maxLoadTime = options.MaxLoadTime;
         _store = store;
         _runner = runner;
         _device = device;
@@ -332,9 +334,20 @@ internal sealed class ModelLoader
     /// </summary>
     private async Task<LoadResult> LoadInWorkerAsync(WorkerProcess worker, int handle, string path, string sha256, Precision precision, IEnumerable<TensorSpec> warmup, string owner)
     {
+        Task<LoadResult> load = worker.LoadAsync(handle, path, precision, warmup);
         try
         {
-            return await worker.LoadAsync(handle, path, precision, warmup);
+            return await load.WaitAsync(_maxLoadTime, _time);
+        }
+        catch (TimeoutException)
+        {
+            // A load that never ends would hold the agent's load gate: its worker goes, and the bytes are refused.
+            worker.Kill();
+            _ = load.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            string crash = $"did not finish within {_maxLoadTime.TotalSeconds:0} s";
+            _quarantine.Add(sha256, crash);
+            AgentLog.ModelQuarantined(_logger, sha256, owner, crash);
+            throw Invalid($"the model's load and warm-up {crash}; these bytes are refused from now on");
         }
         catch (WorkerCrashedException ex) when (ex.Alone)
         {

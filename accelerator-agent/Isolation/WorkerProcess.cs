@@ -291,6 +291,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops a worker that holds on to a command for too long; what it owed fails as a crash.</summary>
+    public void Kill() => TryKill();
+
     private void TryKill()
     {
         try
