@@ -1,4 +1,4 @@
-using System.Globalization;
+using AccelBroker.Agent.Isolation;
 
 namespace AccelBroker.Agent.Devices;
 
@@ -7,12 +7,12 @@ namespace AccelBroker.Agent.Devices;
 /// after, read through NVML (TorchSharp 0.107 has no CUDA memory API); libtorch's caching allocator keeps
 /// what the warm-up needed, so the difference is what the model holds. CPU: the process's peak resident
 /// memory during the warm-up above its resident memory before it (Linux /proc; the peak is reset first), an
-/// estimate of the activations a forward pass needs on top of the parameters. Loads must be serialized for
-/// the figures to belong to one model; runs on other slices can still inflate the CPU figure a little.
+/// estimate of the activations a forward pass needs on top of the parameters. It runs in a slice's worker
+/// process, so only that slice's own work counts; loads are serialized per agent, so each figure belongs to one
+/// model (on CUDA the device is shared, and other slices' runs can still inflate the figure a little).
 /// </summary>
 internal sealed class DeviceMemoryProbe(ComputeDevice device)
 {
-    private const string StatusPath = "/proc/self/status";
     private const string ClearRefsPath = "/proc/self/clear_refs";
 
     /// <summary>Starts a measurement: the baseline to pass to <see cref="GrowthSince"/>.</summary>
@@ -24,7 +24,7 @@ internal sealed class DeviceMemoryProbe(ComputeDevice device)
         }
 
         TryResetPeak();
-        return ReadStatusBytes("VmRSS:") ?? 0;
+        return ProcStatus.Read(Environment.ProcessId, "VmRSS:") ?? 0;
     }
 
     /// <summary>Bytes the device gained since <paramref name="baseline"/>: at peak on CPU, still held on CUDA; never negative.</summary>
@@ -32,7 +32,7 @@ internal sealed class DeviceMemoryProbe(ComputeDevice device)
     {
         long? now = device.IsCuda
             ? Nvml.TryGetMemory(device.Index) is { } memory ? memory.Total - memory.Free : null
-            : ReadStatusBytes("VmHWM:");
+            : ProcStatus.Read(Environment.ProcessId, "VmHWM:");
         return now is { } value ? Math.Max(0, value - baseline) : 0;
     }
 
@@ -46,25 +46,5 @@ internal sealed class DeviceMemoryProbe(ComputeDevice device)
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
         }
-    }
-
-    private static long? ReadStatusBytes(string field)
-    {
-        try
-        {
-            foreach (string line in File.ReadLines(StatusPath))
-            {
-                if (line.StartsWith(field, StringComparison.Ordinal))
-                {
-                    string kib = line[field.Length..].Trim().Split(' ')[0];
-                    return long.Parse(kib, CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-        }
-
-        return null;
     }
 }

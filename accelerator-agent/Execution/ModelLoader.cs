@@ -148,7 +148,7 @@ internal sealed class ModelLoader
             // libtorch does not give a TorchScript module's memory back when it is freed (measured: a 256 MiB
             // model unloaded, even after a GC and malloc_trim, left all of it resident). A worker left with no
             // models and holding more than its start is replaced; with none resident, no run can be on it.
-            if (idle && slice.Models.IsEmpty && await _workers.For(slice.Id).RecycleIfBloatedAsync())
+            if (idle && slice.Models.IsEmpty && _workers.For(slice.Id).RecycleIfBloated())
             {
                 AgentLog.WorkerRecycled(_logger, slice.Id);
             }

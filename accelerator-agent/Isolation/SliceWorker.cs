@@ -8,8 +8,6 @@ namespace AccelBroker.Agent.Isolation;
 /// </summary>
 internal sealed class SliceWorker : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-
     /// <summary>How much more than at its start an empty worker may hold before it is replaced.</summary>
     public const long RecycleAboveBytes = 64L * 1024 * 1024;
 
@@ -54,22 +52,23 @@ internal sealed class SliceWorker : IAsyncDisposable
     /// Replaces the worker when it holds more than <see cref="RecycleAboveBytes"/> above its start: call it only
     /// when the slice has no model on it. The new worker starts now, in the background. Returns whether it did.
     /// </summary>
-    public Task<bool> RecycleIfBloatedAsync()
+    public bool RecycleIfBloated()
     {
         lock (_gate)
         {
             if (_disposed || _current is not { IsCompletedSuccessfully: true } task || !task.Result.IsAlive
                 || task.Result.ResidentBytes() is not { } resident || resident - task.Result.BaselineBytes <= RecycleAboveBytes)
             {
-                return Task.FromResult(false);
+                return false;
             }
 
             _current = StartAsync(task);
             _recycles++;
         }
 
+        // Already starting; this only observes a failed start, which the next use retries.
         Prestart();
-        return Task.FromResult(true);
+        return true;
     }
 
     /// <summary>Starts the worker in the background, so the slice's first load does not wait for it.</summary>
@@ -100,7 +99,7 @@ internal sealed class SliceWorker : IAsyncDisposable
             await previous.Result.DisposeAsync();
         }
 
-        return await WorkerProcess.StartAsync(_launch, Owner, _logger, StartTimeout, (process, crash) =>
+        return await WorkerProcess.StartAsync(_launch, Owner, _logger, (process, crash) =>
         {
             if (!process.Stopped)
             {

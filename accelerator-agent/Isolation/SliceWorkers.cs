@@ -15,21 +15,16 @@ internal sealed class SliceWorkers : IAsyncDisposable
     private readonly WorkerLaunch _launch;
     private readonly ILogger<SliceWorkers> _logger;
 
-    public SliceWorkers(WorkerLaunch launch, ILogger<SliceWorkers> logger)
-    {
-        _launch = launch;
-        _logger = logger;
-    }
-
     public SliceWorkers(AgentOptions options, ComputeDevice device, ILogger<SliceWorkers> logger)
-        : this(LaunchFor(options, device), logger)
     {
+        _launch = LaunchFor(options, device);
+        _logger = logger;
     }
 
     /// <summary>Told the owner and process of a worker that ended while it was in use, and how it ended.</summary>
     public event Action<string, WorkerProcess, string>? Crashed;
 
-    public static WorkerLaunch LaunchFor(AgentOptions options, ComputeDevice device) => new(
+    private static WorkerLaunch LaunchFor(AgentOptions options, ComputeDevice device) => new(
         device.Label,
         options.IntraOpThreads is > 0 ? options.IntraOpThreads.Value : AgentHost.DefaultIntraOpThreads(options.ExecutionSlots, Environment.ProcessorCount),
         Math.Max(1, options.ExecutionSlots),
@@ -45,7 +40,7 @@ internal sealed class SliceWorkers : IAsyncDisposable
     public void Prestart(string sliceId) => For(sliceId).Prestart();
 
     /// <summary>A worker for one caller only (an agent-local benchmark); dispose it when done.</summary>
-    public Task<WorkerProcess> StartDedicatedAsync(string owner) => WorkerProcess.StartAsync(_launch, owner, _logger, TimeSpan.FromSeconds(60));
+    public Task<WorkerProcess> StartDedicatedAsync(string owner) => WorkerProcess.StartAsync(_launch, owner, _logger);
 
     public void Release(string sliceId)
     {

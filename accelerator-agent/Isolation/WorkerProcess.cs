@@ -60,10 +60,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Completes with how the process ended.</summary>
     public Task<string> Exited => _exited.Task;
 
+    /// <summary>How long a worker may take to have libtorch and its device up.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>Starts a worker and waits until libtorch and its device are up in it.</summary>
     /// <param name="ended">Told, before any command it owed fails, that the process ended and how: so whoever
     /// sees a command fail sees the end already counted.</param>
-    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, string owner, ILogger logger, TimeSpan timeout, Action<WorkerProcess, string>? ended = null)
+    public static async Task<WorkerProcess> StartAsync(WorkerLaunch launch, string owner, ILogger logger, Action<WorkerProcess, string>? ended = null)
     {
         long started = Stopwatch.GetTimestamp();
         Process process = Process.Start(launch.StartInfo()) ?? throw new InvalidOperationException("the worker process did not start");
@@ -73,11 +76,11 @@ internal sealed class WorkerProcess : IAsyncDisposable
         new Thread(worker.ReadReplies) { IsBackground = true, Name = $"worker {process.Id}" }.Start();
         try
         {
-            await worker._ready.Task.WaitAsync(timeout);
+            await worker._ready.Task.WaitAsync(StartTimeout);
         }
         catch (Exception ex)
         {
-            string reason = ex is TimeoutException ? $"it did not start within {timeout.TotalSeconds:0} s" : ex.Message;
+            string reason = ex is TimeoutException ? $"it did not start within {StartTimeout.TotalSeconds:0} s" : ex.Message;
             await worker.DisposeAsync();
             throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process for '{owner}' could not start: {reason}"));
         }
