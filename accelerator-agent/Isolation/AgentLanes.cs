@@ -71,10 +71,13 @@ internal sealed class AgentLanes : IDisposable
 
         public int Index { get; }
 
+        /// <summary>The input file the last <see cref="WriteInputs"/> used; its head is the lane's reply doorbell.</summary>
+        public SharedLane Input => _input ?? throw new InvalidOperationException("the lane has no inputs yet");
+
         /// <summary>Copies the inputs into the lane and describes them for the worker.</summary>
         public LaneRef WriteInputs(IReadOnlyList<WireTensor> inputs, IList<LaneTensor> described)
         {
-            long needed = 0;
+            long needed = ReplyDoorbell.HeaderBytes;
             foreach (WireTensor input in inputs)
             {
                 needed = SharedLane.Align(needed) + input.Data.Length;
@@ -92,7 +95,7 @@ internal sealed class AgentLanes : IDisposable
 
             reference.Generation = _input.Generation;
             reference.Capacity = _input.Capacity;
-            long offset = 0;
+            long offset = ReplyDoorbell.HeaderBytes;
             foreach (WireTensor input in inputs)
             {
                 offset = SharedLane.Align(offset);

@@ -90,6 +90,18 @@ internal sealed unsafe class SharedLane : IDisposable
         return new Span<byte>(_pointer + offset, (int)length);
     }
 
+    /// <summary>A 32-bit word of the lane, for flags both processes change atomically.</summary>
+    public ref int Int32At(long offset)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || offset + sizeof(int) > Capacity || (offset & (sizeof(int) - 1)) != 0)
+        {
+            throw new InvalidDataException($"lane word at {offset} is outside its {Capacity} bytes or unaligned");
+        }
+
+        return ref *(int*)(_pointer + offset);
+    }
+
     /// <summary>Removes the file; the mappings stay valid until disposed.</summary>
     public void Unlink()
     {

@@ -28,7 +28,8 @@ internal sealed class SliceWorkers : IAsyncDisposable
         device.Label,
         options.IntraOpThreads is > 0 ? options.IntraOpThreads.Value : AgentHost.DefaultIntraOpThreads(options.ExecutionSlots, Environment.ProcessorCount),
         Math.Max(1, options.ExecutionSlots),
-        options.HugePageAllocation);
+        options.HugePageAllocation,
+        new WatchSlots(options.ReplyWatch, Environment.ProcessorCount));
 
     public SliceWorker For(string sliceId) =>
         _workers.GetOrAdd(sliceId, id => new SliceWorker(id, _launch, _logger, (process, crash) => Crashed?.Invoke(id, process, crash)));

@@ -9,7 +9,7 @@ namespace AccelBroker.Agent.Isolation;
 /// the <c>worker</c> verb, so the worker runs exactly this build's execution code, whatever process hosts the
 /// agent (the agent executable, <c>accel demo</c>, a test run).
 /// </summary>
-internal sealed record WorkerLaunch(string Device, int Threads, int Lanes, bool HugePages)
+internal sealed record WorkerLaunch(string Device, int Threads, int Lanes, bool HugePages, WatchSlots ReplyWatch)
 {
     public ProcessStartInfo StartInfo()
     {

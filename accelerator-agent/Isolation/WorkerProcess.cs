@@ -26,14 +26,17 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AgentLanes _lanes;
+    private readonly ReplyWatch _watch;
     private readonly ILogger _logger;
     private long _nextId;
+    private long _answersInLane;
     private int _nextHandle;
     private volatile bool _stopping;
     private Action<WorkerProcess, string>? _ended;
 
-    private WorkerProcess(Process process, string owner, ILogger logger)
+    private WorkerProcess(Process process, string owner, ILogger logger, WatchSlots replyWatch)
     {
+        _watch = new ReplyWatch(replyWatch);
         _process = process;
         ProcessId = process.Id;
         Owner = owner;
@@ -57,6 +60,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Resident memory once started, before any model: what an empty worker holds.</summary>
     public long BaselineBytes { get; private set; }
 
+    /// <summary>How many runs were answered through their lane's doorbell rather than the pipe.</summary>
+    public long AnswersInLane => Interlocked.Read(ref _answersInLane);
+
     /// <summary>Completes with how the process ended.</summary>
     public Task<string> Exited => _exited.Task;
 
@@ -70,7 +76,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         long started = Stopwatch.GetTimestamp();
         Process process = Process.Start(launch.StartInfo()) ?? throw new InvalidOperationException("the worker process did not start");
-        var worker = new WorkerProcess(process, owner, logger) { _ended = ended };
+        var worker = new WorkerProcess(process, owner, logger, launch.ReplyWatch) { _ended = ended };
         process.ErrorDataReceived += (_, line) => worker.OnError(line.Data);
         process.BeginErrorReadLine();
         new Thread(worker.ReadReplies) { IsBackground = true, Name = $"worker {process.Id}" }.Start();
@@ -115,16 +121,19 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             var command = new RunCommand { Handle = handle, NativeOutputDtype = nativeOutputDtype };
             command.InputLane = lane.WriteInputs(inputs, command.Inputs);
-            double written = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            long sent = Stopwatch.GetTimestamp();
+            double written = Stopwatch.GetElapsedTime(started, sent).TotalSeconds;
             WorkerReply reply;
             try
             {
-                reply = await SendAsync(new WorkerRequest { Run = command });
+                reply = await SendRunAsync(command, lane.Input);
             }
             finally
             {
                 lane.Answered();
             }
+
+            _watch.Observe(handle, Stopwatch.GetTimestamp() - sent);
 
             RunResult ran = reply.Ran;
             long reading = Stopwatch.GetTimestamp();
@@ -135,10 +144,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             }
             catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException or IOException)
             {
-                // A worker runs tenant code: one that answers nonsense is not trusted with another command.
-                AgentLog.WorkerStreamBroken(_logger, Owner, ProcessId, ex.Message);
-                TryKill();
-                throw new RpcException(new Status(StatusCode.Internal, $"the slice's worker process gave an invalid result ({ex.Message}); it was stopped"));
+                throw Untrusted(ex);
             }
 
             var timing = new RunTiming
@@ -160,6 +166,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Frees a model in the worker, without waiting; nothing to do once the worker is gone.</summary>
     public void Unload(int handle)
     {
+        _watch.Forget(handle);
         if (IsAlive)
         {
             _ = SendAsync(new WorkerRequest { Unload = new UnloadCommand { Handle = handle } })
@@ -172,6 +179,64 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     /// <summary>The most memory the worker process has held (VmHWM), or null once it is gone.</summary>
     public long? PeakResidentBytes() => ProcStatus.Read(ProcessId, "VmHWM:");
+
+    // Watched when the model answers quickly: the answer is then taken from the lane by this thread, not woken
+    // up for by the reader thread.
+    private Task<WorkerReply> SendRunAsync(RunCommand command, SharedLane lane)
+    {
+        if (!_watch.TryBegin(command.Handle))
+        {
+            return SendAsync(new WorkerRequest { Run = command });
+        }
+
+        try
+        {
+            ReplyDoorbell.Arm(lane);
+            command.AnswerInLane = true;
+            var request = new WorkerRequest { Run = command };
+            Task<WorkerReply> answered = SendAsync(request);
+            WorkerReply? reply;
+            try
+            {
+                reply = _watch.Watch(lane, Stopwatch.GetTimestamp(), answered);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or Google.Protobuf.InvalidProtocolBufferException)
+            {
+                throw Untrusted(ex);
+            }
+
+            if (reply is null || !_pending.TryRemove(request.Id, out _))
+            {
+                // On the pipe; or the worker ended after it rang, and the command already failed with the crash.
+                return answered;
+            }
+
+            if (reply.Id != request.Id)
+            {
+                throw Untrusted(new InvalidDataException($"the answer in shared memory is for command {reply.Id}, not {request.Id}"));
+            }
+
+            Interlocked.Increment(ref _answersInLane);
+            return reply.KindCase == WorkerReply.KindOneofCase.Failure
+                ? Task.FromException<WorkerReply>(FailureOf(reply))
+                : Task.FromResult(reply);
+        }
+        finally
+        {
+            _watch.End();
+        }
+    }
+
+    private RpcException Untrusted(Exception ex)
+    {
+        // A worker runs tenant code: one that answers nonsense is not trusted with another command.
+        AgentLog.WorkerStreamBroken(_logger, Owner, ProcessId, ex.Message);
+        TryKill();
+        return new RpcException(new Status(StatusCode.Internal, $"the slice's worker process gave an invalid result ({ex.Message}); it was stopped"));
+    }
+
+    private static RpcException FailureOf(WorkerReply reply) =>
+        new(new Status((StatusCode)reply.Failure.Status, reply.Failure.Message));
 
     private Task<WorkerReply> SendAsync(WorkerRequest request)
     {
@@ -215,7 +280,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                     TaskCompletionSource<WorkerReply> waiter = pending.Reply;
                     if (reply.KindCase == WorkerReply.KindOneofCase.Failure)
                     {
-                        waiter.TrySetException(new RpcException(new Status((StatusCode)reply.Failure.Status, reply.Failure.Message)));
+                        waiter.TrySetException(FailureOf(reply));
                     }
                     else
                     {

@@ -151,6 +151,20 @@ internal sealed class WorkerModels
         return reply;
     }
 
+    /// <summary>Leaves the answer to a run in its input lane's doorbell, if the agent still watches it there.</summary>
+    public bool TryAnswerInLane(LaneRef lane, WorkerReply reply)
+    {
+        try
+        {
+            return ReplyDoorbell.TryRing(_lanes.Input(lane), reply);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            // The lane could not be mapped (the run failed for it): the pipe carries the answer.
+            return false;
+        }
+    }
+
     // From the store's file: libtorch reads it itself, so no managed copy of the model's bytes is ever made.
     private torch.jit.ScriptModule LoadModule(string path, Precision precision)
     {

@@ -64,6 +64,11 @@ internal sealed class WorkerServer
         }
 
         reply.Id = request.Id;
+        if (request.Run is { AnswerInLane: true } run && _models.TryAnswerInLane(run.InputLane, reply))
+        {
+            return;
+        }
+
         _writer.Write(reply);
     }
 
