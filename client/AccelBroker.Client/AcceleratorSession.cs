@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
@@ -79,6 +80,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="path">Path of a TorchScript file saved by <c>torch.jit.save</c>.</param>
     /// <param name="options">Precision and warm-up.</param>
     /// <returns>A handle for <see cref="Run(RemoteModel, Tensor[])"/>.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Shipped before API tracking; the overloads differ in their first parameter's type, so no call is ambiguous.")]
     public RemoteModel LoadModel(string path, ModelLoadOptions? options = null) =>
         LoadModelAsync(path, options).GetAwaiter().GetResult();
 
@@ -86,6 +88,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="model">The bytes of a TorchScript file.</param>
     /// <param name="options">Precision and warm-up.</param>
     /// <returns>A handle for <see cref="Run(RemoteModel, Tensor[])"/>.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Shipped before API tracking; the overloads differ in their first parameter's type, so no call is ambiguous.")]
     public RemoteModel LoadModel(ReadOnlyMemory<byte> model, ModelLoadOptions? options = null) =>
         LoadModelAsync(model, options).GetAwaiter().GetResult();
 
@@ -95,6 +98,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the upload and load.</param>
     /// <returns>A handle for <see cref="RunAsync"/>.</returns>
     /// <exception cref="RpcException">InvalidArgument when the bytes are not loadable TorchScript, with TorchScript's reason.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Shipped before API tracking; the overloads differ in their first parameter's type, so no call is ambiguous.")]
     public async Task<RemoteModel> LoadModelAsync(string path, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         (string sha256, long length) = await ModelHashes.OfFileAsync(path, cancellationToken);
@@ -106,6 +110,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="options">Precision and warm-up.</param>
     /// <param name="cancellationToken">Cancels the upload and load.</param>
     /// <returns>A handle for <see cref="RunAsync"/>.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Shipped before API tracking; the overloads differ in their first parameter's type, so no call is ambiguous.")]
     public Task<RemoteModel> LoadModelAsync(ReadOnlyMemory<byte> model, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         string sha256 = ModelHashes.Of(model.Span);
