@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Metering;
@@ -158,6 +159,20 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
     {
+        using Activity? activity = AgentTracing.StartRun(context, request.SliceId, request.ModelId, streaming: false);
+        try
+        {
+            return await RunCoreAsync(request, context, activity);
+        }
+        catch (Exception ex)
+        {
+            AgentTracing.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<RunResponse> RunCoreAsync(RunRequest request, ServerCallContext context, Activity? activity)
+    {
         AcceleratorSlice slice = _slices.Get(request.SliceId);
         LoadedModel model = await _loader.AcquireAsync(slice, request.ModelId, context.CancellationToken);
         bool ran = false;
@@ -167,6 +182,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             ExecutionResult result = await ExecuteAsync(slice, model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
             ran = true;
             _metering.Succeeded(slice, request.ModelId, result.Timing);
+            AgentTracing.Ran(activity, result.Timing);
             var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
             foreach (WireTensor output in result.Outputs)
             {
@@ -194,6 +210,21 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         }
 
         RunStreamHeader header = requestStream.Current.Header;
+        using Activity? activity = AgentTracing.StartRun(context, header.SliceId, header.ModelId, streaming: true);
+        try
+        {
+            await RunStreamCoreAsync(header, requestStream, responseStream, context, activity);
+        }
+        catch (Exception ex)
+        {
+            AgentTracing.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task RunStreamCoreAsync(RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context, Activity? activity)
+    {
+        CancellationToken cancellationToken = context.CancellationToken;
         AcceleratorSlice slice = _slices.Get(header.SliceId);
         LoadedModel model = await _loader.AcquireAsync(slice, header.ModelId, cancellationToken);
         bool ran = false;
@@ -203,6 +234,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             ExecutionResult result = await ExecuteAsync(slice, model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
             ran = true;
             _metering.Succeeded(slice, header.ModelId, result.Timing);
+            AgentTracing.Ran(activity, result.Timing);
             var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
             foreach (WireTensor output in result.Outputs)
             {

@@ -238,6 +238,10 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     private async Task<ModelOutput> MeasuredAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, bool streaming, CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
+        using Activity? activity = AcceleratorTracing.Source.StartActivity("accel.run", ActivityKind.Client);
+        activity?.SetTag("accel.accelerator_id", Accelerator.Id);
+        activity?.SetTag("accel.model_id", model.ModelId);
+        activity?.SetTag("accel.streaming", streaming);
         try
         {
             ModelOutput output = streaming
@@ -250,11 +254,32 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         {
             throw;
         }
+        catch (Exception ex)
+        {
+            AcceleratorTracing.Failed(activity, ex);
+            throw;
+        }
     }
 
     private async Task<RemoteModel> LoadAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions? options, CancellationToken cancellationToken)
     {
         options ??= new ModelLoadOptions();
+        using Activity? activity = AcceleratorTracing.Source.StartActivity("accel.load_model", ActivityKind.Client);
+        activity?.SetTag("accel.accelerator_id", Accelerator.Id);
+        activity?.SetTag("accel.model_sha256", sha256);
+        try
+        {
+            return await LoadCoreAsync(sha256, length, upload, options, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            AcceleratorTracing.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<RemoteModel> LoadCoreAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions options, CancellationToken cancellationToken)
+    {
         HasModelResponse held = await _agent.HasModelAsync(new HasModelRequest { Sha256 = sha256 }, deadline: Deadline(_options), cancellationToken: cancellationToken);
         bool uploaded = false;
         if (!held.Held)

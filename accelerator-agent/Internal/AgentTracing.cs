@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Grpc.Core;
+
+namespace AccelBroker.Agent.Internal;
+
+/// <summary>
+/// The agent's traces: one activity per run, a child of the caller's trace. The parent comes from the current
+/// activity when the host's ASP.NET Core instrumentation made one, else straight from the call's W3C
+/// <c>traceparent</c> header, so a run joins the application's trace whatever the agent's process listens to.
+/// </summary>
+internal static class AgentTracing
+{
+    public const string SourceName = "AccelBroker.Agent";
+
+    public static readonly ActivitySource Source = new(SourceName, typeof(AgentTracing).Assembly.GetName().Version?.ToString());
+
+    public static Activity? StartRun(ServerCallContext context, string sliceId, string modelId, bool streaming)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext parent = default;
+        if (Activity.Current is null && context.RequestHeaders.GetValue("traceparent") is { } traceparent)
+        {
+            _ = ActivityContext.TryParse(traceparent, context.RequestHeaders.GetValue("tracestate"), isRemote: true, out parent);
+        }
+
+        Activity? activity = Activity.Current is null
+            ? Source.StartActivity("agent.run", ActivityKind.Server, parent)
+            : Source.StartActivity("agent.run", ActivityKind.Internal);
+        activity?.SetTag("accel.slice_id", sliceId);
+        activity?.SetTag("accel.model_id", modelId);
+        activity?.SetTag("accel.streaming", streaming);
+        return activity;
+    }
+
+    /// <summary>Where the run's time went, as the caller's RunTiming says it.</summary>
+    public static void Ran(Activity? activity, Protocol.V1.RunTiming timing)
+    {
+        activity?.SetTag("accel.queue_seconds", timing.QueueSeconds);
+        activity?.SetTag("accel.compute_seconds", timing.ComputeSeconds);
+    }
+
+    public static void Failed(Activity? activity, Exception ex) =>
+        activity?.SetStatus(ActivityStatusCode.Error, ex is RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name);
+}

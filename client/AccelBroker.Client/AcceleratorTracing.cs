@@ -1,0 +1,30 @@
+using System.Diagnostics;
+
+namespace AccelBroker.Client;
+
+/// <summary>
+/// The client library's traces: one <see cref="ActivitySource"/>, with an activity per model load and per run.
+/// Its trace context travels to the agent in the W3C <c>traceparent</c> header of each call, so the agent's
+/// spans of the same run join the application's trace. Subscribe with OpenTelemetry's
+/// <c>AddSource(AcceleratorTracing.SourceName)</c>; with no listener nothing is recorded.
+/// </summary>
+public static class AcceleratorTracing
+{
+    /// <summary>The name of the client library's activity source.</summary>
+    public const string SourceName = "AccelBroker.Client";
+
+    internal static readonly ActivitySource Source = new(SourceName, typeof(AcceleratorTracing).Assembly.GetName().Version?.ToString());
+
+    /// <summary>Marks <paramref name="activity"/> failed with the exception's type; the message stays out (it can name inputs).</summary>
+    internal static void Failed(Activity? activity, Exception ex)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        string status = ex is Grpc.Core.RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name;
+        activity.SetStatus(ActivityStatusCode.Error, status);
+        activity.SetTag("rpc.grpc.status_code", ex is Grpc.Core.RpcException r ? (int)r.StatusCode : null);
+    }
+}
