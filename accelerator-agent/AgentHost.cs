@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenTelemetry.Trace;
 using TorchSharp;
 
 namespace AccelBroker.Agent;
@@ -76,6 +77,18 @@ public static class AgentHost
             ? null
             : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, AgentMetrics.MeterName,
                 options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host);
+
+        if (options.OtlpEndpoint is { } otlp)
+        {
+            // OTLP over HTTP/protobuf, the collector's default receiver; spans are batched off the request path.
+            builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
+                .AddSource(AgentTracing.SourceName)
+                .AddOtlpExporter(exporter =>
+                {
+                    exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+                    exporter.Endpoint = new Uri(otlp.TrimEnd('/') + "/v1/traces");
+                }));
+        }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);

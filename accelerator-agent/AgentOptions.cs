@@ -12,6 +12,12 @@ public sealed record AgentOptions
     /// </summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>
+    /// OTLP/HTTP endpoint (for example http://collector:4318) the agent's traces are exported to; <see langword="null"/>
+    /// (the default) exports none.
+    /// </summary>
+    public string? OtlpEndpoint { get; init; }
+
     /// <summary>Broker to register with; <see langword="null"/> runs the agent standalone.</summary>
     public string? BrokerAddress { get; init; }
 

@@ -10,7 +10,7 @@ public static class Program
         Usage: AccelBroker.Agent [--broker URL] [--listen URL] [--device cpu|cuda:N] [--instance-type NAME]
                                  [--advertise URL] [--memory-mib N] [--compute F] [--data-dir DIR] [--agent-id ID]
                                  [--model-store-mib N] [--eviction-threshold F] [--slots N] [--threads N] [--huge-pages]
-                                 [--metrics-listen URL|off]
+                                 [--metrics-listen URL|off] [--otlp-endpoint URL]
 
         Runs an AccelBroker accelerator agent: it executes TorchScript models with TorchSharp for the slices the
         broker places on it, and serves clients directly over gRPC (HTTP/2).
@@ -35,6 +35,8 @@ public static class Program
           --huge-pages          Back large CPU tensors with transparent huge pages (faster large inputs).
           --metrics-listen URL  Serve Prometheus metrics at URL/metrics over HTTP/1.1 and report it to the broker
                                 (default: a free port on the --listen host); off serves none.
+          --otlp-endpoint URL   Export traces over OTLP/HTTP to URL (for example http://127.0.0.1:4318);
+                                default: none.
           -h, --help            Show this help.
         """;
 
@@ -126,6 +128,7 @@ public static class Program
                 "--agent-id" => options with { AgentId = value },
                 "--slots" => options with { ExecutionSlots = (int)Positive(name, value) },
                 "--threads" => options with { IntraOpThreads = (int)Positive(name, value) },
+                "--otlp-endpoint" => options with { OtlpEndpoint = Url(name, value) },
                 "--metrics-listen" => options with { MetricsListen = (metricsListen = value) == "off" ? null : MetricsUrl(name, value) },
                 _ => throw new FormatException($"unknown option '{name}'"),
             };

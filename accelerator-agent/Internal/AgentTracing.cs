@@ -4,9 +4,9 @@ using Grpc.Core;
 namespace AccelBroker.Agent.Internal;
 
 /// <summary>
-/// The agent's traces: one activity per run, a child of the caller's trace. The parent comes from the current
-/// activity when the host's ASP.NET Core instrumentation made one, else straight from the call's W3C
-/// <c>traceparent</c> header, so a run joins the application's trace whatever the agent's process listens to.
+/// The agent's traces: one activity per run, a child of the caller's trace. The parent is the current activity
+/// when something records it (the host's ASP.NET Core instrumentation), else the call's W3C <c>traceparent</c>
+/// header, so a run joins the application's trace whatever the agent's process listens to.
 /// </summary>
 internal static class AgentTracing
 {
@@ -21,15 +21,30 @@ internal static class AgentTracing
             return null;
         }
 
-        ActivityContext parent = default;
-        if (Activity.Current is null && context.RequestHeaders.GetValue("traceparent") is { } traceparent)
+        Activity? current = Activity.Current;
+        Activity? activity;
+        if (current is { Recorded: true })
         {
-            _ = ActivityContext.TryParse(traceparent, context.RequestHeaders.GetValue("tracestate"), isRemote: true, out parent);
+            activity = Source.StartActivity("agent.run", ActivityKind.Internal);
+        }
+        else
+        {
+            // An unrecorded local activity (ASP.NET Core makes one when nothing records it) is no parent: a
+            // parent-based sampler would drop this span with it. The caller's context is in the header.
+            ActivityContext parent = default;
+            if (context.RequestHeaders.GetValue("traceparent") is { } traceparent)
+            {
+                _ = ActivityContext.TryParse(traceparent, context.RequestHeaders.GetValue("tracestate"), isRemote: true, out parent);
+            }
+
+            Activity.Current = null;
+            activity = Source.StartActivity("agent.run", ActivityKind.Server, parent);
+            if (activity is null)
+            {
+                Activity.Current = current;
+            }
         }
 
-        Activity? activity = Activity.Current is null
-            ? Source.StartActivity("agent.run", ActivityKind.Server, parent)
-            : Source.StartActivity("agent.run", ActivityKind.Internal);
         activity?.SetTag("accel.slice_id", sliceId);
         activity?.SetTag("accel.model_id", modelId);
         activity?.SetTag("accel.streaming", streaming);

@@ -12,6 +12,7 @@ public sealed class AgentCommandLineTests
             "--broker", "http://broker:5050/", "--listen=http://0.0.0.0:7001", "--advertise", "http://gpu-1:7001",
             "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--model-store-mib", "2048", "--compute", "0.5",
             "--eviction-threshold", "0.8", "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages",
+            "--otlp-endpoint", "http://collector:4318/",
         ]);
 
         Assert.NotNull(options);
@@ -29,6 +30,7 @@ public sealed class AgentCommandLineTests
         Assert.Equal(2, options.ExecutionSlots);
         Assert.Equal(4, options.IntraOpThreads);
         Assert.True(options.HugePageAllocation);
+        Assert.Equal("http://collector:4318", options.OtlpEndpoint);
     }
 
     [Theory]
