@@ -25,12 +25,10 @@ internal sealed class ReplyWatch
     }
 
     /// <summary>Whether to watch a run of <paramref name="handle"/>; if so, <see cref="End"/> must follow.</summary>
-    public bool TryBegin(int handle)
-    {
-        return _limit > 0
-            && !(_roundTrip.TryGetValue(handle, out long expected) && expected > _limit)
-            && _slots.TryTake();
-    }
+    public bool TryBegin(int handle) =>
+        _limit > 0
+        && !(_roundTrip.TryGetValue(handle, out long expected) && expected > _limit)
+        && _slots.TryTake();
 
     public void End() => _slots.Return();
 

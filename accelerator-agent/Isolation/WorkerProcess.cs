@@ -133,10 +133,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 lane.Answered();
             }
 
-            _watch.Observe(handle, Stopwatch.GetTimestamp() - sent);
-
-            RunResult ran = reply.Ran;
             long reading = Stopwatch.GetTimestamp();
+            _watch.Observe(handle, reading - sent);
+            RunResult ran = reply.Ran;
             WireTensor[] outputs;
             try
             {

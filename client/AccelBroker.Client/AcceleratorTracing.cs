@@ -23,8 +23,14 @@ public static class AcceleratorTracing
             return;
         }
 
-        string status = ex is Grpc.Core.RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name;
-        activity.SetStatus(ActivityStatusCode.Error, status);
-        activity.SetTag("rpc.grpc.status_code", ex is Grpc.Core.RpcException r ? (int)r.StatusCode : null);
+        if (ex is Grpc.Core.RpcException rpc)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, rpc.StatusCode.ToString());
+            activity.SetTag("rpc.grpc.status_code", (int)rpc.StatusCode);
+        }
+        else
+        {
+            activity.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+        }
     }
 }
