@@ -11,8 +11,14 @@ namespace AccelBroker.Tests.Integration;
 
 /// <summary>
 /// Two slices on one agent with one execution slot, both saturated with the same model: the agent gives them
-/// execution time, and so throughput, in proportion to their compute shares, and lends an idle share out.
+/// execution time in proportion to their compute shares, and lends an idle share out.
 /// </summary>
+/// <remarks>
+/// Throughput follows the shares only where runs cost the same. On two cores shared with 64 callers and the agent,
+/// they do not: the same model's runs took 10 ms in one slice's worker and 15 ms in the other's, either way round,
+/// so runs per second came out 1.35 to 3.2 apart while the execution time stayed 2.00 to 2.05 apart. What is
+/// judged is the execution time, as the agent's scrape and the callers' own timings each show it.
+/// </remarks>
 [Collection(TimingSensitiveCollection.Name)]
 public sealed class FairShareTests
 {
@@ -85,14 +91,14 @@ public sealed class FairShareTests
         double aloneShareUsed = (ComputeTime(aloneLast, large) - ComputeTime(aloneFirst, large)) / aloneElapsed.Elapsed.TotalSeconds;
 
         double ratio = contendedXlarge.PerSecond / contendedLarge.PerSecond;
+        double executingRatio = contendedXlarge.Executing / contendedLarge.Executing;
         _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"contended: large {contendedLarge}, xlarge {contendedXlarge}; xlarge/large {ratio:F3}, compute time {computeTimeRatio:F3}"));
+            $"contended: large {contendedLarge}, xlarge {contendedXlarge}; xlarge/large runs {ratio:F3}, execution time by callers {executingRatio:F3}, by the agent {computeTimeRatio:F3}"));
         _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"alone: large {alone}, {alone.PerSecond / contendedLarge.PerSecond:F2}x its contended throughput, {aloneShareUsed:F3} of the slot used"));
-        Assert.InRange(ratio, 1.6, 2.4);
         Assert.InRange(computeTimeRatio, 1.6, 2.4);
+        Assert.InRange(executingRatio, 1.6, 2.4);
         Assert.True(aloneShareUsed > 2 * large.ComputeShare, $"alone, the quarter slice used {aloneShareUsed:F3} of the slot");
-        Assert.True(alone.PerSecond > contendedLarge.PerSecond, "alone, the quarter slice ran no faster than with the half slice busy");
         Assert.True(leastQueued >= 1, "while saturated, each slice had runs waiting in at least one scrape");
     }
 
