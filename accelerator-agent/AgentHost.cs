@@ -7,6 +7,8 @@ using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Metrics;
 using AccelBroker.Protocol.Wire;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -125,6 +127,7 @@ public static class AgentHost
             grpc.MaxReceiveMessageSize = WireLimits.UnaryPayloadBytes + (1024 * 1024);
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
+            grpc.Interceptors.Add<DomainErrorInterceptor>();
         });
 
         WebApplication app = builder.Build();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AccelBroker.Agent.Internal;
+using AccelBroker.Hosting.Metrics;
 
 namespace AccelBroker.Agent;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Hosting.Metrics;
 
 namespace AccelBroker.Broker;
 

@@ -1,8 +1,9 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
+using AccelBroker.Hosting.Metrics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

@@ -5,6 +5,7 @@ using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
+using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
@@ -23,7 +24,7 @@ public static class BrokerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
 
-        services.AddGrpc();
+        services.AddGrpc(grpc => grpc.Interceptors.Add<DomainErrorInterceptor>());
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => options.CatalogPath is null

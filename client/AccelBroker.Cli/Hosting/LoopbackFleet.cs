@@ -28,8 +28,8 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         DataDirectory = dataDirectory;
         BrokerUrl = broker.Urls.First();
         AgentUrl = agent.Urls.First();
-        BrokerMetricsUrl = broker.Services.GetService<Broker.Internal.MetricsEndpoint>()?.ScrapeUrl();
-        AgentMetricsUrl = agent.Services.GetService<Agent.Internal.MetricsEndpoint>()?.ScrapeUrl();
+        BrokerMetricsUrl = broker.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
+        AgentMetricsUrl = agent.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
         _brokerChannel = AgentChannels.Create(BrokerUrl, TimeSpan.FromSeconds(5));
         BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel);
     }

@@ -1,10 +1,10 @@
 using AccelBroker.Broker;
+using AccelBroker.Hosting.Metrics;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using Xunit.Abstractions;
-using MetricsEndpoint = AccelBroker.Broker.Internal.MetricsEndpoint;
 
 namespace AccelBroker.Tests.Broker;
 

@@ -1,16 +1,15 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
-// One source for both hosts: the agent compiles this file too (linked in its project), into its own namespace, so
-// each assembly keeps an internal type of its own and neither exposes it to the other.
-#if ACCELBROKER_AGENT
-namespace AccelBroker.Agent.Internal;
-#else
-namespace AccelBroker.Broker.Internal;
-#endif
+namespace AccelBroker.Hosting.Metrics;
 
 /// <summary>
 /// The Prometheus scrape endpoint: <c>/metrics</c> on a Kestrel endpoint of its own speaking HTTP/1.1, because
@@ -18,8 +17,9 @@ namespace AccelBroker.Broker.Internal;
 /// instrument of this host's meter, and only this host's: meters of other hosts in the same process (tests,
 /// <c>accel demo</c>) carry the same name.
 /// </summary>
-internal sealed class MetricsEndpoint
+public sealed class MetricsEndpoint
 {
+    /// <summary>The scrape path.</summary>
     public const string Path = "/metrics";
 
     private static readonly double[] s_secondsBounds =
