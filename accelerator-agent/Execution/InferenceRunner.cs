@@ -1,6 +1,6 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Isolation;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -53,8 +53,7 @@ internal sealed class InferenceRunner
             // A pass cannot be interrupted inside libtorch: its process goes, and with it the slot it held.
             model.Worker.Kill();
             _ = run.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
-                $"the run did not finish within {limit.TotalSeconds:0.#} s of its call's time; its slice's worker process was stopped, and the slice's models reload on their next run"));
+            throw DomainException.Deadline($"the run did not finish within {limit.TotalSeconds:0.#} s of its call's time; its slice's worker process was stopped, and the slice's models reload on their next run");
         }
         catch (WorkerCrashedException ex)
         {
@@ -73,15 +72,15 @@ internal sealed class InferenceRunner
     }
 
     /// <summary>The status of a run whose forward pass took its worker process down.</summary>
-    public static RpcException Crashed(string crash) =>
-        new(new Status(StatusCode.Internal,
-            $"the model crashed its slice's worker process while running ({crash}); the slice's models reload on their next run"));
+    public static DomainException Crashed(string crash) =>
+        DomainException.Internal(
+            $"the model crashed its slice's worker process while running ({crash}); the slice's models reload on their next run");
 
     private void ThrowIfPast(DateTime deadline, string when)
     {
         if (deadline != DateTime.MaxValue && _time.GetUtcNow().UtcDateTime >= deadline)
         {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the call's deadline passed {when}; the model was not run"));
+            throw DomainException.Deadline($"the call's deadline passed {when}; the model was not run");
         }
     }
 }

@@ -1,7 +1,7 @@
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Google.Protobuf.Collections;
-using Grpc.Core;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -13,7 +13,7 @@ internal static class InputDecoder
         int size = DataTypeSizes.ElementSize(proto.Dtype);
         if (size == 0)
         {
-            throw Invalid($"input {index}: dtype {DataTypeSizes.Name(proto.Dtype)} is not supported");
+            throw DomainException.Invalid($"input {index}: dtype {DataTypeSizes.Name(proto.Dtype)} is not supported");
         }
 
         long count;
@@ -24,7 +24,7 @@ internal static class InputDecoder
         }
         catch (Exception ex) when (ex is ArgumentException or OverflowException)
         {
-            throw Invalid($"input {index}: invalid shape {DataTypeSizes.FormatShape(proto.Shape)}: {ex.Message}");
+            throw DomainException.Invalid($"input {index}: invalid shape {DataTypeSizes.FormatShape(proto.Shape)}: {ex.Message}");
         }
     }
 
@@ -39,7 +39,7 @@ internal static class InputDecoder
             total += expected;
             if (total > maxBytes)
             {
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"inputs exceed this agent's limit of {maxBytes} bytes per run"));
+                throw DomainException.Exhausted($"inputs exceed this agent's limit of {maxBytes} bytes per run");
             }
 
             ReadOnlyMemory<byte> data = proto.Data.Memory;
@@ -47,7 +47,7 @@ internal static class InputDecoder
             {
                 if (proto.RawLength != expected)
                 {
-                    throw Invalid($"input {i}: raw_length {proto.RawLength} but {Describe(proto)} needs {expected} bytes");
+                    throw DomainException.Invalid($"input {i}: raw_length {proto.RawLength} but {Describe(proto)} needs {expected} bytes");
                 }
 
                 try
@@ -56,17 +56,17 @@ internal static class InputDecoder
                 }
                 catch (InvalidDataException ex)
                 {
-                    throw Invalid($"input {i}: {ex.Message}");
+                    throw DomainException.Invalid($"input {i}: {ex.Message}");
                 }
             }
             else if (proto.Compression != Compression.None)
             {
-                throw Invalid($"input {i}: unknown compression {(int)proto.Compression}");
+                throw DomainException.Invalid($"input {i}: unknown compression {(int)proto.Compression}");
             }
 
             if (data.Length != expected)
             {
-                throw Invalid($"input {i}: {data.Length} bytes but {Describe(proto)} needs {expected} bytes");
+                throw DomainException.Invalid($"input {i}: {data.Length} bytes but {Describe(proto)} needs {expected} bytes");
             }
 
             decoded.Add(new WireTensor(proto.Dtype, [.. proto.Shape], data));
@@ -76,6 +76,4 @@ internal static class InputDecoder
     }
 
     public static string Describe(TensorProto proto) => $"{DataTypeSizes.Name(proto.Dtype)} {DataTypeSizes.FormatShape(proto.Shape)}";
-
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

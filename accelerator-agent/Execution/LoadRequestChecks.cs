@@ -1,7 +1,7 @@
 using AccelBroker.Agent.Execution.Batching;
 using AccelBroker.Agent.Models;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -17,12 +17,12 @@ internal static class LoadRequestChecks
         string sha256 = requestedSha256.ToLowerInvariant();
         if (!ModelStore.IsSha256(sha256))
         {
-            throw Invalid($"sha256 must be 64 hex digits, got '{requestedSha256}'");
+            throw DomainException.Invalid($"sha256 must be 64 hex digits, got '{requestedSha256}'");
         }
 
         if (!Enum.IsDefined(precision))
         {
-            throw Invalid($"unknown precision {(int)precision}");
+            throw DomainException.Invalid($"unknown precision {(int)precision}");
         }
 
         return sha256;
@@ -32,7 +32,7 @@ internal static class LoadRequestChecks
     {
         if (alias.Length > MaxAliasLength || !alias.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
         {
-            throw Invalid($"alias must be at most {MaxAliasLength} letters, digits, '.', '_' or '-', got '{alias}'");
+            throw DomainException.Invalid($"alias must be at most {MaxAliasLength} letters, digits, '.', '_' or '-', got '{alias}'");
         }
 
         return alias;
@@ -47,16 +47,14 @@ internal static class LoadRequestChecks
 
         if (batching.MaxBatchSize is < 0 or > MaxBatchSize)
         {
-            throw Invalid($"batching max_batch_size must be between 0 and {MaxBatchSize}, got {batching.MaxBatchSize}");
+            throw DomainException.Invalid($"batching max_batch_size must be between 0 and {MaxBatchSize}, got {batching.MaxBatchSize}");
         }
 
         if (batching.MaxDelayMicros < 0 || batching.MaxDelayMicros > (long)MaxBatchDelay.TotalMicroseconds)
         {
-            throw Invalid($"batching max_delay_micros must be between 0 and {(long)MaxBatchDelay.TotalMicroseconds}, got {batching.MaxDelayMicros}");
+            throw DomainException.Invalid($"batching max_delay_micros must be between 0 and {(long)MaxBatchDelay.TotalMicroseconds}, got {batching.MaxDelayMicros}");
         }
 
         return batching.MaxBatchSize <= 1 ? null : new BatchingOptions(batching.MaxBatchSize, TimeSpan.FromMicroseconds(batching.MaxDelayMicros));
     }
-
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

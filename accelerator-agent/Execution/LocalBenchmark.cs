@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AccelBroker.Agent.Isolation;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -47,12 +47,12 @@ internal sealed class LocalBenchmark
     {
         if (request.Iterations is < 1 or > MaxIterations)
         {
-            throw Invalid($"iterations must be between 1 and {MaxIterations}, got {request.Iterations}");
+            throw DomainException.Invalid($"iterations must be between 1 and {MaxIterations}, got {request.Iterations}");
         }
 
         if (request.Warmup is < 0 or > MaxWarmup)
         {
-            throw Invalid($"warmup must be between 0 and {MaxWarmup}, got {request.Warmup}");
+            throw DomainException.Invalid($"warmup must be between 0 and {MaxWarmup}, got {request.Warmup}");
         }
 
         // Inputs are checked before the model is loaded: a bad request costs no load.
@@ -72,8 +72,7 @@ internal sealed class LocalBenchmark
                 cancellationToken.ThrowIfCancellationRequested();
                 if (deadline != DateTime.MaxValue && _time.GetUtcNow().UtcDateTime >= deadline)
                 {
-                    throw new RpcException(new Status(StatusCode.DeadlineExceeded,
-                        $"the call's deadline passed after {Math.Max(0, i - request.Warmup)} of {request.Iterations} measured runs; nothing is left loaded"));
+                    throw DomainException.Deadline($"the call's deadline passed after {Math.Max(0, i - request.Warmup)} of {request.Iterations} measured runs; nothing is left loaded");
                 }
 
                 // The same path as Run: the runner shares the slots with every slice's runs.
@@ -94,6 +93,4 @@ internal sealed class LocalBenchmark
             Interlocked.Decrement(ref _active);
         }
     }
-
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -7,8 +7,8 @@ using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Agent.Execution;
@@ -118,7 +118,7 @@ internal sealed class ModelLoader
                 // No eviction can run before the gate is released, so the fresh model is there to take.
                 if (!model.TryAcquire())
                 {
-                    throw new RpcException(new Status(StatusCode.Unavailable, $"model '{modelId}' was unloaded while it reloaded; retry"));
+                    throw DomainException.Unavailable($"model '{modelId}' was unloaded while it reloaded; retry");
                 }
 
                 AgentLog.ModelReloaded(_logger, modelId, slice.Id);
@@ -140,7 +140,7 @@ internal sealed class ModelLoader
         {
             if (!slice.Catalog.TryRemove(modelId, out SliceModelEntry? entry))
             {
-                throw new RpcException(new Status(StatusCode.NotFound, $"unknown model '{modelId}' on slice '{slice.Id}'"));
+                throw DomainException.NotFound($"unknown model '{modelId}' on slice '{slice.Id}'");
             }
 
             bool idle = entry.Resident is null or { IsIdle: true };
@@ -298,7 +298,7 @@ internal sealed class ModelLoader
             // Released while this load ran (RetireAll may have missed the model), or its worker ended since.
             Forget(slice, entry);
             ThrowIfReleased(slice);
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process of slice '{slice.Id}' ended during the load; retry"));
+            throw DomainException.Unavailable($"the worker process of slice '{slice.Id}' ended during the load; retry");
         }
 
         AgentLog.ModelLoaded(_logger, entry.ModelId, slice.Id, _device.Label, measured.LoadSeconds * 1000);
@@ -347,23 +347,23 @@ internal sealed class ModelLoader
             string crash = $"did not finish within {_maxLoadTime.TotalSeconds:0} s";
             _quarantine.Add(sha256, crash);
             AgentLog.ModelQuarantined(_logger, sha256, owner, crash);
-            throw Invalid($"the model's load and warm-up {crash}; these bytes are refused from now on");
+            throw DomainException.Invalid($"the model's load and warm-up {crash}; these bytes are refused from now on");
         }
         catch (WorkerCrashedException ex) when (ex.Alone)
         {
             _quarantine.Add(sha256, ex.Crash);
             AgentLog.ModelQuarantined(_logger, sha256, owner, ex.Crash);
-            throw Invalid($"the model crashed the loader ({ex.Crash}); these bytes are refused from now on");
+            throw DomainException.Invalid($"the model crashed the loader ({ex.Crash}); these bytes are refused from now on");
         }
         catch (WorkerCrashedException ex)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the slice's worker process crashed during the load ({ex.Crash}); retry"));
+            throw DomainException.Unavailable($"the slice's worker process crashed during the load ({ex.Crash}); retry");
         }
     }
 
     private string VerifiedPath(string sha256) =>
         _quarantine.TryGet(sha256, out string crash)
-            ? throw Invalid($"model sha256={sha256} crashed the loader before ({crash}); it is not loaded again")
+            ? throw DomainException.Invalid($"model sha256={sha256} crashed the loader before ({crash}); it is not loaded again")
             : _store.VerifiedPath(sha256);
 
     /// <summary>
@@ -433,20 +433,18 @@ internal sealed class ModelLoader
         return response;
     }
 
-    private static RpcException TooLarge(AcceleratorSlice slice, string modelId, long needed, string how, long available) =>
-        new(new Status(StatusCode.ResourceExhausted,
+    private static DomainException TooLarge(AcceleratorSlice slice, string modelId, long needed, string how, long available) =>
+        DomainException.Exhausted(
             $"model '{modelId}' needs {needed} bytes ({how}) but slice '{slice.Id}' has {Math.Max(0, available)} of its {slice.BudgetBytes} bytes " +
-            "available, even after unloading every model that is not executing"));
+            "available, even after unloading every model that is not executing");
 
     private static void ThrowIfReleased(AcceleratorSlice slice)
     {
         if (slice.Released)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"slice '{slice.Id}' was released (detached)"));
+            throw DomainException.NotFound($"slice '{slice.Id}' was released (detached)");
         }
     }
-
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     private sealed record LoadFigures(double LoadSeconds, double WarmupSeconds, List<string> Evicted);
 

@@ -1,20 +1,20 @@
 using System.Text.RegularExpressions;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 
 namespace AccelBroker.Agent.Execution;
 
-/// <summary>Maps libtorch failures to gRPC statuses that carry TorchScript's own message.</summary>
+/// <summary>Maps libtorch failures to domain failures that carry TorchScript's own message.</summary>
 internal static partial class TorchErrors
 {
     private const int MaxDetail = 1500;
 
-    public static RpcException ToRpc(Exception exception, string what)
+    public static DomainException ToDomain(Exception exception, string what)
     {
         string message = Clean(exception.Message);
-        StatusCode code = message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-            ? StatusCode.ResourceExhausted
-            : StatusCode.InvalidArgument;
-        return new RpcException(new Status(code, $"{what}: {message}"));
+        DomainErrorKind kind = message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+            ? DomainErrorKind.ResourceExhausted
+            : DomainErrorKind.InvalidInput;
+        return new DomainException(kind, $"{what}: {message}");
     }
 
     /// <summary>

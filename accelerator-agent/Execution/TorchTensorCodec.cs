@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
-using Grpc.Core;
 using TorchSharp;
 
 namespace AccelBroker.Agent.Execution;
@@ -21,7 +21,7 @@ internal static class TorchTensorCodec
         DataType.Int8 => torch.ScalarType.Int8,
         DataType.Uint8 => torch.ScalarType.Byte,
         DataType.Bool => torch.ScalarType.Bool,
-        _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"unsupported dtype {DataTypeSizes.Name(dataType)}")),
+        _ => throw DomainException.Invalid($"unsupported dtype {DataTypeSizes.Name(dataType)}"),
     };
 
     public static DataType? ToDataType(torch.ScalarType scalarType) => scalarType switch
@@ -78,7 +78,7 @@ internal static class TorchTensorCodec
         }
 
         DataType dataType = ToDataType(tensor.dtype)
-            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, $"model returned a tensor of unsupported dtype {tensor.dtype}"));
+            ?? throw DomainException.Invalid($"model returned a tensor of unsupported dtype {tensor.dtype}");
         if (tensor.device_type != DeviceType.CPU)
         {
             tensor = tensor.cpu();
@@ -115,8 +115,7 @@ internal static class TorchTensorCodec
             case long or double or bool or int or float:
                 return (OutputKind.Tensor, [AsTensor(result, 0)]);
             default:
-                throw new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"model returned {result?.GetType().Name ?? "None"}; supported outputs are a tensor, or a tuple or list of tensors"));
+                throw DomainException.Invalid($"model returned {result?.GetType().Name ?? "None"}; supported outputs are a tensor, or a tuple or list of tensors");
         }
     }
 
@@ -128,7 +127,6 @@ internal static class TorchTensorCodec
         double d => torch.tensor(d),
         float f => torch.tensor(f),
         bool b => torch.tensor(b),
-        _ => throw new RpcException(new Status(StatusCode.InvalidArgument,
-            $"model output element {index} is {value?.GetType().Name ?? "None"}; nested or non-tensor outputs are not supported")),
+        _ => throw DomainException.Invalid($"model output element {index} is {value?.GetType().Name ?? "None"}; nested or non-tensor outputs are not supported"),
     };
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AccelBroker.Hosting.Errors;
 using Grpc.Core;
 
 namespace AccelBroker.Agent.Internal;
@@ -59,5 +60,10 @@ internal static class AgentTracing
     }
 
     public static void Failed(Activity? activity, Exception ex) =>
-        activity?.SetStatus(ActivityStatusCode.Error, ex is RpcException rpc ? rpc.StatusCode.ToString() : ex.GetType().Name);
+        activity?.SetStatus(ActivityStatusCode.Error, ex switch
+        {
+            DomainException domain => DomainErrorStatus.CodeOf(domain.Kind).ToString(),
+            RpcException rpc => rpc.StatusCode.ToString(),
+            _ => ex.GetType().Name,
+        });
 }

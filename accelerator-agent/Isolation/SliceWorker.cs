@@ -1,3 +1,4 @@
+using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Agent.Isolation;
@@ -128,7 +129,7 @@ internal sealed class SliceWorker : IAsyncDisposable
         {
             await (await current).DisposeAsync();
         }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or InvalidOperationException)
+        catch (Exception ex) when (ex is DomainException or InvalidOperationException)
         {
             // It never started: nothing to stop.
         }

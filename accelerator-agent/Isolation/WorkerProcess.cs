@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -88,7 +89,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             string reason = ex is TimeoutException ? $"it did not start within {StartTimeout.TotalSeconds:0} s" : ex.Message;
             await worker.DisposeAsync();
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the worker process for '{owner}' could not start: {reason}"));
+            throw DomainException.Unavailable($"the worker process for '{owner}' could not start: {reason}");
         }
 
         worker.BaselineBytes = worker.ResidentBytes() ?? 0;
@@ -226,16 +227,17 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    private RpcException Untrusted(Exception ex)
+    private DomainException Untrusted(Exception ex)
     {
         // A worker runs tenant code: one that answers nonsense is not trusted with another command.
         AgentLog.WorkerStreamBroken(_logger, Owner, ProcessId, ex.Message);
         TryKill();
-        return new RpcException(new Status(StatusCode.Internal, $"the slice's worker process gave an invalid result ({ex.Message}); it was stopped"));
+        return DomainException.Internal($"the slice's worker process gave an invalid result ({ex.Message}); it was stopped");
     }
 
-    private static RpcException FailureOf(WorkerReply reply) =>
-        new(new Status((StatusCode)reply.Failure.Status, reply.Failure.Message));
+    // The worker's reply carries a status code; a code no domain kind stands for is the worker's fault: Internal.
+    private static DomainException FailureOf(WorkerReply reply) =>
+        new(DomainErrorStatus.KindOf((StatusCode)reply.Failure.Status), reply.Failure.Message);
 
     private Task<WorkerReply> SendAsync(WorkerRequest request)
     {

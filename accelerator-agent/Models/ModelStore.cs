@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 
 namespace AccelBroker.Agent.Models;
 
@@ -82,8 +82,7 @@ internal sealed class ModelStore
     {
         if (length > CapacityBytes)
         {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"a model of {length} bytes does not fit this agent's model store of {CapacityBytes} bytes"));
+            throw DomainException.Exhausted($"a model of {length} bytes does not fit this agent's model store of {CapacityBytes} bytes");
         }
 
         return new(this, sha256, length, Path.Combine(_directory, $"{sha256}.{Guid.NewGuid():N}.partial"));
@@ -97,8 +96,7 @@ internal sealed class ModelStore
     {
         if (!TryGetLength(sha256, out _))
         {
-            throw new RpcException(new Status(StatusCode.NotFound,
-                $"model sha256={sha256} is not held by this agent; upload it first"));
+            throw DomainException.NotFound($"model sha256={sha256} is not held by this agent; upload it first");
         }
 
         string path = PathOf(sha256);
@@ -111,8 +109,7 @@ internal sealed class ModelStore
         if (actual != sha256)
         {
             Forget(sha256);
-            throw new RpcException(new Status(StatusCode.DataLoss,
-                $"stored model sha256={sha256} was corrupted on disk (hashes to {actual}) and was removed; upload it again"));
+            throw DomainException.DataLoss($"stored model sha256={sha256} was corrupted on disk (hashes to {actual}) and was removed; upload it again");
         }
 
         Touch(sha256);

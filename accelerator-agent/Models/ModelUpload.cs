@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 
 namespace AccelBroker.Agent.Models;
 
@@ -34,8 +34,7 @@ internal sealed class ModelUpload : IDisposable
     {
         if (Received + data.Length > Length)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"upload exceeds the announced length of {Length} bytes"));
+            throw DomainException.Invalid($"upload exceeds the announced length of {Length} bytes");
         }
 
         _hash.AppendData(data.Span);
@@ -48,15 +47,13 @@ internal sealed class ModelUpload : IDisposable
     {
         if (Received != Length)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"upload ended after {Received} of {Length} bytes"));
+            throw DomainException.Invalid($"upload ended after {Received} of {Length} bytes");
         }
 
         string actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
         if (actual != Sha256)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"SHA-256 mismatch: the header says {Sha256} but the bytes hash to {actual}"));
+            throw DomainException.Invalid($"SHA-256 mismatch: the header says {Sha256} but the bytes hash to {actual}");
         }
 
         await _file.FlushAsync(cancellationToken);

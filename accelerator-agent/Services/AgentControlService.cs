@@ -1,4 +1,5 @@
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 
@@ -18,7 +19,7 @@ internal sealed class AgentControlService : AgentControl.AgentControlBase
     {
         if (request.Slice is null)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "slice is required"));
+            throw DomainException.Invalid("slice is required");
         }
 
         _slices.Assign(request.Slice);

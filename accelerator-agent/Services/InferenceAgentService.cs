@@ -5,6 +5,7 @@ using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Google.Protobuf;
@@ -52,9 +53,9 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         {
             return await ReceiveUploadAsync(requestStream, context.CancellationToken);
         }
-        catch (RpcException ex)
+        catch (DomainException ex)
         {
-            AgentLog.UploadRejected(_logger, ex.Status.Detail);
+            AgentLog.UploadRejected(_logger, ex.Message);
             throw;
         }
     }
@@ -63,19 +64,19 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     {
         if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != UploadModelRequest.KindOneofCase.Header)
         {
-            throw Invalid("the first upload message must be the header (sha256, length, compression)");
+            throw DomainException.Invalid("the first upload message must be the header (sha256, length, compression)");
         }
 
         UploadModelHeader header = requestStream.Current.Header;
         string sha256 = header.Sha256.ToLowerInvariant();
         if (!ModelStore.IsSha256(sha256))
         {
-            throw Invalid($"sha256 must be 64 hex digits, got '{header.Sha256}'");
+            throw DomainException.Invalid($"sha256 must be 64 hex digits, got '{header.Sha256}'");
         }
 
         if (header.Length <= 0 || header.Length > _options.MaxModelBytes)
         {
-            throw Invalid($"model length must be between 1 and {_options.MaxModelBytes} bytes, got {header.Length}");
+            throw DomainException.Invalid($"model length must be between 1 and {_options.MaxModelBytes} bytes, got {header.Length}");
         }
 
         // Disposing an upload that did not complete removes its partial file: nothing half-stored remains.
@@ -85,13 +86,13 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             UploadModelRequest message = requestStream.Current;
             if (message.KindCase != UploadModelRequest.KindOneofCase.Chunk)
             {
-                throw Invalid("only chunks may follow the upload header");
+                throw DomainException.Invalid("only chunks may follow the upload header");
             }
 
             ModelChunk chunk = message.Chunk;
             if (chunk.RawLength <= 0 || chunk.RawLength > WireLimits.ModelChunkBytes)
             {
-                throw Invalid($"chunk raw_length must be between 1 and {WireLimits.ModelChunkBytes} bytes, got {chunk.RawLength}");
+                throw DomainException.Invalid($"chunk raw_length must be between 1 and {WireLimits.ModelChunkBytes} bytes, got {chunk.RawLength}");
             }
 
             ReadOnlyMemory<byte> data = chunk.Data.Memory;
@@ -103,17 +104,17 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
                 }
                 catch (InvalidDataException ex)
                 {
-                    throw Invalid($"chunk at byte {upload.Received}: {ex.Message}");
+                    throw DomainException.Invalid($"chunk at byte {upload.Received}: {ex.Message}");
                 }
             }
             else if (chunk.Compression != Compression.None)
             {
-                throw Invalid($"unknown chunk compression {(int)chunk.Compression}");
+                throw DomainException.Invalid($"unknown chunk compression {(int)chunk.Compression}");
             }
 
             if (data.Length != chunk.RawLength)
             {
-                throw Invalid($"chunk at byte {upload.Received} has {data.Length} bytes but says {chunk.RawLength}");
+                throw DomainException.Invalid($"chunk at byte {upload.Received} has {data.Length} bytes but says {chunk.RawLength}");
             }
 
             await upload.AppendAsync(data, cancellationToken);
@@ -206,7 +207,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         CancellationToken cancellationToken = context.CancellationToken;
         if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
         {
-            throw Invalid("the first message of a streaming run must be the header");
+            throw DomainException.Invalid("the first message of a streaming run must be the header");
         }
 
         RunStreamHeader header = requestStream.Current.Header;
@@ -272,19 +273,19 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             TensorProto spec = header.Inputs[i];
             if (spec.Compression != Compression.None)
             {
-                throw Invalid($"input {i}: compression is not supported on the streaming call");
+                throw DomainException.Invalid($"input {i}: compression is not supported on the streaming call");
             }
 
             long expected = InputDecoder.ExpectedBytes(spec, i);
             if (spec.RawLength != expected)
             {
-                throw Invalid($"input {i}: raw_length {spec.RawLength} but {InputDecoder.Describe(spec)} needs {expected} bytes");
+                throw DomainException.Invalid($"input {i}: raw_length {spec.RawLength} but {InputDecoder.Describe(spec)} needs {expected} bytes");
             }
 
             total += expected;
             if (total > _options.MaxRequestBytes)
             {
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"inputs exceed this agent's limit of {_options.MaxRequestBytes} bytes per run"));
+                throw DomainException.Exhausted($"inputs exceed this agent's limit of {_options.MaxRequestBytes} bytes per run");
             }
         }
 
@@ -293,18 +294,18 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         {
             if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
             {
-                throw Invalid("only data chunks may follow the streaming run header");
+                throw DomainException.Invalid("only data chunks may follow the streaming run header");
             }
 
             if (!assembler.TryAppend(requestStream.Current.Chunk.Span))
             {
-                throw Invalid($"more input bytes than the header announced ({total})");
+                throw DomainException.Invalid($"more input bytes than the header announced ({total})");
             }
         }
 
         if (assembler.Received != total)
         {
-            throw Invalid($"input stream ended after {assembler.Received} of {total} bytes");
+            throw DomainException.Invalid($"input stream ended after {assembler.Received} of {total} bytes");
         }
 
         return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], assembler.Buffers[i])).ToList();
@@ -341,6 +342,4 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData) =>
         TensorProtos.Create(tensor.DataType, tensor.Shape, tensor.Data, compress, includeData);
-
-    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

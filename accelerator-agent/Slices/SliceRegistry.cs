@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Registration;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Agent.Slices;
@@ -50,18 +50,17 @@ internal sealed class SliceRegistry
     {
         if (string.IsNullOrWhiteSpace(assignment.SliceId))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "slice_id is required"));
+            throw DomainException.Invalid("slice_id is required");
         }
 
         if (assignment.SliceId == LocalBenchmark.ComputeTenant)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"slice id '{assignment.SliceId}' is reserved by the agent"));
+            throw DomainException.Invalid($"slice id '{assignment.SliceId}' is reserved by the agent");
         }
 
         if (assignment.MemoryBytes <= 0 || assignment.ComputeShare <= 0 || assignment.ComputeShare > 1)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"slice {assignment.SliceId}: memory must be positive and compute share in (0, 1]"));
+            throw DomainException.Invalid($"slice {assignment.SliceId}: memory must be positive and compute share in (0, 1]");
         }
 
         lock (_assignGate)
@@ -76,9 +75,8 @@ internal sealed class SliceRegistry
             double compute = _slices.Values.Sum(s => s.Assignment.ComputeShare) + assignment.ComputeShare;
             if (memory > _capacity.MemoryBytes || compute > _capacity.Compute + ShareTolerance)
             {
-                throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                    $"slice {assignment.SliceId} does not fit: slices would hold {memory} of {_capacity.MemoryBytes} bytes " +
-                    $"and {compute:0.###} of {_capacity.Compute:0.###} of the device's compute"));
+                throw DomainException.Exhausted($"slice {assignment.SliceId} does not fit: slices would hold {memory} of {_capacity.MemoryBytes} bytes " +
+                    $"and {compute:0.###} of {_capacity.Compute:0.###} of the device's compute");
             }
 
             _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold);
@@ -121,10 +119,10 @@ internal sealed class SliceRegistry
                 {
                     Assign(assignment);
                 }
-                catch (RpcException ex)
+                catch (DomainException ex)
                 {
                     // One slice that does not fit must not keep the others from being assigned.
-                    AgentLog.SliceRefused(_logger, assignment.SliceId, ex.Status.Detail);
+                    AgentLog.SliceRefused(_logger, assignment.SliceId, ex.Message);
                 }
             }
         }
@@ -140,15 +138,13 @@ internal sealed class SliceRegistry
             return slice;
         }
 
-        throw new RpcException(new Status(StatusCode.NotFound,
-            $"slice '{sliceId}' is not held by this agent (it may have been detached)"));
+        throw DomainException.NotFound($"slice '{sliceId}' is not held by this agent (it may have been detached)");
     }
 
     /// <summary>The error for a model id the slice does not serve, listing the ones it does.</summary>
-    public static RpcException UnknownModel(AcceleratorSlice slice, string modelId)
+    public static DomainException UnknownModel(AcceleratorSlice slice, string modelId)
     {
         string known = slice.Catalog.IsEmpty ? "none" : string.Join(", ", slice.Catalog.Keys.Order(StringComparer.Ordinal));
-        return new RpcException(new Status(StatusCode.NotFound,
-            $"unknown model '{modelId}' on slice '{slice.Id}'; loaded models: {known}"));
+        return DomainException.NotFound($"unknown model '{modelId}' on slice '{slice.Id}'; loaded models: {known}");
     }
 }

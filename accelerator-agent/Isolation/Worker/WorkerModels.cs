@@ -3,8 +3,8 @@ using System.Diagnostics;
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using TorchSharp;
 
 namespace AccelBroker.Agent.Isolation.Worker;
@@ -49,9 +49,9 @@ internal sealed class WorkerModels
                 {
                     tensorBytes = WarmUp(module, LoadedModel.CastTypeOf(precision), command.Warmup);
                 }
-                catch (Exception ex) when (ex is not RpcException)
+                catch (Exception ex) when (ex is not DomainException)
                 {
-                    throw TorchErrors.ToRpc(ex, "warm-up run failed");
+                    throw TorchErrors.ToDomain(ex, "warm-up run failed");
                 }
 
                 result.WarmupSeconds = Stopwatch.GetElapsedTime(warm).TotalSeconds;
@@ -63,7 +63,7 @@ internal sealed class WorkerModels
             result.DeviceGrowthBytes = _device.IsCuda ? _probe.GrowthSince(deviceBefore) : 0;
             if (!_held.TryAdd(command.Handle, new Held(module, precision)))
             {
-                throw new RpcException(new Status(StatusCode.Internal, $"worker handle {command.Handle} is in use"));
+                throw DomainException.Internal($"worker handle {command.Handle} is in use");
             }
 
             return result;
@@ -90,7 +90,7 @@ internal sealed class WorkerModels
     {
         if (!_held.TryGetValue(command.Handle, out Held? held))
         {
-            throw new RpcException(new Status(StatusCode.Internal, $"worker holds no model under handle {command.Handle}"));
+            throw DomainException.Internal($"worker holds no model under handle {command.Handle}");
         }
 
         torch.ScalarType? cast = LoadedModel.CastTypeOf(held.Precision);
@@ -111,9 +111,9 @@ internal sealed class WorkerModels
         {
             result = held.Module.call(args);
         }
-        catch (Exception ex) when (ex is not RpcException)
+        catch (Exception ex) when (ex is not DomainException)
         {
-            throw TorchErrors.ToRpc(ex, "the model rejected its inputs");
+            throw TorchErrors.ToDomain(ex, "the model rejected its inputs");
         }
 
         long computed = Stopwatch.GetTimestamp();
@@ -175,7 +175,7 @@ internal sealed class WorkerModels
         }
         catch (Exception ex)
         {
-            throw TorchErrors.ToRpc(ex, "not a loadable TorchScript model");
+            throw TorchErrors.ToDomain(ex, "not a loadable TorchScript model");
         }
 
         try
@@ -186,7 +186,7 @@ internal sealed class WorkerModels
         catch (Exception ex)
         {
             module.Dispose();
-            throw TorchErrors.ToRpc(ex, $"cannot prepare the model for {precision}");
+            throw TorchErrors.ToDomain(ex, $"cannot prepare the model for {precision}");
         }
     }
 

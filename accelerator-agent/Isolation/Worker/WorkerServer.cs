@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Hosting.Errors;
 using Grpc.Core;
 
 namespace AccelBroker.Agent.Isolation.Worker;
@@ -54,9 +55,9 @@ internal sealed class WorkerServer
                 _ => Failed(StatusCode.Internal, $"unknown worker command {request.KindCase}"),
             };
         }
-        catch (RpcException ex)
+        catch (DomainException ex)
         {
-            reply = Failed(ex.StatusCode, ex.Status.Detail);
+            reply = Failed(DomainErrorStatus.CodeOf(ex.Kind), ex.Message);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or KeyNotFoundException)
         {

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Execution.Batching;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -116,8 +116,8 @@ public sealed class DynamicBatcherTests
 
         _gate.SetResult();
 
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => bad.WaitAsync(Wait));
-        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => bad.WaitAsync(Wait));
+        Assert.Equal(DomainErrorKind.InvalidInput, error.Kind);
         Assert.Equal(Values(Rows(1, 5)), Values((await good.WaitAsync(Wait)).Outputs[0]));
         Assert.Equal(Values(Rows(1, 7)), Values((await alsoGood.WaitAsync(Wait)).Outputs[0]));
     }
@@ -188,7 +188,7 @@ public sealed class DynamicBatcherTests
 
     private static ExecutionResult RefusesNegatives(IReadOnlyList<WireTensor> inputs) =>
         Values(inputs[0]).Any(v => v < 0)
-            ? throw new RpcException(new Status(StatusCode.InvalidArgument, "negative input"))
+            ? throw DomainException.Invalid("negative input")
             : Result(inputs[0]);
 
     private static ExecutionResult SumOfAll(IReadOnlyList<WireTensor> inputs) =>

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using AccelBroker.Agent.Models;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 using Xunit;
 
 namespace AccelBroker.Tests.Agent;
@@ -38,10 +38,10 @@ public sealed class ModelStoreTests : IDisposable
 
         File.WriteAllBytes(store.PathOf(sha), Bytes(100, 8));
 
-        RpcException corrupted = Assert.Throws<RpcException>(() => store.VerifiedPath(sha));
-        Assert.Equal(StatusCode.DataLoss, corrupted.StatusCode);
+        DomainException corrupted = Assert.Throws<DomainException>(() => store.VerifiedPath(sha));
+        Assert.Equal(DomainErrorKind.DataLoss, corrupted.Kind);
         Assert.False(store.TryGetLength(sha, out _));
-        Assert.Equal(StatusCode.NotFound, Assert.Throws<RpcException>(() => store.VerifiedPath(sha)).StatusCode);
+        Assert.Equal(DomainErrorKind.NotFound, Assert.Throws<DomainException>(() => store.VerifiedPath(sha)).Kind);
     }
 
     [Fact]
@@ -81,10 +81,10 @@ public sealed class ModelStoreTests : IDisposable
     {
         var store = new ModelStore(_directory, capacityBytes: 50);
 
-        RpcException error = Assert.Throws<RpcException>(() => store.BeginUpload(new string('a', 64), 51));
+        DomainException error = Assert.Throws<DomainException>(() => store.BeginUpload(new string('a', 64), 51));
 
-        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Equal("a model of 51 bytes does not fit this agent's model store of 50 bytes", error.Status.Detail);
+        Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
+        Assert.Equal("a model of 51 bytes does not fit this agent's model store of 50 bytes", error.Message);
         Assert.Empty(Directory.EnumerateFiles(_directory));
     }
 

@@ -4,9 +4,9 @@ using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
-using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -115,11 +115,11 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         try
         {
             // Both others execute: a third copy would take the slice to 19296 of 16000 bytes.
-            RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(slice, "c"));
+            DomainException error = await Assert.ThrowsAsync<DomainException>(() => LoadAsync(slice, "c"));
 
-            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-            Assert.Contains($"needs {Copy} bytes", error.Status.Detail);
-            Assert.Contains($"has {16_000 - (2 * Copy)} of its 16000 bytes available", error.Status.Detail);
+            Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
+            Assert.Contains($"needs {Copy} bytes", error.Message);
+            Assert.Contains($"has {16_000 - (2 * Copy)} of its 16000 bytes available", error.Message);
             Assert.Equal([a, b], slice.Models.Keys.Order(StringComparer.Ordinal));
             Assert.Equal(0, slice.Evictions);
             Assert.Equal(2, slice.Catalog.Count);
@@ -144,11 +144,11 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         Assert.Equal([a], (await LoadAsync(slice, "b")).EvictedModelIds);
 
         AcceleratorSlice small = Slice(budget: 6_000);
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(small, "a"));
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => LoadAsync(small, "a"));
 
-        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
         // Its storages alone pass the budget: refused from the archive, before libtorch allocates anything.
-        Assert.Contains($"needs {Copy} bytes (its storage records, uncompressed, before loading) but slice 'small-6000' has 6000 of its 6000 bytes available", error.Status.Detail);
+        Assert.Contains($"needs {Copy} bytes (its storage records, uncompressed, before loading) but slice 'small-6000' has 6000 of its 6000 bytes available", error.Message);
         Assert.Empty(small.Catalog);
         Assert.Equal(0, small.ChargedBytes);
         Assert.Single(slice.Models);
@@ -163,8 +163,8 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
         try
         {
-            RpcException error = await Assert.ThrowsAsync<RpcException>(() => LoadAsync(slice, "b"));
-            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+            DomainException error = await Assert.ThrowsAsync<DomainException>(() => LoadAsync(slice, "b"));
+            Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
         }
         finally
         {
@@ -206,8 +206,8 @@ public sealed class SliceMemoryTests : IAsyncLifetime
 
         Assert.Empty(slice.Catalog);
         Assert.Equal(0, slice.ChargedBytes);
-        RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await _loader.AcquireAsync(slice, a, CancellationToken.None));
-        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        DomainException error = await Assert.ThrowsAsync<DomainException>(async () => await _loader.AcquireAsync(slice, a, CancellationToken.None));
+        Assert.Equal(DomainErrorKind.NotFound, error.Kind);
     }
 
     [Theory]
@@ -224,10 +224,10 @@ public sealed class SliceMemoryTests : IAsyncLifetime
             request.Batching = new BatchingConfig { MaxBatchSize = maxBatch, MaxDelayMicros = delayMicros };
         }
 
-        RpcException error = await Assert.ThrowsAsync<RpcException>(() => _loader.LoadAsync(slice, request, CancellationToken.None));
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => _loader.LoadAsync(slice, request, CancellationToken.None));
 
-        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains(expected, error.Status.Detail);
+        Assert.Equal(DomainErrorKind.InvalidInput, error.Kind);
+        Assert.Contains(expected, error.Message);
         Assert.Empty(slice.Catalog);
     }
 

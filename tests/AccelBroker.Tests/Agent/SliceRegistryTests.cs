@@ -1,7 +1,7 @@
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -21,10 +21,10 @@ public sealed class SliceRegistryTests
         var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
         registry.Assign(Slice("a", 5_000, 0.25));
 
-        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice("b", 3_001, 0.25)));
+        DomainException error = Assert.Throws<DomainException>(() => registry.Assign(Slice("b", 3_001, 0.25)));
 
-        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("slices would hold 8001 of 8000 bytes", error.Status.Detail);
+        Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
+        Assert.Contains("slices would hold 8001 of 8000 bytes", error.Message);
         Assert.Equal(["a"], registry.All.Select(s => s.Id));
         registry.Assign(Slice("c", 3_000, 0.25)); // an exact fit is fine
         Assert.Equal(2, registry.All.Count);
@@ -56,10 +56,10 @@ public sealed class SliceRegistryTests
             registry.Assign(Slice($"s{i}", 100, 0.1));
         }
 
-        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice("extra", 100, 0.1)));
+        DomainException error = Assert.Throws<DomainException>(() => registry.Assign(Slice("extra", 100, 0.1)));
 
-        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Contains("1.1 of 1 of the device's compute", error.Status.Detail);
+        Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
+        Assert.Contains("1.1 of 1 of the device's compute", error.Message);
     }
 
     [Fact]
@@ -101,9 +101,9 @@ public sealed class SliceRegistryTests
     {
         var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
 
-        RpcException error = Assert.Throws<RpcException>(() => registry.Assign(Slice(LocalBenchmark.ComputeTenant, 1, 0.25)));
+        DomainException error = Assert.Throws<DomainException>(() => registry.Assign(Slice(LocalBenchmark.ComputeTenant, 1, 0.25)));
 
-        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(DomainErrorKind.InvalidInput, error.Kind);
         Assert.Empty(registry.All);
     }
 
