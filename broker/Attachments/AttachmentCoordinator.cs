@@ -4,6 +4,7 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Placement;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -27,21 +28,21 @@ internal sealed class AttachmentCoordinator(
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>Places a slice of <paramref name="sliceTypeName"/>, has its agent create it and records it under the host's lowest free ordinal.</summary>
-    /// <exception cref="RpcException">
-    /// InvalidArgument (host, slice type), ResourceExhausted (no agent has room), Unavailable (the agent did not
-    /// accept the slice), Internal (the attachment could not be saved).
+    /// <exception cref="DomainException">
+    /// InvalidInput (host, slice type), ResourceExhausted (no agent has room), Cancelled (the caller gave up while
+    /// the agent was asked), Unavailable (the agent did not accept the slice), Internal (the attachment could not be saved).
     /// </exception>
     public async Task<Accelerator> AttachAsync(string host, string sliceTypeName, string hostType, CancellationToken ct)
     {
         RequestChecks.Host(host);
         if (string.IsNullOrEmpty(sliceTypeName))
         {
-            throw RequestChecks.InvalidArgument($"slice_type is required; known: {catalog.KnownNames}");
+            throw DomainException.Invalid($"slice_type is required; known: {catalog.KnownNames}");
         }
 
         if (!catalog.TryGet(sliceTypeName, out SliceTypeSpec? sliceType))
         {
-            throw RequestChecks.InvalidArgument($"unknown slice type '{sliceTypeName}'; known: {catalog.KnownNames}");
+            throw DomainException.Invalid($"unknown slice type '{sliceTypeName}'; known: {catalog.KnownNames}");
         }
 
         await _gate.WaitAsync(ct);
@@ -59,12 +60,10 @@ internal sealed class AttachmentCoordinator(
                 BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, attachment.Id, reason);
                 if (ex is OperationCanceledException && ct.IsCancellationRequested)
                 {
-                    throw new RpcException(new Status(StatusCode.Cancelled, "the attach was cancelled by the caller"));
+                    throw DomainException.Cancelled("the attach was cancelled by the caller");
                 }
 
-                throw new RpcException(new Status(
-                    StatusCode.Unavailable,
-                    $"agent {agent.AgentId} at {agent.Address} did not accept the slice: {reason}"));
+                throw DomainException.Unavailable($"agent {agent.AgentId} at {agent.Address} did not accept the slice: {reason}");
             }
 
             try
@@ -76,7 +75,7 @@ internal sealed class AttachmentCoordinator(
                 book.Abandon(attachment.Id);
                 BrokerLog.AttachmentsSaveFailed(logger, ex);
                 await ReleaseBestEffortAsync(agent.AgentId, agent.Address, attachment.Id);
-                throw new RpcException(new Status(StatusCode.Internal, $"the attachment could not be saved: {ex.Message}"));
+                throw DomainException.Internal($"the attachment could not be saved: {ex.Message}", ex);
             }
 
             BrokerLog.AcceleratorAttached(
@@ -90,7 +89,7 @@ internal sealed class AttachmentCoordinator(
     }
 
     /// <summary>Removes the accelerator at <paramref name="ordinal"/> of <paramref name="host"/>, frees its capacity and asks its agent to drop the slice.</summary>
-    /// <exception cref="RpcException">InvalidArgument (host, ordinal), NotFound (nothing attached there), Internal (could not be saved).</exception>
+    /// <exception cref="DomainException">InvalidInput (host, ordinal), NotFound (nothing attached there), Internal (could not be saved).</exception>
     public async Task<Accelerator> DetachAsync(string host, int ordinal, CancellationToken ct)
     {
         RequestChecks.Host(host);
@@ -101,7 +100,7 @@ internal sealed class AttachmentCoordinator(
         try
         {
             AttachmentRecord attachment = book.Find(host, ordinal)
-                ?? throw new RpcException(new Status(StatusCode.NotFound, book.DescribeMissing(host, ordinal)));
+                ?? throw DomainException.NotFound(book.DescribeMissing(host, ordinal));
             removed = describer.Describe(attachment);
             try
             {
@@ -110,7 +109,7 @@ internal sealed class AttachmentCoordinator(
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 BrokerLog.AttachmentsSaveFailed(logger, ex);
-                throw new RpcException(new Status(StatusCode.Internal, $"the detach could not be saved: {ex.Message}"));
+                throw DomainException.Internal($"the detach could not be saved: {ex.Message}", ex);
             }
 
             BrokerLog.AcceleratorDetached(logger, attachment.Id, attachment.Host, attachment.Ordinal, attachment.AgentId);
@@ -141,7 +140,7 @@ internal sealed class AttachmentCoordinator(
         if (!placement.Placed)
         {
             BrokerLog.PlacementFailed(logger, host, sliceType.Name, placement.Failure!);
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, placement.Failure!));
+            throw DomainException.Exhausted(placement.Failure!);
         }
 
         AgentRecord agent = fleet.First(a => a.AgentId == placement.AgentId);

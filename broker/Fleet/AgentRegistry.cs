@@ -1,8 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Broker.Fleet;
@@ -20,13 +20,13 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
     /// Records a registration. An empty id gets a new "agent-" + 12 hex id; a given id (known, or known before
     /// a broker restart) is kept and its record updated, so the agent keeps its slices.
     /// </summary>
-    /// <exception cref="RpcException">InvalidArgument when the request is not valid; nothing is recorded.</exception>
+    /// <exception cref="DomainException">InvalidInput when the request is not valid; nothing is recorded.</exception>
     public AgentRecord Register(RegisterAgentRequest request)
     {
         string? problem = AgentRegistrationValidator.FindProblem(request);
         if (problem is not null)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, problem));
+            throw DomainException.Invalid(problem);
         }
 
         DateTimeOffset now = time.GetUtcNow();

@@ -1,9 +1,9 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Usage;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 
 namespace AccelBroker.Broker.Fleet;
 
@@ -64,13 +64,13 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
     }
 
     /// <summary>The accelerator at <paramref name="ordinal"/> of <paramref name="host"/>.</summary>
-    /// <exception cref="RpcException">InvalidArgument for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
+    /// <exception cref="DomainException">InvalidInput for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
     public Accelerator Resolve(string host, int ordinal)
     {
         RequestChecks.Host(host);
         RequestChecks.Ordinal(ordinal);
         AttachmentRecord attachment = book.Find(host, ordinal)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, book.DescribeMissing(host, ordinal)));
+            ?? throw DomainException.NotFound(book.DescribeMissing(host, ordinal));
         return Describe(attachment);
     }
 

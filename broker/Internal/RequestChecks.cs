@@ -1,9 +1,9 @@
 using System.Globalization;
-using Grpc.Core;
+using AccelBroker.Hosting.Errors;
 
 namespace AccelBroker.Broker.Internal;
 
-/// <summary>Checks of request fields shared by several calls; each failure is InvalidArgument with a message.</summary>
+/// <summary>Checks of request fields shared by several calls; each failure is an InvalidInput <see cref="DomainException"/> with a message.</summary>
 internal static class RequestChecks
 {
     public const int MaxHostLength = 255;
@@ -12,12 +12,12 @@ internal static class RequestChecks
     {
         if (string.IsNullOrWhiteSpace(host))
         {
-            throw InvalidArgument("host must not be empty");
+            throw DomainException.Invalid("host must not be empty");
         }
 
         if (host.Length > MaxHostLength || host.Any(char.IsControl))
         {
-            throw InvalidArgument(string.Create(CultureInfo.InvariantCulture, $"host must be at most {MaxHostLength} characters without control characters"));
+            throw DomainException.Invalid(string.Create(CultureInfo.InvariantCulture, $"host must be at most {MaxHostLength} characters without control characters"));
         }
     }
 
@@ -25,9 +25,7 @@ internal static class RequestChecks
     {
         if (ordinal < 0)
         {
-            throw InvalidArgument(string.Create(CultureInfo.InvariantCulture, $"ordinal must be 0 or greater (got {ordinal})"));
+            throw DomainException.Invalid(string.Create(CultureInfo.InvariantCulture, $"ordinal must be 0 or greater (got {ordinal})"));
         }
     }
-
-    public static RpcException InvalidArgument(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -4,6 +4,7 @@ using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -44,7 +45,7 @@ internal sealed class BrokerGrpcService(
         if (!registry.TryRecordHeartbeat(request.AgentId, out AgentRecord? agent))
         {
             BrokerLog.HeartbeatFromUnknownAgent(logger, request.AgentId);
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown agent '{request.AgentId}'; register again"));
+            throw DomainException.NotFound($"unknown agent '{request.AgentId}'; register again");
         }
 
         usage.RecordHeartbeat(agent.AgentId, request.Usage);
@@ -65,8 +66,7 @@ internal sealed class BrokerGrpcService(
         // Known host types only: cost reports price the host, and a typo would silently price it at nothing.
         if (request.HostType.Length > 0 && !prices.TryGetInstance(request.HostType, out _))
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}"));
+            throw DomainException.Invalid($"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}");
         }
 
         return new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };

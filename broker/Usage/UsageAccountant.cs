@@ -2,9 +2,9 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Broker.Usage;
@@ -69,7 +69,7 @@ internal sealed class UsageAccountant(
         }
     }
 
-    /// <exception cref="RpcException">InvalidArgument naming the problem; NotFound for an accelerator not attached. Nothing is kept on error.</exception>
+    /// <exception cref="DomainException">InvalidInput naming the problem; NotFound for an accelerator not attached. Nothing is kept on error.</exception>
     public void ReportClient(ReportClientUsageRequest request)
     {
         string? problem = UsageChecks.FindIdProblem("accelerator_id", request.AcceleratorId)
@@ -77,12 +77,12 @@ internal sealed class UsageAccountant(
             ?? UsageChecks.FindProblem(request.Models);
         if (problem is not null)
         {
-            throw RequestChecks.InvalidArgument(problem);
+            throw DomainException.Invalid(problem);
         }
 
         if (!book.All().Any(a => a.Id == request.AcceleratorId))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"unknown accelerator '{request.AcceleratorId}'; it may have been detached"));
+            throw DomainException.NotFound($"unknown accelerator '{request.AcceleratorId}'; it may have been detached");
         }
 
         usage.RecordClient(request.AcceleratorId, request.ClientId, [.. request.Models]);
@@ -101,7 +101,7 @@ internal sealed class UsageAccountant(
         }
     }
 
-    /// <exception cref="RpcException">InvalidArgument for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
+    /// <exception cref="DomainException">InvalidInput for a bad host or ordinal; NotFound naming the host's ordinals.</exception>
     public GetUsageResponse Describe(GetUsageRequest request)
     {
         RequestChecks.Host(request.Host);
@@ -110,7 +110,7 @@ internal sealed class UsageAccountant(
         {
             RequestChecks.Ordinal(request.Ordinal);
             attachments = [book.Find(request.Host, request.Ordinal)
-                ?? throw new RpcException(new Status(StatusCode.NotFound, book.DescribeMissing(request.Host, request.Ordinal)))];
+                ?? throw DomainException.NotFound(book.DescribeMissing(request.Host, request.Ordinal))];
         }
         else
         {

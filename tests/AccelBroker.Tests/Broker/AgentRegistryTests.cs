@@ -1,8 +1,8 @@
 using AccelBroker.Broker;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
-using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -148,10 +148,10 @@ public sealed class AgentRegistryTests
     {
         RegisterAgentRequest request = Apply(Request(), field, value);
 
-        var ex = Assert.Throws<RpcException>(() => _registry.Register(request));
+        var ex = Assert.Throws<DomainException>(() => _registry.Register(request));
 
-        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
-        Assert.Contains(message, ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(DomainErrorKind.InvalidInput, ex.Kind);
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
         Assert.Empty(_registry.Snapshot());
     }
 
