@@ -33,7 +33,11 @@ public static class AgentHost
     /// <param name="options">The agent's settings.</param>
     /// <param name="configureLogging">Changes the logging setup; console logging by default.</param>
     /// <returns>The application, not yet started; dispose it when done.</returns>
-    public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="configureServices">
+    /// Registers services before the agent's own, which are added only where none is (a <see cref="TimeProvider"/>
+    /// or an <see cref="Slices.IEvictionPolicy"/> from a test, for example).
+    /// </param>
+    public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.HugePageAllocation)
@@ -96,6 +100,7 @@ public static class AgentHost
         configureLogging?.Invoke(builder.Logging);
 
         IServiceCollection services = builder.Services;
+        configureServices?.Invoke(services);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(device);
@@ -105,6 +110,7 @@ public static class AgentHost
         {
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
         });
+        services.TryAddSingleton<IEvictionPolicy>(LeastRecentlyUsedEviction.Instance);
         services.AddSingleton<SliceRegistry>();
         services.AddSingleton<SliceWorkers>();
         services.AddSingleton<QuarantinedModels>();
@@ -120,6 +126,8 @@ public static class AgentHost
         services.AddSingleton<InferenceRunner>();
         services.AddSingleton<InferenceMetering>();
         services.AddSingleton<ModelLoader>();
+        services.AddSingleton<ModelResidency>();
+        services.AddSingleton<RunPath>();
         services.AddSingleton<LocalBenchmark>();
         services.AddHostedService<BrokerRegistration>();
         services.AddGrpc(grpc =>
@@ -140,7 +148,7 @@ public static class AgentHost
         SliceWorkers workers = app.Services.GetRequiredService<SliceWorkers>();
         slices.Assigned += workers.Prestart;
         slices.Released += workers.Release;
-        app.Services.GetRequiredService<ModelLoader>();
+        app.Services.GetRequiredService<ModelResidency>();
         metrics?.Map(app);
         app.MapGrpcService<InferenceAgentService>();
         app.MapGrpcService<AgentControlService>();

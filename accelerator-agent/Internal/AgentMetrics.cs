@@ -33,13 +33,13 @@ internal sealed class AgentMetrics
             () => PerSlice(slice => slice.Assignment.ComputeShare),
             description: "Share of the device assigned to each slice (1 = all of it).");
         meter.CreateObservableGauge("accelbroker.agent.models.loaded",
-            () => PerSlice(slice => slice.Models.Count), unit: "{model}",
+            () => PerSlice(slice => slice.ResidentCount), unit: "{model}",
             description: "Models loaded on each slice.");
         meter.CreateObservableGauge("accelbroker.agent.slice.memory.charged",
             () => PerSlice(slice => slice.ChargedBytes), unit: "By",
             description: "Accelerator memory charged to the models resident on each slice (never above its budget).");
         meter.CreateObservableGauge("accelbroker.agent.slice.models.known",
-            () => PerSlice(slice => slice.Catalog.Count), unit: "{model}",
+            () => PerSlice(slice => slice.ModelCount), unit: "{model}",
             description: "Models each slice serves, resident or evicted (evicted ones reload on their next run).");
         meter.CreateObservableCounter("accelbroker.agent.slice.model_loads",
             () => PerSlice(slice => slice.Loads), unit: "{load}",

@@ -309,8 +309,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
             crash = CrashDescription.Of(code, [.. _errors]);
         }
 
-        _exited.TrySetResult(crash);
+        // Told before Exited completes, so whoever awaits the exit finds the end already counted and handled.
         _ended?.Invoke(this, crash);
+        _exited.TrySetResult(crash);
         _ready.TrySetException(new InvalidOperationException($"it ended during start-up ({crash}): {LastErrors()}"));
         if (!_stopping)
         {

@@ -1,16 +1,12 @@
-using System.Diagnostics;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
-using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
-using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 
@@ -21,19 +17,19 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 {
     private readonly ModelStore _store;
     private readonly SliceRegistry _slices;
-    private readonly ModelLoader _loader;
+    private readonly ModelResidency _residency;
+    private readonly RunPath _runs;
     private readonly InferenceRunner _runner;
     private readonly AgentIdentity _identity;
     private readonly AgentOptions _options;
     private readonly ILogger<InferenceAgentService> _logger;
-    private readonly InferenceMetering _metering;
 
-    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelLoader loader, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger, InferenceMetering metering)
+    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelResidency residency, RunPath runs, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger)
     {
-        _metering = metering;
         _store = store;
         _slices = slices;
-        _loader = loader;
+        _residency = residency;
+        _runs = runs;
         _runner = runner;
         _identity = identity;
         _options = options;
@@ -126,11 +122,11 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     }
 
     public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context) =>
-        _loader.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);
+        _residency.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);
 
     public override async Task<UnloadModelResponse> UnloadModel(UnloadModelRequest request, ServerCallContext context)
     {
-        await _loader.UnloadAsync(_slices.Get(request.SliceId), request.ModelId, context.CancellationToken);
+        await _residency.UnloadAsync(_slices.Get(request.SliceId), request.ModelId, context.CancellationToken);
         return new UnloadModelResponse();
     }
 
@@ -147,168 +143,45 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             Evictions = slice.Evictions,
             Device = _runner.Device.Label,
         };
-        response.Models.AddRange(slice.Catalog.Values.OrderBy(e => e.ModelId, StringComparer.Ordinal).Select(e => e.ToProto()));
+        response.Models.AddRange(slice.ModelsById().Select(e => e.ToProto()));
         return Task.FromResult(response);
     }
 
-    // A batching model merges this run with concurrent ones; fp16/bf16 runs that want their native output dtype
-    // run alone, since a batch's outputs are converted once for all.
-    private Task<ExecutionResult> ExecuteAsync(AcceleratorSlice slice, LoadedModel model, List<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken) =>
-        model.Batcher is { } batcher && (!nativeOutputDtype || model.CastType is null)
-            ? batcher.RunAsync(inputs, deadline, cancellationToken)
-            : _runner.RunAsync(model, slice.Id, slice.Assignment.ComputeShare, inputs, nativeOutputDtype, deadline, cancellationToken);
-
-    public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
-    {
-        using Activity? activity = AgentTracing.StartRun(context, request.SliceId, request.ModelId, streaming: false);
-        try
-        {
-            return await RunCoreAsync(request, context, activity);
-        }
-        catch (Exception ex)
-        {
-            AgentTracing.Failed(activity, ex);
-            throw;
-        }
-    }
-
-    private async Task<RunResponse> RunCoreAsync(RunRequest request, ServerCallContext context, Activity? activity)
-    {
-        AcceleratorSlice slice = _slices.Get(request.SliceId);
-        LoadedModel model = await _loader.AcquireAsync(slice, request.ModelId, context.CancellationToken);
-        bool ran = false;
-        try
-        {
-            List<WireTensor> inputs = InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes);
-            ExecutionResult result = await ExecuteAsync(slice, model, inputs, request.NativeOutputDtype, context.Deadline, context.CancellationToken);
-            ran = true;
-            _metering.Succeeded(slice, request.ModelId, result.Timing);
-            AgentTracing.Ran(activity, result.Timing);
-            var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
-            foreach (WireTensor output in result.Outputs)
+    public override Task<RunResponse> Run(RunRequest request, ServerCallContext context) =>
+        _runs.RunAsync(
+            request.SliceId,
+            request.ModelId,
+            request.NativeOutputDtype,
+            streaming: false,
+            context,
+            _ => ValueTask.FromResult(InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes)),
+            result =>
             {
-                response.Outputs.Add(Encode(output, request.AcceptCompression, includeData: true));
-            }
+                var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
+                foreach (WireTensor output in result.Outputs)
+                {
+                    response.Outputs.Add(TensorProtos.Create(output.DataType, output.Shape, output.Data, request.AcceptCompression, includeData: true));
+                }
 
-            return response;
-        }
-        catch (Exception) when (!ran && _metering.Failed(slice, request.ModelId))
-        {
-            throw;
-        }
-        finally
-        {
-            model.Release();
-        }
-    }
+                return Task.FromResult(response);
+            });
 
     public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
     {
-        CancellationToken cancellationToken = context.CancellationToken;
-        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
+        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
         {
             throw DomainException.Invalid("the first message of a streaming run must be the header");
         }
 
         RunStreamHeader header = requestStream.Current.Header;
-        using Activity? activity = AgentTracing.StartRun(context, header.SliceId, header.ModelId, streaming: true);
-        try
-        {
-            await RunStreamCoreAsync(header, requestStream, responseStream, context, activity);
-        }
-        catch (Exception ex)
-        {
-            AgentTracing.Failed(activity, ex);
-            throw;
-        }
-    }
-
-    private async Task RunStreamCoreAsync(RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context, Activity? activity)
-    {
-        CancellationToken cancellationToken = context.CancellationToken;
-        AcceleratorSlice slice = _slices.Get(header.SliceId);
-        LoadedModel model = await _loader.AcquireAsync(slice, header.ModelId, cancellationToken);
-        bool ran = false;
-        try
-        {
-            List<WireTensor> inputs = await ReceiveInputsAsync(header, requestStream, cancellationToken);
-            ExecutionResult result = await ExecuteAsync(slice, model, inputs, header.NativeOutputDtype, context.Deadline, cancellationToken);
-            ran = true;
-            _metering.Succeeded(slice, header.ModelId, result.Timing);
-            AgentTracing.Ran(activity, result.Timing);
-            var responseHeader = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
-            foreach (WireTensor output in result.Outputs)
-            {
-                responseHeader.Outputs.Add(Encode(output, compress: false, includeData: false));
-            }
-
-            await responseStream.WriteAsync(new RunStreamResponse { Header = responseHeader }, cancellationToken);
-            foreach (WireTensor output in result.Outputs)
-            {
-                // Each write serializes before it completes, so slices of the output array can be wrapped without copying.
-                for (int offset = 0; offset < output.Data.Length; offset += WireLimits.StreamChunkBytes)
-                {
-                    int length = Math.Min(WireLimits.StreamChunkBytes, output.Data.Length - offset);
-                    var chunk = new RunStreamResponse { Chunk = UnsafeByteOperations.UnsafeWrap(output.Data.Slice(offset, length)) };
-                    await responseStream.WriteAsync(chunk, cancellationToken);
-                }
-            }
-        }
-        // The execution's outcome: a run that completed counts as done even if its outputs could not be delivered.
-        catch (Exception) when (!ran && _metering.Failed(slice, header.ModelId))
-        {
-            throw;
-        }
-        finally
-        {
-            model.Release();
-        }
-    }
-
-    private async Task<List<WireTensor>> ReceiveInputsAsync(RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, CancellationToken cancellationToken)
-    {
-        long total = 0;
-        for (int i = 0; i < header.Inputs.Count; i++)
-        {
-            TensorProto spec = header.Inputs[i];
-            if (spec.Compression != Compression.None)
-            {
-                throw DomainException.Invalid($"input {i}: compression is not supported on the streaming call");
-            }
-
-            long expected = InputDecoder.ExpectedBytes(spec, i);
-            if (spec.RawLength != expected)
-            {
-                throw DomainException.Invalid($"input {i}: raw_length {spec.RawLength} but {InputDecoder.Describe(spec)} needs {expected} bytes");
-            }
-
-            total += expected;
-            if (total > _options.MaxRequestBytes)
-            {
-                throw DomainException.Exhausted($"inputs exceed this agent's limit of {_options.MaxRequestBytes} bytes per run");
-            }
-        }
-
-        var assembler = new ChunkAssembler(header.Inputs.Select(spec => spec.RawLength));
-        while (await requestStream.MoveNext(cancellationToken))
-        {
-            if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
-            {
-                throw DomainException.Invalid("only data chunks may follow the streaming run header");
-            }
-
-            if (!assembler.TryAppend(requestStream.Current.Chunk.Span))
-            {
-                throw DomainException.Invalid($"more input bytes than the header announced ({total})");
-            }
-        }
-
-        if (assembler.Received != total)
-        {
-            throw DomainException.Invalid($"input stream ended after {assembler.Received} of {total} bytes");
-        }
-
-        return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], assembler.Buffers[i])).ToList();
+        await _runs.RunAsync(
+            header.SliceId,
+            header.ModelId,
+            header.NativeOutputDtype,
+            streaming: true,
+            context,
+            cancellationToken => StreamedRun.ReceiveInputsAsync(header, requestStream, _options.MaxRequestBytes, cancellationToken),
+            result => StreamedRun.WriteOutputsAsync(result, _runner.Device.Label, responseStream, context.CancellationToken));
     }
 
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
@@ -339,7 +212,4 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     // Resolved per call rather than injected, so this verb adds no constructor dependency to the data path.
     public override Task<BenchmarkLocalResponse> BenchmarkLocal(BenchmarkLocalRequest request, ServerCallContext context) =>
         context.GetHttpContext().RequestServices.GetRequiredService<LocalBenchmark>().RunAsync(request, context.Deadline, context.CancellationToken);
-
-    private static TensorProto Encode(WireTensor tensor, bool compress, bool includeData) =>
-        TensorProtos.Create(tensor.DataType, tensor.Shape, tensor.Data, compress, includeData);
 }

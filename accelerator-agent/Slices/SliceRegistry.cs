@@ -4,7 +4,6 @@ using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Agent.Slices;
 
@@ -18,17 +17,19 @@ internal sealed class SliceRegistry
     private readonly object _assignGate = new();
     private readonly AgentCapacity _capacity;
     private readonly double _evictionThreshold;
+    private readonly IEvictionPolicy _eviction;
     private readonly ILogger<SliceRegistry> _logger;
 
-    public SliceRegistry(AgentIdentity identity, AgentOptions options, ILogger<SliceRegistry> logger)
-        : this(identity.Capacity, options.EvictionThreshold, logger)
+    public SliceRegistry(AgentIdentity identity, AgentOptions options, IEvictionPolicy eviction, ILogger<SliceRegistry> logger)
+        : this(identity.Capacity, options.EvictionThreshold, logger, eviction)
     {
     }
 
-    internal SliceRegistry(AgentCapacity capacity, double evictionThreshold, ILogger<SliceRegistry> logger)
+    internal SliceRegistry(AgentCapacity capacity, double evictionThreshold, ILogger<SliceRegistry> logger, IEvictionPolicy? eviction = null)
     {
         _capacity = capacity;
         _evictionThreshold = evictionThreshold;
+        _eviction = eviction ?? LeastRecentlyUsedEviction.Instance;
         _logger = logger;
     }
 
@@ -44,7 +45,7 @@ internal sealed class SliceRegistry
     public bool IsAssigned(string sliceId) => _slices.ContainsKey(sliceId);
 
     /// <summary>Whether any slice serves the model with these bytes, resident or evicted: its bytes must stay on disk.</summary>
-    public bool Holds(string sha256) => _slices.Values.Any(slice => slice.Catalog.Values.Any(model => model.Sha256 == sha256));
+    public bool Holds(string sha256) => _slices.Values.Any(slice => slice.ServesBytes(sha256));
 
     public void Assign(SliceAssignment assignment)
     {
@@ -79,7 +80,7 @@ internal sealed class SliceRegistry
                     $"and {compute:0.###} of {_capacity.Compute:0.###} of the device's compute");
             }
 
-            _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold);
+            _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold, _eviction);
         }
 
         AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);
@@ -139,12 +140,5 @@ internal sealed class SliceRegistry
         }
 
         throw DomainException.NotFound($"slice '{sliceId}' is not held by this agent (it may have been detached)");
-    }
-
-    /// <summary>The error for a model id the slice does not serve, listing the ones it does.</summary>
-    public static DomainException UnknownModel(AcceleratorSlice slice, string modelId)
-    {
-        string known = slice.Catalog.IsEmpty ? "none" : string.Join(", ", slice.Catalog.Keys.Order(StringComparer.Ordinal));
-        return DomainException.NotFound($"unknown model '{modelId}' on slice '{slice.Id}'; loaded models: {known}");
     }
 }

@@ -9,6 +9,7 @@ using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace AccelBroker.Tests.Agent;
@@ -23,14 +24,19 @@ public sealed class SliceMemoryTests : IAsyncLifetime
     private const long Copy = 6432;
 
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "accelbroker-slicememory-" + Guid.NewGuid().ToString("N"));
+    // Recency is the agent's clock: a fake one makes "used later" exact without sleeping. Each reading moves it on a
+    // little, so time spent in an execution slot is never zero either.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(1) };
     private WebApplication _agent = null!;
-    private ModelLoader _loader = null!;
+    private ModelResidency _residency = null!;
     private string _sha256 = null!;
 
     public async Task InitializeAsync()
     {
-        _agent = AgentHost.Build(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 1L << 30 });
-        _loader = _agent.Services.GetRequiredService<ModelLoader>();
+        _agent = AgentHost.Build(
+            new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 1L << 30 },
+            configureServices: services => services.AddSingleton<TimeProvider>(_time));
+        _residency = _agent.Services.GetRequiredService<ModelResidency>();
         byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt"));
         _sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         using ModelUpload upload = _agent.Services.GetRequiredService<ModelStore>().BeginUpload(_sha256, bytes.Length);
@@ -56,7 +62,7 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         Assert.Equal(Copy, response.SliceChargedBytes);
         Assert.Equal(100_000, response.SliceBudgetBytes);
         Assert.Empty(response.EvictedModelIds);
-        SliceModelEntry entry = Assert.Single(slice.Catalog.Values);
+        SliceModelEntry entry = Assert.Single(slice.ModelsById());
         Assert.Equal((1L, Copy, true), (entry.LoadCount, entry.ChargedBytes, entry.Resident is not null));
 
         // Loading the same model again is not charged twice.
@@ -79,9 +85,36 @@ public sealed class SliceMemoryTests : IAsyncLifetime
 
         Assert.Equal([b], c.EvictedModelIds);
         Assert.Equal(2 * Copy, c.SliceChargedBytes);
-        Assert.Equal([a, c.ModelId], slice.Models.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([a, c.ModelId], Resident(slice));
         Assert.Equal(1, slice.Evictions);
-        Assert.False(slice.Catalog[b].Resident is not null);
+        Assert.False(Entry(slice, b).Resident is not null);
+    }
+
+    [Fact]
+    public async Task TheSlicesEvictionPolicyChoosesWhichIdleModelGoesAndIsOfferedNoRunningOne()
+    {
+        // Most recently used first: the opposite of the default, so the policy, not the slice, decided.
+        var policy = new RecordingPolicy(idle => idle.OrderByDescending(e => e.LastUsedTicks));
+        // Threshold 90 % of 24000 = 21600: three copies (19296) fit, a fourth must make room.
+        AcceleratorSlice slice = Slice(budget: 24_000, policy);
+        string a = (await LoadAsync(slice, "a")).ModelId;
+        string b = (await LoadAsync(slice, "b")).ModelId;
+        string c = (await LoadAsync(slice, "c")).ModelId;
+        await RunAsync(slice, a);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        LoadedModel running = await _residency.AcquireAsync(slice, c, CancellationToken.None); // most recent, but running
+        try
+        {
+            LoadModelResponse d = await LoadAsync(slice, "d");
+
+            Assert.Equal([a], d.EvictedModelIds);
+            Assert.Equal([b, c, d.ModelId], Resident(slice));
+            Assert.Equal([a, b], Assert.Single(policy.Offered));
+        }
+        finally
+        {
+            running.Release();
+        }
     }
 
     [Fact]
@@ -92,12 +125,12 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         string b = (await LoadAsync(slice, "b")).ModelId;
         Assert.Equal([a], (await LoadAsync(slice, "c")).EvictedModelIds);
 
-        LoadedModel reloaded = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        LoadedModel reloaded = await _residency.AcquireAsync(slice, a, CancellationToken.None);
         reloaded.Release();
 
-        Assert.Same(reloaded, slice.Models[a]);
-        Assert.Equal(2, slice.Catalog[a].LoadCount);
-        Assert.Null(slice.Catalog[b].Resident); // b was the least recently used then
+        Assert.Same(reloaded, Entry(slice, a).Resident);
+        Assert.Equal(2, Entry(slice, a).LoadCount);
+        Assert.Null(Entry(slice, b).Resident); // b was the least recently used then
         Assert.Equal(4, slice.Loads);
         Assert.Equal(2, slice.Evictions);
         Assert.True(slice.ChargedBytes <= slice.ThresholdBytes);
@@ -109,9 +142,9 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         AcceleratorSlice slice = Slice(budget: 16_000);
         string a = (await LoadAsync(slice, "a")).ModelId;
         string b = (await LoadAsync(slice, "b")).ModelId;
-        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        LoadedModel running = await _residency.AcquireAsync(slice, a, CancellationToken.None);
         await Task.Delay(20);
-        LoadedModel runningB = await _loader.AcquireAsync(slice, b, CancellationToken.None); // b's run started last
+        LoadedModel runningB = await _residency.AcquireAsync(slice, b, CancellationToken.None); // b's run started last
         try
         {
             // Both others execute: a third copy would take the slice to 19296 of 16000 bytes.
@@ -120,9 +153,9 @@ public sealed class SliceMemoryTests : IAsyncLifetime
             Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
             Assert.Contains($"needs {Copy} bytes", error.Message);
             Assert.Contains($"has {16_000 - (2 * Copy)} of its 16000 bytes available", error.Message);
-            Assert.Equal([a, b], slice.Models.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal([a, b], Resident(slice));
             Assert.Equal(0, slice.Evictions);
-            Assert.Equal(2, slice.Catalog.Count);
+            Assert.Equal(2, slice.ModelCount);
         }
         finally
         {
@@ -149,9 +182,9 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
         // Its storages alone pass the budget: refused from the archive, before libtorch allocates anything.
         Assert.Contains($"needs {Copy} bytes (its storage records, uncompressed, before loading) but slice 'small-6000' has 6000 of its 6000 bytes available", error.Message);
-        Assert.Empty(small.Catalog);
+        Assert.Equal(0, small.ModelCount);
         Assert.Equal(0, small.ChargedBytes);
-        Assert.Single(slice.Models);
+        Assert.Equal(1, slice.ResidentCount);
     }
 
     [Fact]
@@ -160,7 +193,7 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         // 12000 bytes: a second copy beside a running one would need 12864.
         AcceleratorSlice slice = Slice(budget: 12_000);
         string a = (await LoadAsync(slice, "a")).ModelId;
-        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        LoadedModel running = await _residency.AcquireAsync(slice, a, CancellationToken.None);
         try
         {
             DomainException error = await Assert.ThrowsAsync<DomainException>(() => LoadAsync(slice, "b"));
@@ -172,8 +205,8 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         }
 
         Assert.Equal(0, slice.Evictions);
-        Assert.Same(running, slice.Models[a]);
-        Assert.Single(slice.Catalog);
+        Assert.Same(running, Entry(slice, a).Resident);
+        Assert.Equal(1, slice.ModelCount);
     }
 
     [Fact]
@@ -182,7 +215,7 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         // 13000 bytes, threshold 11700: with a running there is nothing to evict, but 12864 fits the budget.
         AcceleratorSlice slice = Slice(budget: 13_000);
         string a = (await LoadAsync(slice, "a")).ModelId;
-        LoadedModel running = await _loader.AcquireAsync(slice, a, CancellationToken.None);
+        LoadedModel running = await _residency.AcquireAsync(slice, a, CancellationToken.None);
         try
         {
             LoadModelResponse b = await LoadAsync(slice, "b");
@@ -202,11 +235,11 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         AcceleratorSlice slice = Slice(budget: 100_000);
         string a = (await LoadAsync(slice, "a")).ModelId;
 
-        await _loader.UnloadAsync(slice, a, CancellationToken.None);
+        await _residency.UnloadAsync(slice, a, CancellationToken.None);
 
-        Assert.Empty(slice.Catalog);
+        Assert.Equal(0, slice.ModelCount);
         Assert.Equal(0, slice.ChargedBytes);
-        DomainException error = await Assert.ThrowsAsync<DomainException>(async () => await _loader.AcquireAsync(slice, a, CancellationToken.None));
+        DomainException error = await Assert.ThrowsAsync<DomainException>(async () => await _residency.AcquireAsync(slice, a, CancellationToken.None));
         Assert.Equal(DomainErrorKind.NotFound, error.Kind);
     }
 
@@ -224,11 +257,11 @@ public sealed class SliceMemoryTests : IAsyncLifetime
             request.Batching = new BatchingConfig { MaxBatchSize = maxBatch, MaxDelayMicros = delayMicros };
         }
 
-        DomainException error = await Assert.ThrowsAsync<DomainException>(() => _loader.LoadAsync(slice, request, CancellationToken.None));
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => _residency.LoadAsync(slice, request, CancellationToken.None));
 
         Assert.Equal(DomainErrorKind.InvalidInput, error.Kind);
         Assert.Contains(expected, error.Message);
-        Assert.Empty(slice.Catalog);
+        Assert.Equal(0, slice.ModelCount);
     }
 
     [Fact]
@@ -250,7 +283,7 @@ public sealed class SliceMemoryTests : IAsyncLifetime
             Assert.Equal(1, scheduler.UsageOf(slice.Id).Waiting);
             await Task.Delay(100);
             Assert.False(load.IsCompleted);
-            Assert.Empty(slice.Models);
+            Assert.Equal(0, slice.ResidentCount);
         }
 
         LoadModelResponse response = await load.WaitAsync(TimeSpan.FromSeconds(30));
@@ -258,17 +291,37 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         Assert.True(scheduler.UsageOf(slice.Id).SecondsUsed > 0, "the load's time is charged to its slice");
     }
 
-    private static AcceleratorSlice Slice(long budget) =>
-        new(new SliceAssignment { SliceId = budget < Copy ? $"small-{budget}" : $"slice-{budget}", MemoryBytes = budget, ComputeShare = 0.5 }, evictionThreshold: 0.9);
+    private static AcceleratorSlice Slice(long budget, IEvictionPolicy? eviction = null) =>
+        new(new SliceAssignment { SliceId = budget < Copy ? $"small-{budget}" : $"slice-{budget}", MemoryBytes = budget, ComputeShare = 0.5 }, evictionThreshold: 0.9, eviction);
 
-    private Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, string alias) =>
-        _loader.LoadAsync(slice, new LoadModelRequest { SliceId = slice.Id, Sha256 = _sha256, Alias = alias }, CancellationToken.None);
+    private Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, string alias)
+    {
+        // Each load later than the last, as they would be: recency follows the order of the calls.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        return _residency.LoadAsync(slice, new LoadModelRequest { SliceId = slice.Id, Sha256 = _sha256, Alias = alias }, CancellationToken.None);
+    }
 
     private async Task RunAsync(AcceleratorSlice slice, string modelId)
     {
-        // A little later than the loads, so recency is unambiguous.
-        await Task.Delay(20);
-        LoadedModel model = await _loader.AcquireAsync(slice, modelId, CancellationToken.None);
+        // Later than the loads, so recency is unambiguous.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        LoadedModel model = await _residency.AcquireAsync(slice, modelId, CancellationToken.None);
         model.Release();
+    }
+
+    private static SliceModelEntry Entry(AcceleratorSlice slice, string modelId) =>
+        slice.TryGetModel(modelId, out SliceModelEntry? entry) ? entry : throw new Xunit.Sdk.XunitException($"slice serves no model '{modelId}'");
+
+    private static string[] Resident(AcceleratorSlice slice) => [.. slice.ModelsById().Where(e => e.Resident is not null).Select(e => e.ModelId)];
+
+    private sealed class RecordingPolicy(Func<IReadOnlyCollection<SliceModelEntry>, IEnumerable<SliceModelEntry>> order) : IEvictionPolicy
+    {
+        public List<string[]> Offered { get; } = [];
+
+        public IEnumerable<SliceModelEntry> Order(IReadOnlyCollection<SliceModelEntry> idle)
+        {
+            Offered.Add([.. idle.Select(e => e.ModelId).Order(StringComparer.Ordinal)]);
+            return order(idle);
+        }
     }
 }
