@@ -18,6 +18,12 @@ public sealed record BrokerOptions
     /// </summary>
     public string? MetricsListen { get; init; }
 
+    /// <summary>
+    /// OTLP/HTTP endpoint (for example http://collector:4318) the broker's traces are exported to; <see langword="null"/>
+    /// (the default) exports none.
+    /// </summary>
+    public string? OtlpEndpoint { get; init; }
+
     /// <summary>Slice-type catalogue file (JSON); <see langword="null"/> uses the built-in eia2 catalogue.</summary>
     public string? CatalogPath { get; init; }
 

@@ -1,0 +1,60 @@
+using System.Globalization;
+using AccelBroker.Hosting.CommandLine;
+using Microsoft.Extensions.Configuration;
+
+namespace AccelBroker.Broker;
+
+/// <summary>
+/// The broker's settings: every <see cref="BrokerOptions"/> property, from <c>appsettings.json</c> (section
+/// <c>Broker</c>), <c>ACCELBROKER_BROKER__&lt;KEY&gt;</c> or its flag, in the flag's units and with its messages.
+/// </summary>
+internal static class BrokerSettings
+{
+    /// <summary>The executable serves metrics unless told not to (Prometheus exporters' customary port).</summary>
+    public const string DefaultMetricsListen = "http://127.0.0.1:9464";
+
+    public static readonly HostSettings<BrokerOptions> All = new("Broker",
+    [
+        new("Listen", "--listen", "URL", "Address to listen on (default http://127.0.0.1:5050; port 0 picks a free one).", "http://0.0.0.0:6000",
+            (o, v) => o with { Listen = HostSettingValues.IsHttpUrl(v) ? v : throw new FormatException($"--listen '{v}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})") }),
+        new("MetricsListen", "--metrics-listen", "URL|off",
+            "Serve Prometheus metrics at URL/metrics over HTTP/1.1 (default http://127.0.0.1:9464; port 0 picks a free one); off serves none.", "http://0.0.0.0:9100",
+            (o, v) => o with { MetricsListen = HostSettingValues.MetricsListen("--metrics-listen", v, trimSlash: false) }),
+        new("Catalog", "--catalog", "FILE", "Slice-type catalogue (JSON); default: eia2.medium, eia2.large, eia2.xlarge.", "cat.json",
+            (o, v) => o with { CatalogPath = v }),
+        new("Prices", "--prices", "FILE", "Instance and slice prices (JSON) that extend or replace the built-in ones.", "prices.json",
+            (o, v) => o with { PricesPath = v }),
+        new("DataDir", "--data-dir", "DIR",
+            "Keep attachments (DIR/attachments.json) and usage since attach (DIR/usage.json, saved while it changes and on shutdown) across restarts (default: in memory).", "/var/lib/accel",
+            (o, v) => o with { DataDir = v }),
+        new("UsageSaveInterval", "--usage-save-interval", "SECONDS", "Save usage.json at most this often (default 5): what a crash can lose.", "30",
+            (o, v) => o with { UsageSaveInterval = Seconds("--usage-save-interval", v) }),
+        new("HeartbeatInterval", "--heartbeat-interval", "SECONDS",
+            "Heartbeat interval told to agents (default 2); an agent is unhealthy after 3 intervals without a heartbeat.", "0.5",
+            (o, v) => o with { HeartbeatInterval = Seconds("--heartbeat-interval", v) }),
+        new("OtlpEndpoint", "--otlp-endpoint", "URL", "Export traces over OTLP/HTTP to URL (for example http://127.0.0.1:4318); default: none.", "http://collector:4318",
+            (o, v) => o with { OtlpEndpoint = HostSettingValues.IsHttpUrl(v) ? v.TrimEnd('/') : throw new FormatException($"--otlp-endpoint '{v}' is not an absolute http or https URL") }),
+
+        // Configuration only: limits an operator rarely changes, kept off the command line.
+        new("MissedHeartbeats", null, null, "Heartbeats an agent may miss before it is unhealthy (default 3).", "5",
+            (o, v) => o with
+            {
+                MissedHeartbeats = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+                    ? n
+                    : throw new FormatException($"MissedHeartbeats '{v}' is not a positive whole number"),
+            }),
+        new("AgentCallTimeout", null, null, "Deadline in seconds of each call from the broker to an agent (default 5).", "10",
+            (o, v) => o with { AgentCallTimeout = Seconds("AgentCallTimeout", v) }),
+    ]);
+
+    /// <summary>The options <paramref name="configuration"/> sets; throws <see cref="FormatException"/> for a bad value.</summary>
+    public static BrokerOptions Bind(IConfiguration configuration) =>
+        All.Bind(configuration, new BrokerOptions { MetricsListen = DefaultMetricsListen });
+
+    // A positive number of seconds, small enough that multiples of it still fit a TimeSpan.
+    private static TimeSpan Seconds(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+        && seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds / 1000
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new FormatException($"{name} '{value}' is not a positive number of seconds");
+}
