@@ -1,21 +1,10 @@
 using AccelBroker.Agent.Devices;
-using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
-using AccelBroker.Agent.Isolation;
-using AccelBroker.Agent.Metering;
-using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
-using AccelBroker.Agent.Services;
-using AccelBroker.Agent.Slices;
-using AccelBroker.Hosting.Errors;
 using AccelBroker.Hosting.Metrics;
-using AccelBroker.Protocol.Wire;
+using AccelBroker.Hosting.Startup;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using OpenTelemetry.Trace;
 using TorchSharp;
 
 namespace AccelBroker.Agent;
@@ -35,7 +24,7 @@ public static class AgentHost
     /// <returns>The application, not yet started; dispose it when done.</returns>
     /// <param name="configureServices">
     /// Registers services before the agent's own, which are added only where none is (a <see cref="TimeProvider"/>
-    /// or an <see cref="Slices.IEvictionPolicy"/> from a test, for example).
+    /// from a test, for example).
     /// </param>
     public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {
@@ -57,101 +46,34 @@ public static class AgentHost
             torch.set_num_threads(intraOpThreads);
         }
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        var host = GrpcHostBuilder.Create(new GrpcHostSettings
         {
-            Args = [],
-            ApplicationName = typeof(AgentHost).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = typeof(AgentHost).Assembly.GetName().Name!,
+            Listen = options.Listen,
+            MeterName = AgentMetrics.MeterName,
+            TraceSourceName = AgentTracing.SourceName,
+            MetricsListen = options.MetricsListen,
+            MetricsAdvertisedHost = options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host,
+            OtlpEndpoint = options.OtlpEndpoint,
+            Limits = limits =>
+            {
+                // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.
+                limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
+                limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
+                limits.MaxRequestBodySize = null;
+            },
         });
+        configureLogging?.Invoke(host.Builder.Logging);
 
-        // Only options.Listen may bind endpoints: drop appsettings files that may sit in a shared output folder.
-        foreach (IConfigurationSource file in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToList())
-        {
-            builder.Configuration.Sources.Remove(file);
-        }
-
-        builder.WebHost.UseUrls(options.Listen);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
-            // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.
-            kestrel.Limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
-            kestrel.Limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
-            kestrel.Limits.MaxRequestBodySize = null;
-        });
-        MetricsEndpoint? metrics = options.MetricsListen is null
-            ? null
-            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, AgentMetrics.MeterName,
-                options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host);
-
-        if (options.OtlpEndpoint is { } otlp)
-        {
-            // OTLP over HTTP/protobuf, the collector's default receiver; spans are batched off the request path.
-            builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing
-                .AddSource(AgentTracing.SourceName)
-                .AddOtlpExporter(exporter =>
-                {
-                    exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
-                    exporter.Endpoint = new Uri(otlp.TrimEnd('/') + "/v1/traces");
-                }));
-        }
-
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        configureLogging?.Invoke(builder.Logging);
-
-        IServiceCollection services = builder.Services;
+        IServiceCollection services = host.Builder.Services;
         configureServices?.Invoke(services);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
         services.AddSingleton(device);
-        services.AddSingleton<AgentIdentity>();
-        services.AddSingleton<ServerReady>();
-        services.AddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
-        {
-            InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
-        });
-        services.TryAddSingleton<IEvictionPolicy>(LeastRecentlyUsedEviction.Instance);
-        services.AddSingleton<SliceRegistry>();
-        services.AddSingleton<SliceWorkers>();
-        services.AddSingleton<QuarantinedModels>();
-        services.AddSingleton<AgentMetrics>();
-        services.AddSingleton(provider =>
-        {
-            SliceRegistry slices = provider.GetRequiredService<SliceRegistry>();
-            return new ComputeScheduler(
-                Math.Max(1, options.ExecutionSlots),
-                provider.GetRequiredService<TimeProvider>(),
-                isGone: sliceId => sliceId != LocalBenchmark.ComputeTenant && !slices.IsAssigned(sliceId));
-        });
-        services.AddSingleton<InferenceRunner>();
-        services.AddSingleton<InferenceMetering>();
-        services.AddSingleton<ModelLoader>();
-        services.AddSingleton<ModelResidency>();
-        services.AddSingleton<RunPath>();
-        services.AddSingleton<LocalBenchmark>();
-        services.AddHostedService<BrokerRegistration>();
-        services.AddGrpc(grpc =>
-        {
-            grpc.MaxReceiveMessageSize = WireLimits.UnaryPayloadBytes + (1024 * 1024);
-            // Outputs of a unary run may be larger than its inputs; the client accepts them.
-            grpc.MaxSendMessageSize = null;
-            grpc.Interceptors.Add<DomainErrorInterceptor>();
-        });
+        services.AddAcceleratorAgent(options);
 
-        WebApplication app = builder.Build();
-        app.Services.GetRequiredService<AgentMetrics>();
-        // Wired here rather than injected, so the slice registry needs nothing from the execution side.
-        ComputeScheduler scheduler = app.Services.GetRequiredService<ComputeScheduler>();
-        SliceRegistry slices = app.Services.GetRequiredService<SliceRegistry>();
-        slices.Released += scheduler.Remove;
-        // Each slice executes in a worker process of its own, started as soon as the slice is assigned.
-        SliceWorkers workers = app.Services.GetRequiredService<SliceWorkers>();
-        slices.Assigned += workers.Prestart;
-        slices.Released += workers.Release;
-        app.Services.GetRequiredService<ModelResidency>();
-        metrics?.Map(app);
-        app.MapGrpcService<InferenceAgentService>();
-        app.MapGrpcService<AgentControlService>();
+        WebApplication app = host.Build();
+        app.Services.GetRequiredService<AgentWiring>();
+        app.MapAcceleratorAgent();
+        MetricsEndpoint? metrics = host.Metrics;
 
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AgentHost).FullName!);
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -3,11 +3,11 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
+using AccelBroker.Hosting.CommandLine;
 using AccelBroker.Hosting.Metrics;
+using AccelBroker.Hosting.Startup;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 
 namespace AccelBroker.Broker;
 
@@ -21,7 +21,7 @@ public static class BrokerHost
     /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
     /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>. With
     /// <see cref="BrokerOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too; the gRPC
-    /// address stays first in <c>app.Urls</c>.
+    /// address stays first in <c>app.Urls</c>. With <see cref="BrokerOptions.OtlpEndpoint"/>, its spans are exported there.
     /// </summary>
     /// <param name="options">The broker's settings.</param>
     /// <param name="configureLogging">Changes the logging setup (providers, filters); console logging by default.</param>
@@ -39,36 +39,21 @@ public static class BrokerHost
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
 
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        var host = GrpcHostBuilder.Create(new GrpcHostSettings
         {
-            Args = [],
-            ApplicationName = typeof(BrokerHost).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = typeof(BrokerHost).Assembly.GetName().Name!,
+            Listen = options.Listen,
+            MeterName = BrokerMetrics.MeterName,
+            TraceSourceName = BrokerTracing.SourceName,
+            MetricsListen = options.MetricsListen,
+            OtlpEndpoint = options.OtlpEndpoint,
         });
+        configureLogging?.Invoke(host.Builder.Logging);
 
-        // No appsettings.json: a file in the content root (another service's, copied next to it in a test
-        // output directory) could bind Kestrel endpoints instead of options.Listen. Environment variables
-        // (Logging__LogLevel__Default=Debug, say) still apply.
-        foreach (IConfigurationSource file in builder.Configuration.Sources.OfType<FileConfigurationSource>().ToList())
-        {
-            builder.Configuration.Sources.Remove(file);
-        }
+        configureServices?.Invoke(host.Builder.Services);
+        host.Builder.Services.AddAccelBroker(options);
 
-        builder.WebHost.UseUrls(options.Listen);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
-        MetricsEndpoint? metrics = options.MetricsListen is null
-            ? null
-            : MetricsEndpoint.Add(builder, options.Listen, options.MetricsListen, BrokerMetrics.MeterName);
-
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
-        configureLogging?.Invoke(builder.Logging);
-
-        configureServices?.Invoke(builder.Services);
-        builder.Services.AddAccelBroker(options);
-
-        WebApplication app = builder.Build();
+        WebApplication app = host.Build();
         SliceTypeCatalog catalog;
         AttachmentBook book;
         try
@@ -86,8 +71,8 @@ public static class BrokerHost
             throw;
         }
 
-        metrics?.Map(app);
         app.MapAccelBroker();
+        MetricsEndpoint? metrics = host.Metrics;
 
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerHost).FullName!);
         string storage = "in memory";
@@ -123,6 +108,11 @@ public static class BrokerHost
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
         {
             throw new BrokerConfigurationException(problem);
+        }
+
+        if (options.OtlpEndpoint is not null && !HostSettingValues.IsHttpUrl(options.OtlpEndpoint))
+        {
+            throw new BrokerConfigurationException($"OTLP endpoint '{options.OtlpEndpoint}' is not an absolute http or https URL");
         }
 
         if (options.HeartbeatInterval <= TimeSpan.Zero)

@@ -18,13 +18,18 @@ public static class BrokerServiceCollectionExtensions
     /// Adds the broker's services and gRPC. Everything is added with <c>TryAdd*</c>, so services registered
     /// before (a <see cref="TimeProvider"/> in tests, for example) take precedence.
     /// </summary>
-    /// <returns>The same <paramref name="services"/>.</returns>
-    public static IServiceCollection AddAccelBroker(this IServiceCollection services, BrokerOptions options)
+    /// <returns>A builder for further configuration of the broker's services.</returns>
+    public static IAccelBrokerBuilder AddAccelBroker(this IServiceCollection services, BrokerOptions options)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
 
-        services.AddGrpc(grpc => grpc.Interceptors.Add<DomainErrorInterceptor>());
+        services.AddGrpc(grpc =>
+        {
+            // Tracing outside the error mapping, so a failed span carries the status the caller sees.
+            grpc.Interceptors.Add<BrokerTracing>();
+            grpc.Interceptors.Add<DomainErrorInterceptor>();
+        });
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => options.CatalogPath is null
@@ -50,7 +55,7 @@ public static class BrokerServiceCollectionExtensions
 
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
-        return services;
+        return new AccelBrokerBuilder(services);
     }
 
     // The slice catalogue's prices are what the broker sells; an operator's prices file has the last word.

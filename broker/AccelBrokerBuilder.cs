@@ -1,0 +1,6 @@
+namespace AccelBroker.Broker;
+
+internal sealed class AccelBrokerBuilder(IServiceCollection services) : IAccelBrokerBuilder
+{
+    public IServiceCollection Services { get; } = services;
+}

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace AccelBroker.Hosting.Startup;
+
+/// <summary>What a gRPC host (broker or agent) needs from its start-up.</summary>
+public sealed record GrpcHostSettings
+{
+    /// <summary>The host's assembly name (its application name).</summary>
+    public required string ApplicationName { get; init; }
+
+    /// <summary>URL the gRPC endpoint listens on (HTTP/2 only, so http means h2c); port 0 picks a free port.</summary>
+    public required string Listen { get; init; }
+
+    /// <summary>The host's meter; exported on <see cref="MetricsListen"/>.</summary>
+    public required string MeterName { get; init; }
+
+    /// <summary>The host's activity source; exported to <see cref="OtlpEndpoint"/>.</summary>
+    public required string TraceSourceName { get; init; }
+
+    /// <summary>URL of the HTTP/1.1 Prometheus endpoint; <see langword="null"/> serves none.</summary>
+    public string? MetricsListen { get; init; }
+
+    /// <summary>Host name that replaces the bound one in the scrape URL (an agent's advertised host).</summary>
+    public string? MetricsAdvertisedHost { get; init; }
+
+    /// <summary>OTLP/HTTP collector (for example http://collector:4318); <see langword="null"/> sends nothing anywhere.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary>Changes Kestrel's limits (an agent's large HTTP/2 windows, for example).</summary>
+    public Action<KestrelServerLimits>? Limits { get; init; }
+}
