@@ -1,0 +1,91 @@
+using AccelBroker.Broker;
+using AccelBroker.Hosting.CommandLine;
+using AccelBroker.Tests.Hosting;
+using Microsoft.Extensions.Configuration;
+using Xunit;
+
+namespace AccelBroker.Tests.Broker;
+
+/// <summary>The broker's settings from appsettings.json, ACCELBROKER_BROKER__ variables and flags, in that order of precedence.</summary>
+public sealed class BrokerSettingsTests
+{
+    [Fact]
+    public void TheFlagWinsOverTheEnvironmentWhichWinsOverTheFile()
+    {
+        using SettingSources sources = new SettingSources()
+            .File("Broker", new Dictionary<string, object> { ["Catalog"] = "file.json", ["Prices"] = "file.json", ["HeartbeatInterval"] = 7, ["MetricsListen"] = "off" })
+            .Environment("ACCELBROKER_BROKER__PRICES", "env.json")
+            .Environment("ACCELBROKER_BROKER__HEARTBEATINTERVAL", "3");
+
+        BrokerCommandLine parsed = BrokerCommandLine.Parse(["--heartbeat-interval", "0.5"], sources.Load());
+
+        Assert.Null(parsed.Error);
+        Assert.Equal(
+            new BrokerOptions { CatalogPath = "file.json", PricesPath = "env.json", HeartbeatInterval = TimeSpan.FromMilliseconds(500), MetricsListen = null },
+            parsed.Options);
+    }
+
+    [Theory]
+    [InlineData("HeartbeatInterval", "--heartbeat-interval", "0", "--heartbeat-interval '0' is not a positive number of seconds")]
+    [InlineData("Listen", "--listen", "127.0.0.1:5050", "--listen '127.0.0.1:5050' is not an absolute http or https URL (for example http://127.0.0.1:5050)")]
+    [InlineData("MetricsListen", "--metrics-listen", "127.0.0.1:9464", "--metrics-listen: metrics address '127.0.0.1:9464' is not an absolute http or https URL without a path (for example http://127.0.0.1:9464); /metrics is served there")]
+    public void ABadValueGetsTheSameErrorFromEverySource(string key, string flag, string value, string message)
+    {
+        string? fromFlag = BrokerCommandLine.Parse([flag, value], new ConfigurationBuilder().Build()).Error;
+        using SettingSources file = new SettingSources().File("Broker", new Dictionary<string, object> { [key] = value });
+        string? fromFile = BrokerCommandLine.Parse([], file.Load()).Error;
+        using SettingSources environment = new SettingSources().Environment("ACCELBROKER_BROKER__" + key.ToUpperInvariant(), value);
+        string? fromEnvironment = BrokerCommandLine.Parse([], environment.Load()).Error;
+
+        Assert.Equal(message, fromFlag);
+        Assert.Equal(message, fromFile);
+        Assert.Equal(message, fromEnvironment);
+    }
+
+    [Fact]
+    public async Task ABadValueFromTheFileExitsWithTwoAndSaysWhatIsWrong()
+    {
+        using SettingSources sources = new SettingSources().File("Broker", new Dictionary<string, object> { ["UsageSaveInterval"] = "soon" });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = await Program.Run([], sources.Load(), output, error);
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"broker: --usage-save-interval 'soon' is not a positive number of seconds{Environment.NewLine}Run with --help for usage.{Environment.NewLine}", error.ToString());
+    }
+
+    [Fact]
+    public void EveryOptionIsReachableAsASetting()
+    {
+        Assert.Empty(SettingSources.Unreached(BrokerSettings.All, BrokerSettings.Bind));
+    }
+
+    [Fact]
+    public void EveryFlagMeansWhatItsSettingMeans()
+    {
+        foreach (HostSetting<BrokerOptions> setting in BrokerSettings.All.Where(s => s.Flag is not null))
+        {
+            IConfiguration configured = new ConfigurationBuilder()
+                .AddInMemoryCollection([KeyValuePair.Create($"Broker:{setting.Key}", (string?)setting.Sample)])
+                .Build();
+
+            Assert.Equal(BrokerCommandLine.Parse([], configured).Options, BrokerCommandLine.Parse([setting.Flag!, setting.Sample]).Options);
+        }
+    }
+
+    [Fact]
+    public async Task HelpIsGeneratedAndListsEveryFlag()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        Assert.Equal(0, await Program.Run(["-h"], new ConfigurationBuilder().Build(), output, error));
+
+        Assert.Contains("Usage:", output.ToString(), StringComparison.Ordinal);
+        foreach (HostSetting<BrokerOptions> setting in BrokerSettings.All.Where(s => s.Flag is not null))
+        {
+            Assert.Contains(setting.Flag!, output.ToString(), StringComparison.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Text;
+using AccelBroker.Broker;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using TracerProvider = OpenTelemetry.Trace.TracerProvider;
+using Xunit;
+
+namespace AccelBroker.Tests.Integration;
+
+/// <summary>With an OTLP endpoint set, the broker's spans reach it; without one, no exporter exists.</summary>
+public sealed class BrokerTraceExportTests
+{
+    [Fact]
+    public async Task ABrokerWithAnOtlpEndpointExportsItsSpansThere()
+    {
+        var posts = new ConcurrentQueue<(string Path, byte[] Body)>();
+        WebApplicationBuilder receiverBuilder = WebApplication.CreateSlimBuilder();
+        receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using WebApplication receiver = receiverBuilder.Build();
+        receiver.MapPost("/{**path}", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            posts.Enqueue((context.Request.Path.Value ?? "", body.ToArray()));
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+
+        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Urls.First() });
+        await broker.StartAsync();
+        try
+        {
+            using GrpcChannel channel = GrpcChannel.ForAddress(broker.Urls.First());
+            var client = new AccelBroker.Protocol.V1.Broker.BrokerClient(channel);
+            await client.RegisterAgentAsync(
+                new RegisterAgentRequest
+                {
+                    AgentId = "traced-agent",
+                    Address = "http://127.0.0.1:1",
+                    Device = new DeviceInfo { Kind = "cpu", Name = "cpu" },
+                    Capacity = new AgentCapacity { MemoryBytes = 1L << 30, Compute = 1 },
+                },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+            RpcException error = await Assert.ThrowsAsync<RpcException>(async () =>
+                await client.ResolveAcceleratorAsync(new ResolveAcceleratorRequest { Host = "traced-host", Ordinal = 3 }, deadline: DateTime.UtcNow.AddSeconds(30)));
+            Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        }
+        finally
+        {
+            // Stopping flushes the batch of spans not exported yet.
+            await broker.StopAsync();
+            await broker.DisposeAsync();
+        }
+
+        byte[] spans = [.. posts.SelectMany(post => post.Body)];
+        Assert.All(posts, post => Assert.Equal("/v1/traces", post.Path));
+        Assert.True(Contains(spans, "broker.register_agent"), "the registration has a span");
+        Assert.True(Contains(spans, "traced-agent"), "the registration's span names its agent");
+        Assert.True(Contains(spans, "broker.resolve_accelerator"), "the resolve has a span");
+        Assert.True(Contains(spans, "traced-host"), "the resolve's span names its host");
+        Assert.True(Contains(spans, nameof(StatusCode.NotFound)), "the failed resolve carries its status");
+        Assert.True(Contains(spans, "AccelBroker.Broker"), "the spans name their source");
+    }
+
+    [Fact]
+    public async Task ABrokerWithoutAnOtlpEndpointHasNoTracer()
+    {
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" });
+
+        Assert.Null(broker.Services.GetService<TracerProvider>());
+    }
+
+    private static bool Contains(byte[] haystack, string needle) =>
+        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
+}
