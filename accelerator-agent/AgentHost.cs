@@ -24,7 +24,7 @@ public static class AgentHost
     /// <returns>The application, not yet started; dispose it when done.</returns>
     /// <param name="configureServices">
     /// Registers services before the agent's own, which are added only where none is (a <see cref="TimeProvider"/>
-    /// from a test, for example).
+    /// or an <see cref="Slices.IEvictionPolicy"/> from a test, for example).
     /// </param>
     public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {

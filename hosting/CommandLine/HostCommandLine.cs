@@ -30,7 +30,7 @@ public sealed class HostCommandLine<TOptions>
     {
         ArgumentNullException.ThrowIfNull(settings);
         _conventions = conventions ?? throw new ArgumentNullException(nameof(conventions));
-        _command = new Command(name, description) { TreatUnmatchedTokensAsErrors = false };
+        _command = new Command(name, description);
         foreach (HostSetting<TOptions> setting in settings)
         {
             if (setting.Flag is not { } flag)
