@@ -21,10 +21,6 @@ internal sealed class UsageAccountant(
     TimeProvider time,
     ILogger<UsageAccountant> logger)
 {
-    public const string EndToEndBasis = "end_to_end";
-    public const string AgentBasis = "agent";
-    public const string NoBasis = "none";
-
     /// <summary>
     /// Keeps the agent's figures of the committed slices it holds; a malformed slice report is logged and
     /// skipped, never failing the heartbeat (that would make a healthy agent look lost).
@@ -145,9 +141,9 @@ internal sealed class UsageAccountant(
         double slicePrice = prices.TryGetSlice(attachment.SliceType, out SlicePrice? slice) ? slice.PricePerHour : 0;
         LatencyStats clientStats = client.Total.ToStats();
         LatencyStats agentStats = agent.Total.ToStats();
-        (string basis, double mean) = clientStats.Count > 0 ? (EndToEndBasis, clientStats.MeanSeconds)
-            : agentStats.Count > 0 ? (AgentBasis, agentStats.MeanSeconds)
-            : (NoBasis, 0.0);
+        (CostBasis basis, double mean) = clientStats.Count > 0 ? (CostBasis.EndToEnd, clientStats.MeanSeconds)
+            : agentStats.Count > 0 ? (CostBasis.Agent, agentStats.MeanSeconds)
+            : (CostBasis.None, 0.0);
 
         var result = new AcceleratorUsage
         {
@@ -164,7 +160,7 @@ internal sealed class UsageAccountant(
             ClientEndToEnd = clientStats,
             HostPricePerHour = hostPrice,
             SlicePricePerHour = slicePrice,
-            CostPer100K = basis == NoBasis ? 0 : CostModel.PerHundredThousand(hostPrice + slicePrice, mean),
+            CostPer100K = basis == CostBasis.None ? 0 : CostModel.PerHundredThousand(hostPrice + slicePrice, mean),
             CostBasis = basis,
         };
         foreach (string modelId in agentByModel.Keys.Union(clientByModel.Keys).Order(StringComparer.Ordinal))

@@ -46,7 +46,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2, usage.Failures);
         Assert.Equal(7, usage.AgentCompute.Count);
         Assert.Equal(0.006, usage.AgentCompute.MeanSeconds, 12);
-        Assert.Equal("agent", usage.CostBasis);
+        Assert.Equal(CostBasis.Agent, usage.CostBasis);
         Assert.Equal(0.085, usage.HostPricePerHour);
         Assert.Equal(0.12, usage.SlicePricePerHour);
         Assert.Equal(CostModel.PerHundredThousand(0.205, 0.010), usage.CostPer100K, 12);
@@ -68,7 +68,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal([attached.Id], response.Slices.Select(s => s.SliceId));
         AcceleratorUsage usage = await UsageAsync("host-a");
         Assert.Equal(0, usage.Inferences);
-        Assert.Equal("none", usage.CostBasis);
+        Assert.Equal(CostBasis.None, usage.CostBasis);
         Assert.Equal(0, usage.HostPricePerHour);
 
         await HeartbeatAsync(agentId, Usage(attached.Id, runs: 3, seconds: 0.010));
@@ -186,10 +186,10 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
 
             Assert.Equal(8, after.Inferences);
             Assert.Equal(7, after.ClientInferences);
-            Assert.Equal("end_to_end", after.CostBasis);
+            Assert.Equal(CostBasis.EndToEnd, after.CostBasis);
             // The same figures; only the accelerator's live state differs (its agent has not registered again).
             Assert.Equal(WithoutAccelerator(before), WithoutAccelerator(after));
-            Assert.Equal("unhealthy", after.Accelerator.Status);
+            Assert.Equal(AgentHealth.Unhealthy, after.Accelerator.Health);
         }
         finally
         {
