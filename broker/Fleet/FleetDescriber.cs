@@ -41,7 +41,7 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             accelerator.Health = AgentHealthReading.Of(registry.IsHealthy(agent));
         }
 
-        if (usage.GetAgent(attachment.Id) is { } reported)
+        if (usage.GetState(attachment.Id) is { } reported)
         {
             accelerator.MemoryChargedBytes = reported.MemoryChargedBytes;
             accelerator.ModelsResident = reported.ModelsResident;

@@ -22,12 +22,14 @@ internal sealed class UsageAccountant(
     ILogger<UsageAccountant> logger)
 {
     /// <summary>
-    /// Keeps the agent's figures of the committed slices it holds; a malformed slice report is logged and
-    /// skipped, never failing the heartbeat (that would make a healthy agent look lost).
+    /// Keeps the agent's figures of the committed slices it holds: each slice's usage with its state (memory),
+    /// matched by slice id. A slice whose usage or state is malformed is logged and skipped as a whole, never
+    /// failing the heartbeat (that would make a healthy agent look lost).
     /// </summary>
-    public void RecordHeartbeat(string agentId, IEnumerable<SliceUsage> slices)
+    public void RecordHeartbeat(string agentId, IEnumerable<SliceUsage> slices, IEnumerable<SliceState> states)
     {
         HashSet<string>? attached = null;
+        Dictionary<string, SliceState>? stateById = null;
         List<string> recorded = [];
         foreach (SliceUsage slice in slices)
         {
@@ -37,7 +39,10 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            string? problem = UsageChecks.FindMemoryProblem(slice)
+            // A repeated slice id keeps its last state, as a repeated usage report replaces the earlier one.
+            stateById ??= states.GroupBy(s => s.SliceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+            SliceState? state = stateById.GetValueOrDefault(slice.SliceId);
+            string? problem = UsageChecks.FindMemoryProblem(state)
                 ?? UsageChecks.FindIncarnationProblem(slice.Incarnation)
                 ?? UsageChecks.FindProblem(slice.Models);
             if (problem is not null)
@@ -46,7 +51,7 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            if (usage.RecordAgent(slice) is { } folded)
+            if (usage.RecordAgent(slice, state) is { } folded)
             {
                 BrokerLog.AgentUsageRestarted(
                     logger, agentId, slice.SliceId, folded.Models.Sum(m => m.Inferences), folded.Models.Sum(m => m.Failures));
