@@ -59,7 +59,7 @@ internal static class InputDecoder
                     throw DomainException.Invalid($"input {i}: {ex.Message}");
                 }
             }
-            else if (proto.Compression != Compression.None)
+            else if (proto.Compression is not (Compression.None or Compression.Unspecified))
             {
                 throw DomainException.Invalid($"input {i}: unknown compression {(int)proto.Compression}");
             }

@@ -12,7 +12,7 @@ internal static class LoadRequestChecks
     public const int MaxBatchSize = 4096;
     public static readonly TimeSpan MaxBatchDelay = TimeSpan.FromSeconds(1);
 
-    public static string Sha256(string requestedSha256, Precision precision)
+    public static string Sha256(string requestedSha256)
     {
         string sha256 = requestedSha256.ToLowerInvariant();
         if (!ModelStore.IsSha256(sha256))
@@ -20,12 +20,18 @@ internal static class LoadRequestChecks
             throw DomainException.Invalid($"sha256 must be 64 hex digits, got '{requestedSha256}'");
         }
 
+        return sha256;
+    }
+
+    /// <summary>The precision to load at: unspecified (a caller that left it unset) is fp32, as it always was.</summary>
+    public static Precision Precision(Precision precision)
+    {
         if (!Enum.IsDefined(precision))
         {
             throw DomainException.Invalid($"unknown precision {(int)precision}");
         }
 
-        return sha256;
+        return precision == Protocol.V1.Precision.Unspecified ? Protocol.V1.Precision.Fp32 : precision;
     }
 
     public static string Alias(string alias)

@@ -104,7 +104,8 @@ internal sealed class ModelLoader
     /// </summary>
     public async Task<LoadedModel> LoadDetachedAsync(string requestedSha256, Precision precision, WorkerProcess worker)
     {
-        string sha256 = LoadRequestChecks.Sha256(requestedSha256, precision);
+        string sha256 = LoadRequestChecks.Sha256(requestedSha256);
+        precision = LoadRequestChecks.Precision(precision);
         string path = VerifiedPath(sha256);
         int handle = worker.NewHandle();
         await LoadInWorkerAsync(worker, handle, path, sha256, precision, [], worker.Owner);

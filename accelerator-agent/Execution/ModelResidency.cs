@@ -42,10 +42,11 @@ internal sealed class ModelResidency
 
     public async Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, LoadModelRequest request, CancellationToken cancellationToken)
     {
-        string sha256 = LoadRequestChecks.Sha256(request.Sha256, request.Precision);
+        string sha256 = LoadRequestChecks.Sha256(request.Sha256);
+        Precision precision = LoadRequestChecks.Precision(request.Precision);
         string alias = LoadRequestChecks.Alias(request.Alias);
         BatchingOptions? batching = LoadRequestChecks.Batching(request.Batching);
-        string modelId = LoadedModel.IdFor(sha256, request.Precision, alias);
+        string modelId = LoadedModel.IdFor(sha256, precision, alias);
 
         await _gate.WaitAsync(cancellationToken);
         try
@@ -57,7 +58,7 @@ internal sealed class ModelResidency
             }
 
             // An evicted model loads again with the options it was first loaded with.
-            entry ??= new SliceModelEntry(modelId, sha256, request.Precision, alias, [.. request.WarmupInputs], batching);
+            entry ??= new SliceModelEntry(modelId, sha256, precision, alias, [.. request.WarmupInputs], batching);
             LoadFigures figures = await LoadOntoAsync(slice, entry, cancellationToken);
             return Response(slice, entry, loaded: true, figures);
         }

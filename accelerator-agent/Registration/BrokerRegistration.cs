@@ -91,8 +91,8 @@ internal sealed class BrokerRegistration : BackgroundService
     {
         var request = new HeartbeatRequest { AgentId = _identity.AgentId };
         IReadOnlyCollection<AcceleratorSlice> held = _slices.All;
-        request.SliceIds.AddRange(held.Select(s => s.Id));
-        request.Usage.AddRange(held.Select(s => s.UsageToProto()));
+        request.Slices.AddRange(held.Select(s => s.StateToProto()));
+        request.Usage.AddRange(held.Select(s => s.Usage.ToProto()));
         return request;
     }
 

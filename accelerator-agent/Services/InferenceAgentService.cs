@@ -103,7 +103,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
                     throw DomainException.Invalid($"chunk at byte {upload.Received}: {ex.Message}");
                 }
             }
-            else if (chunk.Compression != Compression.None)
+            else if (chunk.Compression is not (Compression.None or Compression.Unspecified))
             {
                 throw DomainException.Invalid($"unknown chunk compression {(int)chunk.Compression}");
             }
@@ -149,22 +149,11 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     public override Task<RunResponse> Run(RunRequest request, ServerCallContext context) =>
         _runs.RunAsync(
-            request.SliceId,
-            request.ModelId,
-            request.NativeOutputDtype,
+            request,
             streaming: false,
             context,
             _ => ValueTask.FromResult(InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes)),
-            result =>
-            {
-                var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
-                foreach (WireTensor output in result.Outputs)
-                {
-                    response.Outputs.Add(TensorProtos.Create(output.DataType, output.Shape, output.Data, request.AcceptCompression, includeData: true));
-                }
-
-                return Task.FromResult(response);
-            });
+            result => Task.FromResult(_runs.Response(result, includeData: true, request.AcceptCompression)));
 
     public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
     {
@@ -173,15 +162,14 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             throw DomainException.Invalid("the first message of a streaming run must be the header");
         }
 
-        RunStreamHeader header = requestStream.Current.Header;
+        // A header without its request names no slice: refused by the run path as an empty run request would be.
+        RunRequest request = requestStream.Current.Header.Request ?? new RunRequest();
         await _runs.RunAsync(
-            header.SliceId,
-            header.ModelId,
-            header.NativeOutputDtype,
+            request,
             streaming: true,
             context,
-            cancellationToken => StreamedRun.ReceiveInputsAsync(header, requestStream, _options.MaxRequestBytes, cancellationToken),
-            result => StreamedRun.WriteOutputsAsync(result, _runner.Device.Label, responseStream, context.CancellationToken));
+            cancellationToken => StreamedRun.ReceiveInputsAsync(request, requestStream, _options.MaxRequestBytes, cancellationToken),
+            result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken));
     }
 
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>

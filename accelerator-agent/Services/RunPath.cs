@@ -3,6 +3,8 @@ using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 using Grpc.Core;
 
 namespace AccelBroker.Agent.Services;
@@ -10,7 +12,8 @@ namespace AccelBroker.Agent.Services;
 /// <summary>
 /// The one path a run takes, for the unary and the streaming call alike: the model's lease (reloading it when it
 /// was evicted), the inputs, the execution (batched where the model batches), metering and the run's span. The
-/// calls differ only in how inputs arrive and outputs leave.
+/// calls differ only in how inputs arrive and outputs leave: both carry a <see cref="RunRequest"/> and answer a
+/// <see cref="RunResponse"/>, the streaming call with the tensors' bytes in chunks after them.
 /// </summary>
 internal sealed class RunPath
 {
@@ -28,19 +31,18 @@ internal sealed class RunPath
     }
 
     /// <summary>
-    /// Runs <paramref name="modelId"/> on <paramref name="sliceId"/> with the inputs <paramref name="receive"/> gives and
-    /// hands the result to <paramref name="deliver"/>. A run that completed counts as done even if its outputs could
-    /// not be delivered; one that failed before, as failed.
+    /// Runs the request's model on its slice with the inputs <paramref name="receive"/> gives and hands the result
+    /// to <paramref name="deliver"/>. A run that completed counts as done even if its outputs could not be
+    /// delivered; one that failed before, as failed.
     /// </summary>
     public async Task<T> RunAsync<T>(
-        string sliceId,
-        string modelId,
-        bool nativeOutputDtype,
+        RunRequest request,
         bool streaming,
         ServerCallContext context,
         Func<CancellationToken, ValueTask<List<WireTensor>>> receive,
         Func<ExecutionResult, Task<T>> deliver)
     {
+        (string sliceId, string modelId) = (request.SliceId, request.ModelId);
         using Activity? activity = AgentTracing.StartRun(context, sliceId, modelId, streaming);
         try
         {
@@ -51,7 +53,7 @@ internal sealed class RunPath
             try
             {
                 List<WireTensor> inputs = await receive(cancellationToken);
-                ExecutionResult result = await ExecuteAsync(slice, model, inputs, nativeOutputDtype, context.Deadline, cancellationToken);
+                ExecutionResult result = await ExecuteAsync(slice, model, inputs, request.NativeOutputDtype, context.Deadline, cancellationToken);
                 ran = true;
                 _metering.Succeeded(slice, modelId, result.Timing);
                 AgentTracing.Ran(activity, result.Timing);
@@ -71,6 +73,21 @@ internal sealed class RunPath
             AgentTracing.Failed(activity, ex);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The response to a run: with <paramref name="includeData"/>, the outputs' bytes too (LZ4 where
+    /// <paramref name="compress"/> and it shrinks them); without, only their metadata, for a streaming header.
+    /// </summary>
+    public RunResponse Response(ExecutionResult result, bool includeData, bool compress)
+    {
+        var response = new RunResponse { Kind = result.Kind, Timing = result.Timing, Device = _runner.Device.Label };
+        foreach (WireTensor output in result.Outputs)
+        {
+            response.Outputs.Add(TensorProtos.Create(output.DataType, output.Shape, output.Data, compress, includeData));
+        }
+
+        return response;
     }
 
     // A batching model merges this run with concurrent ones; fp16/bf16 runs that want their native output dtype

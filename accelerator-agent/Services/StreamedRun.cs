@@ -7,18 +7,21 @@ using Grpc.Core;
 
 namespace AccelBroker.Agent.Services;
 
-/// <summary>How a streaming run's inputs arrive (a header, then raw chunks) and its outputs leave (the same way).</summary>
+/// <summary>
+/// How a streaming run's inputs arrive (a header with the run's request, then raw chunks) and its outputs leave
+/// (a header with the run's response, then raw chunks).
+/// </summary>
 internal static class StreamedRun
 {
-    /// <summary>Reads the chunks after <paramref name="header"/> into one buffer per input, checked against the header.</summary>
+    /// <summary>Reads the chunks after the header into one buffer per input, checked against the request's inputs.</summary>
     public static async ValueTask<List<WireTensor>> ReceiveInputsAsync(
-        RunStreamHeader header, IAsyncStreamReader<RunStreamRequest> requestStream, long maxRequestBytes, CancellationToken cancellationToken)
+        RunRequest request, IAsyncStreamReader<RunStreamRequest> requestStream, long maxRequestBytes, CancellationToken cancellationToken)
     {
         long total = 0;
-        for (int i = 0; i < header.Inputs.Count; i++)
+        for (int i = 0; i < request.Inputs.Count; i++)
         {
-            TensorProto spec = header.Inputs[i];
-            if (spec.Compression != Compression.None)
+            TensorProto spec = request.Inputs[i];
+            if (spec.Compression is not (Compression.None or Compression.Unspecified))
             {
                 throw DomainException.Invalid($"input {i}: compression is not supported on the streaming call");
             }
@@ -36,7 +39,7 @@ internal static class StreamedRun
             }
         }
 
-        var assembler = new ChunkAssembler(header.Inputs.Select(spec => spec.RawLength));
+        var assembler = new ChunkAssembler(request.Inputs.Select(spec => spec.RawLength));
         while (await requestStream.MoveNext(cancellationToken))
         {
             if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
@@ -55,19 +58,17 @@ internal static class StreamedRun
             throw DomainException.Invalid($"input stream ended after {assembler.Received} of {total} bytes");
         }
 
-        return header.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], assembler.Buffers[i])).ToList();
+        return request.Inputs.Select((spec, i) => new WireTensor(spec.Dtype, [.. spec.Shape], assembler.Buffers[i])).ToList();
     }
 
-    /// <summary>Writes the response header (kinds, shapes, timing), then each output's bytes in chunks.</summary>
+    /// <summary>
+    /// Writes the header (<paramref name="response"/>: kind, output shapes, timing, no data), then each output's
+    /// bytes in chunks.
+    /// </summary>
     public static async Task<bool> WriteOutputsAsync(
-        ExecutionResult result, string device, IServerStreamWriter<RunStreamResponse> responseStream, CancellationToken cancellationToken)
+        ExecutionResult result, RunResponse response, IServerStreamWriter<RunStreamResponse> responseStream, CancellationToken cancellationToken)
     {
-        var header = new RunStreamResponseHeader { Kind = result.Kind, Timing = result.Timing, Device = device };
-        foreach (WireTensor output in result.Outputs)
-        {
-            header.Outputs.Add(TensorProtos.Create(output.DataType, output.Shape, output.Data, compress: false, includeData: false));
-        }
-
+        var header = new RunStreamResponseHeader { Response = response };
         await responseStream.WriteAsync(new RunStreamResponse { Header = header }, cancellationToken);
         foreach (WireTensor output in result.Outputs)
         {

@@ -186,14 +186,9 @@ internal sealed class AcceleratorSlice
         return DomainException.NotFound($"unknown model '{modelId}' on slice '{Id}'; loaded models: {known}");
     }
 
-    /// <summary>Cumulative usage and the memory picture, for the heartbeat.</summary>
-    public SliceUsage UsageToProto()
-    {
-        SliceUsage usage = Usage.ToProto();
-        usage.MemoryChargedBytes = ChargedBytes;
-        usage.ModelsResident = ResidentCount;
-        return usage;
-    }
+    /// <summary>The memory picture now, for the heartbeat (its cumulative usage travels apart: <see cref="Usage"/>).</summary>
+    public SliceState StateToProto() =>
+        new() { SliceId = Id, MemoryChargedBytes = ChargedBytes, ModelsResident = ResidentCount };
 
     /// <summary>On release: every module is retired and the slice serves nothing from now on.</summary>
     public void RetireAll()

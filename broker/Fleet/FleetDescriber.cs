@@ -31,17 +31,17 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             AgentAddress = attachment.AgentAddress,
             MemoryBytes = attachment.MemoryBytes,
             ComputeShare = attachment.ComputeShare,
-            Status = AgentHealth.Unhealthy,
+            Health = AgentHealth.Unhealthy,
             AttachedAt = Timestamp.FromDateTimeOffset(attachment.AttachedAt),
         };
         if (registry.TryGet(attachment.AgentId, out AgentRecord? agent))
         {
             accelerator.AgentAddress = agent.Address;
             accelerator.Device = agent.Device.Clone();
-            accelerator.Status = AgentHealth.Of(registry.IsHealthy(agent));
+            accelerator.Health = AgentHealthReading.Of(registry.IsHealthy(agent));
         }
 
-        if (usage.GetAgent(attachment.Id) is { } reported)
+        if (usage.GetState(attachment.Id) is { } reported)
         {
             accelerator.MemoryChargedBytes = reported.MemoryChargedBytes;
             accelerator.ModelsResident = reported.ModelsResident;
@@ -92,7 +92,7 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
                     MemoryBytes = attachments.Sum(a => a.MemoryBytes),
                     Compute = attachments.Sum(a => a.ComputeShare),
                 },
-                Status = AgentHealth.Of(registry.IsHealthy(agent)),
+                Health = AgentHealthReading.Of(registry.IsHealthy(agent)),
                 InstanceType = agent.InstanceType,
                 LastHeartbeat = Timestamp.FromDateTimeOffset(agent.LastSeen),
                 Version = agent.Version,

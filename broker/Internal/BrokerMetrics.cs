@@ -48,8 +48,8 @@ internal sealed class BrokerMetrics
 
         return
         [
-            new Measurement<int>(healthy, new KeyValuePair<string, object?>("status", AgentHealth.Healthy)),
-            new Measurement<int>(unhealthy, new KeyValuePair<string, object?>("status", AgentHealth.Unhealthy)),
+            new Measurement<int>(healthy, new KeyValuePair<string, object?>("status", AgentHealthReading.HealthyName)),
+            new Measurement<int>(unhealthy, new KeyValuePair<string, object?>("status", AgentHealthReading.UnhealthyName)),
         ];
     }
 

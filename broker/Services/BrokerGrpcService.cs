@@ -48,7 +48,7 @@ internal sealed class BrokerGrpcService(
             throw DomainException.NotFound($"unknown agent '{request.AgentId}'; register again");
         }
 
-        usage.RecordHeartbeat(agent.AgentId, request.Usage);
+        usage.RecordHeartbeat(agent.AgentId, request.Usage, request.Slices);
         var response = new HeartbeatResponse();
         response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
         return Task.FromResult(response);

@@ -21,17 +21,15 @@ internal sealed class UsageAccountant(
     TimeProvider time,
     ILogger<UsageAccountant> logger)
 {
-    public const string EndToEndBasis = "end_to_end";
-    public const string AgentBasis = "agent";
-    public const string NoBasis = "none";
-
     /// <summary>
-    /// Keeps the agent's figures of the committed slices it holds; a malformed slice report is logged and
-    /// skipped, never failing the heartbeat (that would make a healthy agent look lost).
+    /// Keeps the agent's figures of the committed slices it holds: each slice's usage with its state (memory),
+    /// matched by slice id. A slice whose usage or state is malformed is logged and skipped as a whole, never
+    /// failing the heartbeat (that would make a healthy agent look lost).
     /// </summary>
-    public void RecordHeartbeat(string agentId, IEnumerable<SliceUsage> slices)
+    public void RecordHeartbeat(string agentId, IEnumerable<SliceUsage> slices, IEnumerable<SliceState> states)
     {
         HashSet<string>? attached = null;
+        Dictionary<string, SliceState>? stateById = null;
         List<string> recorded = [];
         foreach (SliceUsage slice in slices)
         {
@@ -41,7 +39,10 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            string? problem = UsageChecks.FindMemoryProblem(slice)
+            // A repeated slice id keeps its last state, as a repeated usage report replaces the earlier one.
+            stateById ??= states.GroupBy(s => s.SliceId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+            SliceState? state = stateById.GetValueOrDefault(slice.SliceId);
+            string? problem = UsageChecks.FindMemoryProblem(state)
                 ?? UsageChecks.FindIncarnationProblem(slice.Incarnation)
                 ?? UsageChecks.FindProblem(slice.Models);
             if (problem is not null)
@@ -50,7 +51,7 @@ internal sealed class UsageAccountant(
                 continue;
             }
 
-            if (usage.RecordAgent(slice) is { } folded)
+            if (usage.RecordAgent(slice, state) is { } folded)
             {
                 BrokerLog.AgentUsageRestarted(
                     logger, agentId, slice.SliceId, folded.Models.Sum(m => m.Inferences), folded.Models.Sum(m => m.Failures));
@@ -145,9 +146,9 @@ internal sealed class UsageAccountant(
         double slicePrice = prices.TryGetSlice(attachment.SliceType, out SlicePrice? slice) ? slice.PricePerHour : 0;
         LatencyStats clientStats = client.Total.ToStats();
         LatencyStats agentStats = agent.Total.ToStats();
-        (string basis, double mean) = clientStats.Count > 0 ? (EndToEndBasis, clientStats.MeanSeconds)
-            : agentStats.Count > 0 ? (AgentBasis, agentStats.MeanSeconds)
-            : (NoBasis, 0.0);
+        (CostBasis basis, double mean) = clientStats.Count > 0 ? (CostBasis.EndToEnd, clientStats.MeanSeconds)
+            : agentStats.Count > 0 ? (CostBasis.Agent, agentStats.MeanSeconds)
+            : (CostBasis.None, 0.0);
 
         var result = new AcceleratorUsage
         {
@@ -164,7 +165,7 @@ internal sealed class UsageAccountant(
             ClientEndToEnd = clientStats,
             HostPricePerHour = hostPrice,
             SlicePricePerHour = slicePrice,
-            CostPer100K = basis == NoBasis ? 0 : CostModel.PerHundredThousand(hostPrice + slicePrice, mean),
+            CostPer100K = basis == CostBasis.None ? 0 : CostModel.PerHundredThousand(hostPrice + slicePrice, mean),
             CostBasis = basis,
         };
         foreach (string modelId in agentByModel.Keys.Union(clientByModel.Keys).Order(StringComparer.Ordinal))

@@ -35,21 +35,25 @@ internal sealed class UsageBook
         }
     }
 
-    /// <summary>Keeps the agent's latest report of a slice.</summary>
+    /// <summary>
+    /// Keeps the agent's latest report of a slice: its usage, and its state (a reading of now, shown but neither
+    /// counted in <see cref="Revision"/> nor saved; none reads as nothing resident).
+    /// </summary>
     /// <returns>The previous report when the counters started again from zero and it was added to the base; otherwise null.</returns>
-    public SliceUsage? RecordAgent(SliceUsage usage)
+    public SliceUsage? RecordAgent(SliceUsage usage, SliceState? state = null)
     {
         lock (_lock)
         {
             if (!_agents.TryGetValue(usage.SliceId, out AgentLedger? ledger))
             {
-                _agents.Add(usage.SliceId, new AgentLedger(usage));
+                _agents.Add(usage.SliceId, new AgentLedger(usage) { State = state ?? Nothing(usage.SliceId) });
                 _revision++;
                 return null;
             }
 
             SliceUsage previous = ledger.Latest;
             ledger.Latest = usage;
+            ledger.State = state ?? Nothing(usage.SliceId);
             if (IsReset(previous, usage))
             {
                 foreach (ModelUsage model in previous.Models)
@@ -117,6 +121,18 @@ internal sealed class UsageBook
         lock (_lock)
         {
             return _agents.GetValueOrDefault(acceleratorId)?.Latest;
+        }
+    }
+
+    /// <summary>
+    /// The slice's state as of the agent's latest report since attach (nothing resident when that report carried
+    /// none, or when the report was restored after a broker restart), or null before the first one.
+    /// </summary>
+    public SliceState? GetState(string acceleratorId)
+    {
+        lock (_lock)
+        {
+            return _agents.GetValueOrDefault(acceleratorId)?.State;
         }
     }
 
@@ -231,6 +247,8 @@ internal sealed class UsageBook
             || after.Failures < before.Failures);
     }
 
+    private static SliceState Nothing(string sliceId) => new() { SliceId = sliceId };
+
     private static UsageTotals Totals(Dictionary<string, UsageTotals> byModel, string modelId)
     {
         if (!byModel.TryGetValue(modelId, out UsageTotals? totals))
@@ -256,6 +274,9 @@ internal sealed class UsageBook
     private sealed class AgentLedger(SliceUsage latest)
     {
         public SliceUsage Latest { get; set; } = latest;
+
+        /// <summary>The state that came with <see cref="Latest"/>.</summary>
+        public SliceState State { get; set; } = Nothing(latest.SliceId);
 
         /// <summary>What the agent's earlier incarnations of the slice's counters added up to, by model.</summary>
         public Dictionary<string, UsageTotals> Base { get; } = new(StringComparer.Ordinal);

@@ -68,10 +68,10 @@ internal static class UsageChecks
     public static string? FindIncarnationProblem(string incarnation) =>
         incarnation.Length == 0 ? null : FindIdProblem("incarnation", incarnation);
 
-    /// <summary>Why a slice's memory figures are malformed, or null.</summary>
-    public static string? FindMemoryProblem(SliceUsage slice) =>
-        slice.MemoryChargedBytes < 0 || slice.ModelsResident < 0
-            ? Invariant($"memory_charged_bytes and models_resident must not be negative (got {slice.MemoryChargedBytes} and {slice.ModelsResident})")
+    /// <summary>Why a slice's memory figures are malformed, or null; none sent reads as nothing resident.</summary>
+    public static string? FindMemoryProblem(SliceState? state) =>
+        state is not null && (state.MemoryChargedBytes < 0 || state.ModelsResident < 0)
+            ? Invariant($"memory_charged_bytes and models_resident must not be negative (got {state.MemoryChargedBytes} and {state.ModelsResident})")
             : null;
 
     /// <summary>Why an id is not acceptable, or null.</summary>

@@ -72,7 +72,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         }
 
         Protocol.V1.Accelerator a = resolved.Accelerator;
-        var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, a.Status);
+        var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, WireConversion.FromWire(a.Health));
         return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout), broker);
     }
 
@@ -343,7 +343,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     private async Task<ModelOutput> RunStreamingAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
     {
         using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = _agent.RunStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
-        var header = new RunStreamHeader
+        // The header is the run's request without the inputs' bytes, which follow in chunks.
+        var request = new RunRequest
         {
             SliceId = Accelerator.Id,
             ModelId = model.ModelId,
@@ -351,10 +352,10 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         };
         foreach (Tensor input in inputs)
         {
-            header.Inputs.Add(WireConversion.ToProto(input, compress: false, includeData: false));
+            request.Inputs.Add(WireConversion.ToProto(input, compress: false, includeData: false));
         }
 
-        await call.RequestStream.WriteAsync(new RunStreamRequest { Header = header }, cancellationToken);
+        await call.RequestStream.WriteAsync(new RunStreamRequest { Header = new RunStreamHeader { Request = request } }, cancellationToken);
         foreach (Tensor input in inputs)
         {
             ReadOnlyMemory<byte> data = input.Data;
@@ -372,7 +373,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
             throw new RpcException(new Status(StatusCode.Internal, "the agent's streaming response did not start with a header"));
         }
 
-        RunStreamResponseHeader responseHeader = call.ResponseStream.Current.Header;
+        RunResponse responseHeader = call.ResponseStream.Current.Header.Response ?? new RunResponse();
         var assembler = new ChunkAssembler(responseHeader.Outputs.Select(spec => spec.RawLength));
         while (await call.ResponseStream.MoveNext(cancellationToken))
         {

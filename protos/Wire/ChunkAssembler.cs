@@ -4,7 +4,7 @@ namespace AccelBroker.Protocol.Wire;
 /// Reassembles the data chunks of a streaming call into one buffer per tensor, in order: chunk
 /// boundaries need not line up with tensor boundaries.
 /// </summary>
-public sealed class ChunkAssembler
+internal sealed class ChunkAssembler
 {
     private readonly byte[][] _buffers;
     private int _tensor;

@@ -3,7 +3,7 @@ using AccelBroker.Protocol.V1;
 namespace AccelBroker.Protocol.Wire;
 
 /// <summary>Element sizes and names of the wire data types.</summary>
-public static class DataTypeSizes
+internal static class DataTypeSizes
 {
     /// <summary>Bytes per element, or 0 for <see cref="DataType.Unspecified"/> and unknown values.</summary>
     public static int ElementSize(DataType dataType) => dataType switch

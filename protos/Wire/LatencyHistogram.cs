@@ -18,7 +18,7 @@ namespace AccelBroker.Protocol.Wire;
 /// </para>
 /// <para>Thread-safe: every member takes one lock, so many threads may record into one histogram.</para>
 /// </remarks>
-public sealed class LatencyHistogram
+internal sealed class LatencyHistogram
 {
     /// <summary>Growth factor between bucket bounds.</summary>
     public const double Growth = 1.02;

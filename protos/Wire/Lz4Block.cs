@@ -3,7 +3,7 @@ using K4os.Compression.LZ4;
 namespace AccelBroker.Protocol.Wire;
 
 /// <summary>LZ4 block compression applied only where it shrinks the bytes.</summary>
-public static class Lz4Block
+internal static class Lz4Block
 {
     /// <summary>
     /// Compresses <paramref name="raw"/> and returns the compressed bytes, or <see langword="null"/> when

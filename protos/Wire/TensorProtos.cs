@@ -4,7 +4,7 @@ using Google.Protobuf;
 namespace AccelBroker.Protocol.Wire;
 
 /// <summary>Builds tensor messages the same way on both sides of the wire.</summary>
-public static class TensorProtos
+internal static class TensorProtos
 {
     /// <summary>
     /// A tensor message over <paramref name="data"/>, which is wrapped rather than copied and must not change

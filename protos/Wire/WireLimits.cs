@@ -1,7 +1,7 @@
 namespace AccelBroker.Protocol.Wire;
 
 /// <summary>Sizes both sides agree on.</summary>
-public static class WireLimits
+internal static class WireLimits
 {
     /// <summary>Largest model upload chunk (before compression).</summary>
     public const int ModelChunkBytes = 1024 * 1024;

@@ -23,6 +23,6 @@ internal sealed record AcceleratorJson(
     string HostType)
 {
     public static AcceleratorJson From(Accelerator a) =>
-        new(a.Ordinal, a.SliceType, a.Id, a.Status, a.AgentId, a.AgentAddress, Formatting.Device(a.Device), a.MemoryBytes / Formatting.MiB,
+        new(a.Ordinal, a.SliceType, a.Id, ContractWords.Health(a.Health), a.AgentId, a.AgentAddress, Formatting.Device(a.Device), a.MemoryBytes / Formatting.MiB,
             a.MemoryChargedBytes, a.ModelsResident, a.ComputeShare, a.Host, a.HostType);
 }

@@ -43,7 +43,7 @@ internal static class DescribeAcceleratorsCommand
                     a.Ordinal.ToString(CultureInfo.InvariantCulture),
                     a.SliceType,
                     a.Id,
-                    a.Status,
+                    ContractWords.Health(a.Health),
                     a.AgentId,
                     Formatting.Device(a.Device),
                     $"{Formatting.Bytes(a.MemoryChargedBytes)} / {Formatting.Bytes(a.MemoryBytes)}",

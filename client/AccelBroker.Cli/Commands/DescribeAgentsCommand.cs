@@ -24,7 +24,7 @@ internal static class DescribeAgentsCommand
                     {
                         id = a.AgentId,
                         address = a.Address,
-                        status = a.Status,
+                        status = ContractWords.Health(a.Health),
                         device = Formatting.Device(a.Device),
                         device_name = a.Device?.Name ?? "",
                         instance_type = a.InstanceType,
@@ -44,7 +44,7 @@ internal static class DescribeAgentsCommand
                 table.AddRow(
                     Markup.Escape(a.AgentId),
                     Markup.Escape(a.Address),
-                    a.Status,
+                    ContractWords.Health(a.Health),
                     Markup.Escape($"{Formatting.Device(a.Device)} ({a.Device?.Name})"),
                     $"{Formatting.Mib(a.Allocated?.MemoryBytes ?? 0)}/{Formatting.Mib(a.Capacity?.MemoryBytes ?? 0)}",
                     $"{Formatting.Share(a.Allocated?.Compute ?? 0)}/{Formatting.Share(a.Capacity?.Compute ?? 0)}",

@@ -54,7 +54,7 @@ internal static class UsageCommand
             type = a.SliceType,
             id = a.Id,
             host_type = a.HostType,
-            status = a.Status,
+            status = ContractWords.Health(a.Health),
             since = Iso(a.AttachedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue),
             inferences = u.Inferences,
             failures = u.Failures,
@@ -73,7 +73,7 @@ internal static class UsageCommand
             slice_price_per_hour = u.SlicePricePerHour,
             price_per_hour = u.HostPricePerHour + u.SlicePricePerHour,
             cost_per_100k = u.CostPer100K,
-            cost_basis = u.CostBasis,
+            cost_basis = ContractWords.CostBasis(u.CostBasis),
             models = u.Models.Select(m => new
             {
                 model_id = m.ModelId,
@@ -120,8 +120,8 @@ internal static class UsageCommand
             Console.Out.WriteLine($"$/hour: {hostPrice} + slice {Formatting.Price(u.SlicePricePerHour)} = {Formatting.Price(u.HostPricePerHour + u.SlicePricePerHour)}");
             Console.Out.WriteLine(u.CostBasis switch
             {
-                "end_to_end" => $"cost per 100k inferences: {Cost(u.CostPer100K)} (on the end-to-end mean reported by clients)",
-                "agent" => $"cost per 100k inferences: {Cost(u.CostPer100K)} (on the agent's mean; no client reported)",
+                CostBasis.EndToEnd => $"cost per 100k inferences: {Cost(u.CostPer100K)} (on the end-to-end mean reported by clients)",
+                CostBasis.Agent => $"cost per 100k inferences: {Cost(u.CostPer100K)} (on the agent's mean; no client reported)",
                 _ => "cost per 100k inferences: - (no inferences yet)",
             });
         }

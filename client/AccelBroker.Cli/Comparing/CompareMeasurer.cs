@@ -79,7 +79,7 @@ internal sealed class CompareMeasurer
     public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> GpuAgentAsync(string instanceType, CancellationToken cancellationToken)
     {
         DescribeAgentsResponse agents = await _connection.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-        AgentDescription? agent = agents.Agents.FirstOrDefault(a => a.Status == "healthy" && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
+        AgentDescription? agent = agents.Agents.FirstOrDefault(a => a.Health == AgentHealth.Healthy && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
         if (agent is null)
         {
             return (null, null, $"no healthy cuda agent of instance type {instanceType}");

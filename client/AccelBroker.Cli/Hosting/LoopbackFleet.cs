@@ -122,7 +122,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         while (waited.Elapsed < timeout)
         {
             DescribeAgentsResponse agents = await BrokerClient.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken);
-            if (agents.Agents.Any(a => a.Status == "healthy"))
+            if (agents.Agents.Any(a => a.Health == AgentHealth.Healthy))
             {
                 return;
             }

@@ -64,6 +64,14 @@ internal static class WireConversion
             TimeSpan.FromSeconds(timing.ComputeSeconds),
             TimeSpan.FromSeconds(timing.EncodeSeconds));
 
+    /// <summary>The words <see cref="AcceleratorInfo.Status"/> has always used; empty when the broker said nothing.</summary>
+    public static string FromWire(AgentHealth health) => health switch
+    {
+        AgentHealth.Healthy => "healthy",
+        AgentHealth.Unhealthy => "unhealthy",
+        _ => "",
+    };
+
     public static Precision ToWire(ModelPrecision precision) => precision switch
     {
         ModelPrecision.Fp16 => Precision.Fp16,

@@ -35,13 +35,13 @@ public sealed class SliceRegistryTests
     {
         var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
         registry.Assign(Slice("a", 1_000, 0.25));
-        string first = registry.Get("a").UsageToProto().Incarnation;
-        Assert.Equal(first, registry.Get("a").UsageToProto().Incarnation);
+        string first = registry.Get("a").Usage.ToProto().Incarnation;
+        Assert.Equal(first, registry.Get("a").Usage.ToProto().Incarnation);
 
         // As after an agent restart: the slice is created again, its counters from zero.
         registry.Release("a");
         registry.Assign(Slice("a", 1_000, 0.25));
-        string second = registry.Get("a").UsageToProto().Incarnation;
+        string second = registry.Get("a").Usage.ToProto().Incarnation;
 
         Assert.Matches("^[0-9a-f]{16}$", first);
         Assert.NotEqual(first, second);

@@ -63,7 +63,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
         AgentDescription agent = Assert.Single(agents.Agents);
         Assert.Equal(response.AgentId, agent.AgentId);
         Assert.Equal(_agent.Address, agent.Address);
-        Assert.Equal("healthy", agent.Status);
+        Assert.Equal(AgentHealth.Healthy, agent.Health);
         Assert.Equal("cpu", agent.Device.Kind);
         Assert.Equal("c5.large", agent.InstanceType);
         Assert.Equal("test", agent.Version);
@@ -120,7 +120,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal("cpu", first.Device.Kind);
         Assert.Equal(2 * Gib, first.MemoryBytes);
         Assert.Equal(0.125, first.ComputeShare);
-        Assert.Equal("healthy", first.Status);
+        Assert.Equal(AgentHealth.Healthy, first.Health);
         Assert.True((DateTimeOffset.UtcNow - first.AttachedAt.ToDateTimeOffset()).Duration() < TimeSpan.FromMinutes(1));
 
         // The agent was told exactly what to create.
@@ -496,8 +496,8 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
 
         time.Advance(TimeSpan.FromSeconds(6) + TimeSpan.FromTicks(1));
 
-        Assert.Equal("unhealthy", (await broker.Client.ResolveAcceleratorAsync(new ResolveAcceleratorRequest { Host = "h" })).Accelerator.Status);
-        Assert.Equal("unhealthy", (await broker.Client.DescribeAgentsAsync(new DescribeAgentsRequest())).Agents[0].Status);
+        Assert.Equal(AgentHealth.Unhealthy, (await broker.Client.ResolveAcceleratorAsync(new ResolveAcceleratorRequest { Host = "h" })).Accelerator.Health);
+        Assert.Equal(AgentHealth.Unhealthy, (await broker.Client.DescribeAgentsAsync(new DescribeAgentsRequest())).Agents[0].Health);
         RpcException ex = await Assert.ThrowsAsync<RpcException>(
             () => broker.Client.AttachAsync(new AttachRequest { Host = "h", SliceType = "eia2.medium" }).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
@@ -506,7 +506,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
         await broker.Client.HeartbeatAsync(new HeartbeatRequest { AgentId = agentId });
 
         DescribeAcceleratorsResponse described = await broker.Client.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "h" });
-        Assert.Equal("healthy", described.Accelerators[0].Status);
+        Assert.Equal(AgentHealth.Healthy, described.Accelerators[0].Health);
         Assert.Equal(time.GetUtcNow(), described.Time.ToDateTimeOffset());
         Assert.Equal(1, (await broker.Client.AttachAsync(new AttachRequest { Host = "h", SliceType = "eia2.medium" })).Accelerator.Ordinal);
     }
@@ -536,7 +536,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
             Assert.Equal(1, restored.Ordinal);
             Assert.Equal("m5.large", restored.HostType);
             Assert.Equal(_agent.Address, restored.AgentAddress);
-            Assert.Equal("unhealthy", restored.Status);
+            Assert.Equal(AgentHealth.Unhealthy, restored.Health);
             Assert.Equal(attached.AttachedAt, restored.AttachedAt);
 
             RpcException heartbeat = await Assert.ThrowsAsync<RpcException>(

@@ -46,7 +46,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(2, usage.Failures);
         Assert.Equal(7, usage.AgentCompute.Count);
         Assert.Equal(0.006, usage.AgentCompute.MeanSeconds, 12);
-        Assert.Equal("agent", usage.CostBasis);
+        Assert.Equal(CostBasis.Agent, usage.CostBasis);
         Assert.Equal(0.085, usage.HostPricePerHour);
         Assert.Equal(0.12, usage.SlicePricePerHour);
         Assert.Equal(CostModel.PerHundredThousand(0.205, 0.010), usage.CostPer100K, 12);
@@ -68,7 +68,7 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal([attached.Id], response.Slices.Select(s => s.SliceId));
         AcceleratorUsage usage = await UsageAsync("host-a");
         Assert.Equal(0, usage.Inferences);
-        Assert.Equal("none", usage.CostBasis);
+        Assert.Equal(CostBasis.None, usage.CostBasis);
         Assert.Equal(0, usage.HostPricePerHour);
 
         await HeartbeatAsync(agentId, Usage(attached.Id, runs: 3, seconds: 0.010));
@@ -84,21 +84,22 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
 
         SliceUsage usage = Usage(attached.Id, runs: 1, seconds: 0.010);
-        (usage.MemoryChargedBytes, usage.ModelsResident) = (6432, 1);
-        await HeartbeatAsync(agentId, usage);
+        var state = new SliceState { SliceId = attached.Id };
+        (state.MemoryChargedBytes, state.ModelsResident) = (6432, 1);
+        await HeartbeatAsync(agentId, [state], usage);
         Assert.Equal((6432L, 1), Memory(await DescribeAsync("host-a")));
         Assert.Equal((6432L, 1), Memory(Assert.Single(Assert.Single((await Broker.DescribeAgentsAsync(new DescribeAgentsRequest())).Agents).Accelerators)));
 
         // Each heartbeat replaces the figures: the agent reports what is resident now, not a total.
-        (usage.MemoryChargedBytes, usage.ModelsResident) = (3 * 6432, 3);
-        await HeartbeatAsync(agentId, usage);
+        (state.MemoryChargedBytes, state.ModelsResident) = (3 * 6432, 3);
+        await HeartbeatAsync(agentId, [state], usage);
         Assert.Equal((3 * 6432L, 3), Memory(await DescribeAsync("host-a")));
 
         await Broker.DetachAsync(new DetachRequest { Host = "host-a", Ordinal = attached.Ordinal });
         Assert.Empty((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "host-a" })).Accelerators);
 
         // A late heartbeat for the detached slice is not kept, and the ordinal's next accelerator starts from nothing.
-        await HeartbeatAsync(agentId, usage);
+        await HeartbeatAsync(agentId, [state], usage);
         Accelerator again = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
         Assert.Equal(attached.Ordinal, again.Ordinal);
         Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
@@ -110,9 +111,10 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
         string agentId = (await _agent.RegisterAsync(Broker)).AgentId;
         Accelerator attached = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
         SliceUsage usage = Usage(attached.Id, runs: 1, seconds: 0.010);
-        (usage.MemoryChargedBytes, usage.ModelsResident) = (-1, 1);
+        var state = new SliceState { SliceId = attached.Id };
+        (state.MemoryChargedBytes, state.ModelsResident) = (-1, 1);
 
-        HeartbeatResponse response = await HeartbeatAsync(agentId, usage);
+        HeartbeatResponse response = await HeartbeatAsync(agentId, [state], usage);
 
         Assert.Equal([attached.Id], response.Slices.Select(s => s.SliceId));
         Assert.Equal((0L, 0), Memory(await DescribeAsync("host-a")));
@@ -186,10 +188,10 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
 
             Assert.Equal(8, after.Inferences);
             Assert.Equal(7, after.ClientInferences);
-            Assert.Equal("end_to_end", after.CostBasis);
+            Assert.Equal(CostBasis.EndToEnd, after.CostBasis);
             // The same figures; only the accelerator's live state differs (its agent has not registered again).
             Assert.Equal(WithoutAccelerator(before), WithoutAccelerator(after));
-            Assert.Equal("unhealthy", after.Accelerator.Status);
+            Assert.Equal(AgentHealth.Unhealthy, after.Accelerator.Health);
         }
         finally
         {
@@ -239,9 +241,12 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<Accelerator> DescribeAsync(string host) =>
         Assert.Single((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = host })).Accelerators);
 
-    private async Task<HeartbeatResponse> HeartbeatAsync(string agentId, params SliceUsage[] usage)
+    private Task<HeartbeatResponse> HeartbeatAsync(string agentId, params SliceUsage[] usage) => HeartbeatAsync(agentId, [], usage);
+
+    private async Task<HeartbeatResponse> HeartbeatAsync(string agentId, SliceState[] states, params SliceUsage[] usage)
     {
         var request = new HeartbeatRequest { AgentId = agentId };
+        request.Slices.AddRange(states);
         request.Usage.AddRange(usage);
         return await Broker.HeartbeatAsync(request);
     }

@@ -108,13 +108,13 @@ public sealed class UsageBookTests
         long revision = book.Revision;
 
         SliceUsage again = Slice("acc-1", "first", Report(5));
-        again.MemoryChargedBytes = 1024;
-        Assert.Null(book.RecordAgent(again));
+        var state = new SliceState { SliceId = "acc-1", MemoryChargedBytes = 1024 };
+        Assert.Null(book.RecordAgent(again, state));
         book.RecordClient("acc-1", "client-a", [Report(2)]);
 
         Assert.Equal(revision, book.Revision);
         Assert.Equal(5, AgentTotals(book, "acc-1").Inferences);
-        Assert.Equal(1024, book.GetAgent("acc-1")!.MemoryChargedBytes);
+        Assert.Equal(1024, book.GetState("acc-1")!.MemoryChargedBytes);
         book.RecordAgent(Slice("acc-1", "first", Report(6)));
         Assert.NotEqual(revision, book.Revision);
     }

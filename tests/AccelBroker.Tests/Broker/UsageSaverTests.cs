@@ -42,8 +42,8 @@ public sealed class UsageSaverTests : IDisposable
     {
         var book = new UsageBook();
         UsageSaver saver = Saver(book, "acc-1", "acc-2");
-        book.RecordAgent(Slice("acc-1", "first", UsageBookTests.Report(5, failures: 1)));
-        book.RecordAgent(Slice("acc-1", "second", UsageBookTests.Report(2)));
+        book.RecordAgent(Slice("acc-1", "first", UsageBookTests.Report(5, failures: 1)), State("acc-1"));
+        book.RecordAgent(Slice("acc-1", "second", UsageBookTests.Report(2)), State("acc-1"));
         for (int i = 0; i < UsageBook.MaxClientsPerAccelerator + 3; i++)
         {
             book.RecordClient("acc-1", $"client-{i}", [UsageBookTests.Report(1)]);
@@ -61,10 +61,10 @@ public sealed class UsageSaverTests : IDisposable
         Assert.Equal(UsageBook.MaxClientsPerAccelerator + 3, restored.Get("acc-1").Clients.Sum(m => m.Inferences));
         Assert.Equal(4, restored.Get("acc-2").Clients.Sum(m => m.Inferences));
         // The memory figures are a reading of now: not kept.
-        Assert.Equal(0, restored.GetAgent("acc-1")!.MemoryChargedBytes);
+        Assert.Equal(0, restored.GetState("acc-1")!.MemoryChargedBytes);
         // The restored incarnation is the agent's current one: its next report replaces, a new one adds.
-        Assert.Null(restored.RecordAgent(Slice("acc-1", "second", UsageBookTests.Report(3))));
-        Assert.NotNull(restored.RecordAgent(Slice("acc-1", "third", UsageBookTests.Report(1))));
+        Assert.Null(restored.RecordAgent(Slice("acc-1", "second", UsageBookTests.Report(3)), State("acc-1")));
+        Assert.NotNull(restored.RecordAgent(Slice("acc-1", "third", UsageBookTests.Report(1)), State("acc-1")));
         Assert.Equal(9, restored.Get("acc-1").Agent.Sum(m => m.Inferences));
         Assert.Contains(_logs.Events, e => e is ("UsageLoaded", LogLevel.Information));
     }
@@ -223,8 +223,10 @@ public sealed class UsageSaverTests : IDisposable
 
     private static SliceUsage Slice(string sliceId, string incarnation, ModelUsage model)
     {
-        var slice = new SliceUsage { SliceId = sliceId, Incarnation = incarnation, MemoryChargedBytes = 4096, ModelsResident = 1 };
+        var slice = new SliceUsage { SliceId = sliceId, Incarnation = incarnation };
         slice.Models.Add(model);
         return slice;
     }
+
+    private static SliceState State(string sliceId) => new() { SliceId = sliceId, MemoryChargedBytes = 4096, ModelsResident = 1 };
 }

@@ -129,7 +129,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
         JsonElement gpu = rows.Single(r => r.GetProperty("instance").GetString() == "g4dn.xlarge");
         Assert.Equal("standalone gpu", gpu.GetProperty("kind").GetString());
         DescribeAgentsResponse agents = await _cluster.BrokerClient.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: TestCluster.Deadline());
-        bool cudaAgent = agents.Agents.Any(a => a.Status == "healthy" && a.InstanceType == "g4dn.xlarge" && a.Device.Kind == "cuda");
+        bool cudaAgent = agents.Agents.Any(a => a.Health == AgentHealth.Healthy && a.InstanceType == "g4dn.xlarge" && a.Device.Kind == "cuda");
         if (cudaAgent)
         {
             Assert.StartsWith("cuda", gpu.GetProperty("executed_on").GetString());

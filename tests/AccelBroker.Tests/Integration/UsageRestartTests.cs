@@ -197,7 +197,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
         for (int i = 0; i < 300 && waited.Elapsed < WaitLimit; i++)
         {
             DescribeAgentsResponse agents = await broker.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: TestCluster.Deadline());
-            if (agents.Agents.Any(a => a.Address == agentUrl && a.Status == "healthy"))
+            if (agents.Agents.Any(a => a.Address == agentUrl && a.Health == AgentHealth.Healthy))
             {
                 return;
             }

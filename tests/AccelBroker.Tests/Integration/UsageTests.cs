@@ -73,7 +73,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
             $"end to end {usage.ClientEndToEnd.MeanSeconds} s < agent {usage.AgentTotal.MeanSeconds} s");
         Assert.Equal(C5LargePrice, usage.HostPricePerHour);
         Assert.Equal(TinySlicePrice, usage.SlicePricePerHour);
-        Assert.Equal("end_to_end", usage.CostBasis);
+        Assert.Equal(CostBasis.EndToEnd, usage.CostBasis);
         double expectedCost = (C5LargePrice + TinySlicePrice) / 3600 * usage.ClientEndToEnd.MeanSeconds * 100_000;
         Assert.Equal(expectedCost, usage.CostPer100K, 12);
         Assert.Equal(CostModel.PerHundredThousand(C5LargePrice + TinySlicePrice, usage.ClientEndToEnd.MeanSeconds), usage.CostPer100K);
@@ -122,7 +122,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Assert.Equal(again.Ordinal, attached.Ordinal);
         Assert.Equal(0, fresh.Inferences);
         Assert.Equal(0, fresh.ClientInferences);
-        Assert.Equal("none", fresh.CostBasis);
+        Assert.Equal(CostBasis.None, fresh.CostBasis);
         Assert.Equal(0, fresh.CostPer100K);
     }
 
@@ -150,7 +150,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
 
         Assert.Equal(0, usage.ClientInferences);
         Assert.Equal(0, usage.ClientEndToEnd.Count);
-        Assert.Equal("agent", usage.CostBasis);
+        Assert.Equal(CostBasis.Agent, usage.CostBasis);
         // No host type given at attach: the host is not priced.
         Assert.Equal(0, usage.HostPricePerHour);
         Assert.Equal(CostModel.PerHundredThousand(TinySlicePrice, usage.AgentTotal.MeanSeconds), usage.CostPer100K);
@@ -265,7 +265,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         AcceleratorUsage usage = Assert.Single((await GetUsageAsync(host, attached.Ordinal)).Accelerators);
         Assert.Equal(3, usage.ClientInferences);
         Assert.Equal(1, usage.ClientFailures);
-        Assert.Equal("end_to_end", usage.CostBasis);
+        Assert.Equal(CostBasis.EndToEnd, usage.CostBasis);
         Assert.Equal(0.010, usage.ClientEndToEnd.MeanSeconds, 12);
     }
 
