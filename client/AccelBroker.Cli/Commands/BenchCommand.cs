@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
+using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 

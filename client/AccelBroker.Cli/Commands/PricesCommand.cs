@@ -1,6 +1,6 @@
 using System.CommandLine;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client.Pricing;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
