@@ -67,11 +67,13 @@ internal static class MaxModelsCommand
             }
 
             string run = Guid.NewGuid().ToString("N")[..8];
+            // Before the first copy nothing is measured: the agent's own estimate plus the warm-up inputs stand in, so
+            // a slice already near its threshold evicts nothing.
             var probe = new MaxModelsProbe(
                 new AgentProbeSlice(slice, copy),
                 aliasPrefix: $"max-models-{run}-",
                 copies,
-                FirstCopyEstimate(modelFile.Length, modelPrecision, warmup),
+                ModelMemoryEstimate.BeforeLoad(modelFile.Length, modelPrecision, warmup),
                 parse.GetValue(keep));
             bool asJson = parse.GetValue(json);
             MaxModelsResult result = asJson || Console.IsOutputRedirected
@@ -101,16 +103,6 @@ internal static class MaxModelsCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>
-    /// Before the first copy nothing is measured: its serialized size (halved at fp16/bf16, as the agent estimates a
-    /// CUDA load) plus its warm-up inputs stand in, so a slice already near its threshold evicts nothing.
-    /// </summary>
-    public static long FirstCopyEstimate(long fileBytes, ModelPrecision precision, IReadOnlyList<(TensorDataType DataType, long[] Shape)> warmup)
-    {
-        long weights = precision == ModelPrecision.Fp32 ? fileBytes : fileBytes / 2;
-        return weights + warmup.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b) * w.DataType.GetElementSize());
     }
 
     private static async Task<MaxModelsResult> WithProgressAsync(MaxModelsProbe probe, CancellationToken cancellationToken)
