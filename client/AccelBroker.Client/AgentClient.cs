@@ -30,8 +30,6 @@ public sealed class AgentClient
 
     internal InferenceAgent.InferenceAgentClient Raw { get; }
 
-    internal AgentClientOptions Options => _options;
-
     /// <summary>Uploads a TorchScript file unless the agent holds its bytes already (models are content-addressed).</summary>
     /// <param name="path">Path of a TorchScript file.</param>
     /// <param name="cancellationToken">Cancels the check and the upload.</param>
