@@ -35,7 +35,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton(_ => options.CatalogPath is null
             ? SliceTypeCatalog.LoadDefault()
             : SliceTypeCatalog.LoadFile(options.CatalogPath));
-        services.TryAddSingleton(provider => LoadPrices(options, provider.GetRequiredService<SliceTypeCatalog>()));
+        services.TryAddSingleton(provider => ServedPrices.Load(options, provider.GetRequiredService<SliceTypeCatalog>()));
         services.TryAddSingleton<IAttachmentStore>(_ => options.DataDir is null
             ? new InMemoryAttachmentStore()
             : new JsonFileAttachmentStore(options.DataDir));
@@ -56,19 +56,5 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return new AccelBrokerBuilder(services);
-    }
-
-    // The slice catalogue's prices are what the broker sells; an operator's prices file has the last word.
-    private static PriceCatalog LoadPrices(BrokerOptions options, SliceTypeCatalog catalog)
-    {
-        PriceCatalog prices = PriceCatalog.Default.WithSlices(catalog.SliceTypes.Select(t => new SlicePrice(t.Name, t.PricePerHour)));
-        try
-        {
-            return options.PricesPath is null ? prices : PriceCatalog.Load(options.PricesPath, prices);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new BrokerConfigurationException(ex.Message, ex);
-        }
     }
 }

@@ -61,7 +61,7 @@ internal sealed class LoadedModel
 
     /// <summary>
     /// Readies a freshly loaded module to execute at <paramref name="precision"/>: evaluation mode, no gradients,
-    /// floating weights cast. The agent and the CLI's in-process benchmark both use it, so they run the same model.
+    /// floating weights cast. Workers and <see cref="Inference.PreparedModel"/> (the CLI's in-process benchmark) both use it, so they run the same model.
     /// </summary>
     public static void PrepareForInference(torch.jit.ScriptModule module, Precision precision)
     {

@@ -6,6 +6,7 @@ using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -65,7 +66,7 @@ internal sealed class ModelLoader
         {
             // Device memory is shared by the agent's slices: room is made before loading rather than overrun it. On
             // CPU the load itself is measured first, so no model is evicted on an estimate.
-            estimate = Estimate(fileBytes, entry.Precision);
+            estimate = LoadEstimates.WeightsBytes(fileBytes, entry.Precision);
             if (estimate > slice.BudgetBytes)
             {
                 throw TooLarge(slice, entry.ModelId, estimate.Value, "its serialized size", available: slice.BudgetBytes);
@@ -162,10 +163,6 @@ internal sealed class ModelLoader
         _quarantine.TryGet(sha256, out string crash)
             ? throw DomainException.Invalid($"model sha256={sha256} crashed the loader before ({crash}); it is not loaded again")
             : _store.VerifiedPath(sha256);
-
-    // Before loading, the serialized size stands in for the weights (half of it at fp16/bf16).
-    private static long Estimate(long serializedBytes, Precision precision) =>
-        precision == Precision.Fp32 ? serializedBytes : serializedBytes / 2;
 
     private static DomainException TooLarge(AcceleratorSlice slice, string modelId, long needed, string how, long available) =>
         DomainException.Exhausted(

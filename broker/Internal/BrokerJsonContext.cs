@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
@@ -16,7 +15,6 @@ namespace AccelBroker.Broker.Internal;
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
-[JsonSerializable(typeof(PriceDocument))]
 [JsonSerializable(typeof(UsageDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {

@@ -288,25 +288,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
             uploaded = true;
         }
 
-        var request = new LoadModelRequest { SliceId = Accelerator.Id, Sha256 = sha256, Precision = WireConversion.ToWire(options.Precision), Alias = options.Alias };
-        if (options.Batching is { } batching)
-        {
-            request.Batching = new BatchingConfig { MaxBatchSize = batching.MaxBatchSize, MaxDelayMicros = (long)batching.MaxDelay.TotalMicroseconds };
-        }
-
-        foreach ((TensorDataType dataType, long[] shape) in options.WarmupInputs)
-        {
-            var spec = new TensorSpec { Dtype = WireConversion.ToWire(dataType) };
-            spec.Shape.AddRange(shape);
-            request.WarmupInputs.Add(spec);
-        }
-
-        LoadModelResponse response = await _agent.LoadModelAsync(request, deadline: Deadline(_options), cancellationToken: cancellationToken);
-        return new RemoteModel(response.ModelId, sha256, length, options.Precision, response.Device, uploaded)
-        {
-            ChargedBytes = response.ChargedBytes,
-            EvictedModelIds = [.. response.EvictedModelIds],
-        };
+        LoadModelResponse response = await _agent.LoadModelAsync(ModelLoads.Request(Accelerator.Id, sha256, options), deadline: Deadline(_options), cancellationToken: cancellationToken);
+        return ModelLoads.Loaded(response, sha256, length, options, uploaded);
     }
 
     // Upload code is shared with agent-local benchmarks, which reach an agent without a slice.

@@ -43,6 +43,12 @@ public sealed class RemoteModel
     /// </summary>
     public IReadOnlyList<string> EvictedModelIds { get; init; } = [];
 
+    /// <summary>
+    /// What the slice's resident models were charged in all, this one included, as the agent answered the load: the
+    /// figure to hold against its eviction threshold before the next load.
+    /// </summary>
+    public long SliceChargedBytes { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => $"{ModelId} ({Precision}, {Device})";
 }

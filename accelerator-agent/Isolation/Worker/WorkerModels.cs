@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Inference;
 using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -166,29 +167,8 @@ internal sealed class WorkerModels
     }
 
     // From the store's file: libtorch reads it itself, so no managed copy of the model's bytes is ever made.
-    private torch.jit.ScriptModule LoadModule(string path, Precision precision)
-    {
-        torch.jit.ScriptModule module;
-        try
-        {
-            module = torch.jit.load(path, _device.DeviceType, _device.Index);
-        }
-        catch (Exception ex)
-        {
-            throw TorchErrors.ToDomain(ex, "not a loadable TorchScript model");
-        }
-
-        try
-        {
-            LoadedModel.PrepareForInference(module, precision);
-            return module;
-        }
-        catch (Exception ex)
-        {
-            module.Dispose();
-            throw TorchErrors.ToDomain(ex, $"cannot prepare the model for {precision}");
-        }
-    }
+    private torch.jit.ScriptModule LoadModule(string path, Precision precision) =>
+        PreparedModel.LoadModule(path, _device.DeviceType, _device.Index, precision);
 
     /// <summary>
     /// Runs once on inputs of zeros, so the first real call does not pay for graph optimisation. Returns the bytes

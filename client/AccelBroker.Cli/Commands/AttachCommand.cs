@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Cli.Commands;
@@ -16,12 +17,8 @@ internal static class AttachCommand
         var command = new Command("attach", "Attach an accelerator slice to a client host") { host, type, hostType, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            AttachResponse response = await broker.Client.AttachAsync(
-                new AttachRequest { Host = parse.GetValue(host)!, SliceType = parse.GetValue(type)!, HostType = parse.GetValue(hostType) ?? "" },
-                deadline: BrokerConnection.Deadline,
-                cancellationToken: cancellationToken);
-            Accelerator a = response.Accelerator;
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            Accelerator a = await fleet.AttachAsync(parse.GetValue(host)!, parse.GetValue(type)!, parse.GetValue(hostType), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(AcceleratorJson.From(a));

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
+using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -41,11 +41,10 @@ internal static class BenchCommand
             string hostName = parse.GetValue(host)!;
             int hostOrdinal = parse.GetValue(ordinal);
 
-            using var connection = new BrokerConnection(broker);
-            PriceCatalog catalog = await PriceSource.LoadAsync(connection, parse.GetValue(prices), cancellationToken);
-            ResolveAcceleratorResponse resolved = await connection.Client.ResolveAcceleratorAsync(
-                new ResolveAcceleratorRequest { Host = hostName, Ordinal = hostOrdinal }, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-            UsedPrices used = UsedPrices.For(catalog, resolved.Accelerator);
+            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker });
+            PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
+            Accelerator resolved = await fleet.ResolveAcceleratorAsync(hostName, hostOrdinal, cancellationToken);
+            UsedPrices used = UsedPrices.For(catalog, resolved);
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal }, cancellationToken);

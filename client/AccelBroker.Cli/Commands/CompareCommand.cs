@@ -1,11 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Comparing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
-using AccelBroker.Protocol.V1;
+using AccelBroker.Client.Pricing;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
@@ -72,8 +71,8 @@ internal static class CompareCommand
             }
 
             string broker = CommonOptions.RequireBroker(parse);
-            using var connection = new BrokerConnection(broker);
-            PriceCatalog catalog = await PriceSource.LoadAsync(connection, parse.GetValue(prices), cancellationToken);
+            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker });
+            PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             // Every type is checked before anything is attached.
             Check(hosts, "host type", n => catalog.TryGetInstance(n, out _), catalog.KnownInstanceNames);
             Check(slices, "slice type", n => catalog.TryGetSlice(n, out _), catalog.KnownSliceNames);
@@ -82,7 +81,7 @@ internal static class CompareCommand
             bool asJson = parse.GetValue(json);
             bool interactive = !asJson && !Console.IsOutputRedirected;
             string precisionName = parse.GetValue(precision)!;
-            var measuring = new CompareMeasurer(connection, broker, modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
+            var measuring = new CompareMeasurer(fleet, modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
             var rows = new List<CompareRow>();
             foreach (string slice in slices)
             {

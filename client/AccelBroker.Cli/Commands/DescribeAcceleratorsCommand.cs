@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -18,11 +19,8 @@ internal static class DescribeAcceleratorsCommand
         var command = new Command("describe-accelerators", "Describe the accelerators attached to a host") { host, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            DescribeAcceleratorsResponse response = await broker.Client.DescribeAcceleratorsAsync(
-                new DescribeAcceleratorsRequest { Host = parse.GetValue(host)! },
-                deadline: BrokerConnection.Deadline,
-                cancellationToken: cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            DescribeAcceleratorsResponse response = await fleet.DescribeAcceleratorsAsync(parse.GetValue(host)!, cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(new

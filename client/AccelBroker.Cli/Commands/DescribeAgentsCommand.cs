@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -14,13 +15,13 @@ internal static class DescribeAgentsCommand
         var command = new Command("describe-agents", "Describe the accelerator agents known to the broker") { json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            DescribeAgentsResponse response = await broker.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            IReadOnlyList<AgentDescription> agents = await fleet.DescribeAgentsAsync(cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(new
                 {
-                    agents = response.Agents.Select(a => new
+                    agents = agents.Select(a => new
                     {
                         id = a.AgentId,
                         address = a.Address,
@@ -39,7 +40,7 @@ internal static class DescribeAgentsCommand
             }
 
             var table = new Table().AddColumns("agent", "address", "status", "device", "memory MiB (used/total)", "compute (used/total)", "slices", "metrics");
-            foreach (AgentDescription a in response.Agents)
+            foreach (AgentDescription a in agents)
             {
                 table.AddRow(
                     Markup.Escape(a.AgentId),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Cli.Commands;
@@ -14,12 +15,9 @@ internal static class DetachCommand
         var command = new Command("detach", "Detach a host's accelerator by ordinal") { host, ordinal };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            DetachResponse response = await broker.Client.DetachAsync(
-                new DetachRequest { Host = parse.GetValue(host)!, Ordinal = parse.GetValue(ordinal) },
-                deadline: BrokerConnection.Deadline,
-                cancellationToken: cancellationToken);
-            Console.Out.WriteLine($"detached {response.Accelerator.Id} ({response.Accelerator.SliceType}) from {response.Accelerator.Host} ordinal {response.Accelerator.Ordinal}");
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            Accelerator a = await fleet.DetachAsync(parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
+            Console.Out.WriteLine($"detached {a.Id} ({a.SliceType}) from {a.Host} ordinal {a.Ordinal}");
             return 0;
         });
         return command;

@@ -4,7 +4,6 @@ using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Cli.Probing;
 using AccelBroker.Client;
-using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -52,26 +51,20 @@ internal static class MaxModelsCommand
             IReadOnlyList<(TensorDataType DataType, long[] Shape)> warmup = inputs.WarmupSpecs(parse);
             string precisionName = parse.GetValue(precision)!;
             ModelPrecision modelPrecision = CommonOptions.PrecisionOf(precisionName);
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            (Accelerator accelerator, AgentSlice slice) = await AgentSlice.ResolveAsync(broker, parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
-            var copy = new LoadModelRequest
-            {
-                Sha256 = await slice.EnsureHeldAsync(modelFile.FullName, cancellationToken),
-                Precision = WireConversion.ToWire(modelPrecision),
-            };
-            foreach ((TensorDataType dataType, long[] shape) in warmup)
-            {
-                var spec = new TensorSpec { Dtype = WireConversion.ToWire(dataType) };
-                spec.Shape.AddRange(shape);
-                copy.WarmupInputs.Add(spec);
-            }
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            SliceClient slice = await fleet.OpenSliceAsync(parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
+            Accelerator accelerator = slice.Accelerator;
+            HeldModel held = await slice.Agent.EnsureModelHeldAsync(modelFile.FullName, cancellationToken);
+            var copy = new ModelLoadOptions { Precision = modelPrecision, WarmupInputs = warmup };
 
             string run = Guid.NewGuid().ToString("N")[..8];
+            // Before the first copy nothing is measured: the agent's own estimate plus the warm-up inputs stand in, so
+            // a slice already near its threshold evicts nothing.
             var probe = new MaxModelsProbe(
-                new AgentProbeSlice(slice, copy),
+                new AgentProbeSlice(slice, held, copy),
                 aliasPrefix: $"max-models-{run}-",
                 copies,
-                FirstCopyEstimate(modelFile.Length, modelPrecision, warmup),
+                ModelMemoryEstimate.BeforeLoad(modelFile.Length, modelPrecision, warmup),
                 parse.GetValue(keep));
             bool asJson = parse.GetValue(json);
             MaxModelsResult result = asJson || Console.IsOutputRedirected
@@ -101,16 +94,6 @@ internal static class MaxModelsCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>
-    /// Before the first copy nothing is measured: its serialized size (halved at fp16/bf16, as the agent estimates a
-    /// CUDA load) plus its warm-up inputs stand in, so a slice already near its threshold evicts nothing.
-    /// </summary>
-    public static long FirstCopyEstimate(long fileBytes, ModelPrecision precision, IReadOnlyList<(TensorDataType DataType, long[] Shape)> warmup)
-    {
-        long weights = precision == ModelPrecision.Fp32 ? fileBytes : fileBytes / 2;
-        return weights + warmup.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b) * w.DataType.GetElementSize());
     }
 
     private static async Task<MaxModelsResult> WithProgressAsync(MaxModelsProbe probe, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -20,16 +21,16 @@ internal static class ModelsCommand
         var command = new Command("models", "List the models an accelerator holds and the memory each is charged") { host, ordinal, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            (Accelerator accelerator, AgentSlice slice) = await AgentSlice.ResolveAsync(broker, parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            SliceClient slice = await fleet.OpenSliceAsync(parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
             ListModelsResponse models = await slice.ListModelsAsync(cancellationToken);
             if (parse.GetValue(json))
             {
-                CliJson.Print(ToJson(accelerator, models));
+                CliJson.Print(ToJson(slice.Accelerator, models));
             }
             else
             {
-                Print(accelerator, models);
+                Print(slice.Accelerator, models);
             }
 
             return 0;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
+using AccelBroker.Client.Pricing;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
@@ -15,8 +16,8 @@ internal static class PricesCommand
         var command = new Command("prices", "List instance and slice prices ($/hour) used for cost per inference") { prices, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            PriceCatalog catalog = await PriceSource.LoadAsync(broker, parse.GetValue(prices), cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(new

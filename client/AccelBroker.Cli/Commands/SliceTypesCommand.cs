@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -14,13 +15,13 @@ internal static class SliceTypesCommand
         var command = new Command("slice-types", "List the accelerator slice types the broker offers") { json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            ListSliceTypesResponse response = await broker.Client.ListSliceTypesAsync(new ListSliceTypesRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            IReadOnlyList<SliceType> sliceTypes = await fleet.ListSliceTypesAsync(cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(new
                 {
-                    slice_types = response.SliceTypes.Select(t => new
+                    slice_types = sliceTypes.Select(t => new
                     {
                         name = t.Name,
                         memory_mib = t.MemoryBytes / Formatting.MiB,
@@ -34,7 +35,7 @@ internal static class SliceTypesCommand
             }
 
             var table = new Table().AddColumns("type", "memory MiB", "compute share", "FP32 TFLOPS", "FP16 TFLOPS", "$/hour");
-            foreach (SliceType t in response.SliceTypes)
+            foreach (SliceType t in sliceTypes)
             {
                 table.AddRow(t.Name, Formatting.Mib(t.MemoryBytes), Formatting.Share(t.ComputeShare), Formatting.Share(t.Fp32Tflops), Formatting.Share(t.Fp16Tflops), Formatting.Price(t.PricePerHour));
             }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using Spectre.Console;
 
@@ -20,14 +21,8 @@ internal static class UsageCommand
         var command = new Command("usage", "Show inferences, latency and cost per 100k of a host's accelerators since attach") { host, ordinal, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
-            using var broker = new BrokerConnection(CommonOptions.RequireBroker(parse));
-            var request = new GetUsageRequest { Host = parse.GetValue(host)! };
-            if (parse.GetValue(ordinal) is { } n)
-            {
-                request.Ordinal = n;
-            }
-
-            GetUsageResponse response = await broker.Client.GetUsageAsync(request, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
+            using FleetClient fleet = CommonOptions.OpenFleet(parse);
+            GetUsageResponse response = await fleet.GetUsageAsync(parse.GetValue(host)!, parse.GetValue(ordinal), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.Print(new

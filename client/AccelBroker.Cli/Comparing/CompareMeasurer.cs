@@ -13,8 +13,7 @@ namespace AccelBroker.Cli.Comparing;
 /// </summary>
 internal sealed class CompareMeasurer
 {
-    private readonly BrokerConnection _connection;
-    private readonly string _broker;
+    private readonly FleetClient _fleet;
     private readonly string _modelPath;
     private readonly ModelPrecision _precision;
     private readonly IReadOnlyList<Tensor> _inputs;
@@ -22,10 +21,9 @@ internal sealed class CompareMeasurer
     private readonly int _warmup;
     private readonly bool _progress;
 
-    public CompareMeasurer(BrokerConnection connection, string broker, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
+    public CompareMeasurer(FleetClient fleet, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
     {
-        _connection = connection;
-        _broker = broker;
+        _fleet = fleet;
         _modelPath = modelPath;
         _precision = precision;
         _inputs = inputs;
@@ -43,9 +41,7 @@ internal sealed class CompareMeasurer
         Accelerator accelerator;
         try
         {
-            AttachResponse attached = await _connection.Client.AttachAsync(
-                new AttachRequest { Host = TempHost, SliceType = sliceType, HostType = hostType }, deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-            accelerator = attached.Accelerator;
+            accelerator = await _fleet.AttachAsync(TempHost, sliceType, hostType, cancellationToken);
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted or StatusCode.FailedPrecondition or StatusCode.NotFound)
         {
@@ -55,7 +51,7 @@ internal sealed class CompareMeasurer
         try
         {
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
-                new AcceleratorSessionOptions { Broker = _broker, Host = TempHost, Ordinal = accelerator.Ordinal }, cancellationToken);
+                new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal }, cancellationToken);
             Measurement measured = _progress
                 ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, tick, cancellationToken))
                 : await SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, null, cancellationToken);
@@ -64,8 +60,7 @@ internal sealed class CompareMeasurer
         finally
         {
             // Also on failure or Ctrl-C: a compare leaves nothing attached.
-            await _connection.Client.DetachAsync(
-                new DetachRequest { Host = TempHost, Ordinal = accelerator.Ordinal }, deadline: BrokerConnection.Deadline, cancellationToken: CancellationToken.None);
+            await _fleet.DetachAsync(TempHost, accelerator.Ordinal, CancellationToken.None);
         }
     }
 
@@ -78,14 +73,14 @@ internal sealed class CompareMeasurer
     /// <summary>A healthy agent of that instance type running on CUDA, or a reason why none measured it.</summary>
     public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> GpuAgentAsync(string instanceType, CancellationToken cancellationToken)
     {
-        DescribeAgentsResponse agents = await _connection.Client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: BrokerConnection.Deadline, cancellationToken: cancellationToken);
-        AgentDescription? agent = agents.Agents.FirstOrDefault(a => a.Health == AgentHealth.Healthy && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
+        IReadOnlyList<AgentDescription> agents = await _fleet.DescribeAgentsAsync(cancellationToken);
+        AgentDescription? agent = agents.FirstOrDefault(a => a.Health == AgentHealth.Healthy && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
         if (agent is null)
         {
             return (null, null, $"no healthy cuda agent of instance type {instanceType}");
         }
 
-        Measurement measured = await AgentLocalBenchmark.MeasureAsync(agent.Address, _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
+        Measurement measured = await AgentLocalBenchmark.MeasureAsync(_fleet.Agent(agent.Address), _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
         return (measured, $"{measured.Device}, {AgentLocalBenchmark.Where(agent.Address)}", null);
     }
 }

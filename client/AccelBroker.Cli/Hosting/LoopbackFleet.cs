@@ -2,7 +2,6 @@ using System.Diagnostics;
 using AccelBroker.Agent;
 using AccelBroker.Broker;
 using AccelBroker.Client;
-using AccelBroker.Client.Internal;
 using AccelBroker.Protocol.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -30,7 +29,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         AgentUrl = agent.Urls.First();
         BrokerMetricsUrl = broker.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
         AgentMetricsUrl = agent.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
-        _brokerChannel = AgentChannels.Create(BrokerUrl, TimeSpan.FromSeconds(5));
+        _brokerChannel = GrpcChannel.ForAddress(BrokerUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) } });
         BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel);
     }
 

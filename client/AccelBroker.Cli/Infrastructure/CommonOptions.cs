@@ -47,6 +47,9 @@ internal static class CommonOptions
         Description = "Prices file (JSON) applied on top of the broker's prices",
     };
 
+    /// <summary>A client of the broker given with <c>--broker</c> or <c>ACCEL_BROKER</c>, for one verb.</summary>
+    public static FleetClient OpenFleet(ParseResult parse) => new(new FleetClientOptions { Broker = RequireBroker(parse) });
+
     public static string RequireBroker(ParseResult parse) =>
         parse.GetValue(Broker) is { Length: > 0 } broker
             ? broker

@@ -1,4 +1,4 @@
-using AccelBroker.Client.Internal;
+using AccelBroker.Client;
 
 namespace AccelBroker.Cli.Infrastructure;
 

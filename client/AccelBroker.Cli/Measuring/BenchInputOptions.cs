@@ -43,13 +43,7 @@ internal sealed class BenchInputOptions
     /// </summary>
     public IReadOnlyList<(TensorDataType DataType, long[] Shape)> WarmupSpecs(ParseResult parse)
     {
-        FileInfo[] files = parse.GetValue(Inputs) ?? [];
-        string? shapeText = parse.GetValue(InputShape);
-        if (files.Length > 0 && shapeText is not null)
-        {
-            throw new CliException("give either --input FILE.npy (repeatable) or --input-shape with --dtype, not both");
-        }
-
+        (FileInfo[] files, string? shapeText) = Given(parse);
         if (files.Length > 0)
         {
             return files.Select(f =>
@@ -84,13 +78,7 @@ internal sealed class BenchInputOptions
             throw new CliException($"--batch must be at least 1, got {batch}");
         }
 
-        FileInfo[] files = parse.GetValue(Inputs) ?? [];
-        string? shapeText = parse.GetValue(InputShape);
-        if (files.Length > 0 && shapeText is not null)
-        {
-            throw new CliException("give either --input FILE.npy (repeatable) or --input-shape with --dtype, not both");
-        }
-
+        (FileInfo[] files, string? shapeText) = Given(parse);
         if (files.Length > 0)
         {
             return files.Select(f => batch is { } b ? Repeat(Npy.Read(f.FullName), b, f.Name) : Npy.Read(f.FullName)).ToArray();
@@ -108,6 +96,16 @@ internal sealed class BenchInputOptions
         }
 
         return [Random(ParseDataType(parse), shape)];
+    }
+
+    // Files or a shape, never both: what the warm-up specs and the inputs are both made from.
+    private (FileInfo[] Files, string? ShapeText) Given(ParseResult parse)
+    {
+        FileInfo[] files = parse.GetValue(Inputs) ?? [];
+        string? shapeText = parse.GetValue(InputShape);
+        return files.Length > 0 && shapeText is not null
+            ? throw new CliException("give either --input FILE.npy (repeatable) or --input-shape with --dtype, not both")
+            : (files, shapeText);
     }
 
     /// <summary>Items per request for throughput: the first dimension of the first input.</summary>

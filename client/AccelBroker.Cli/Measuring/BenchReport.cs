@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Client;
+using AccelBroker.Client.Pricing;
 
 namespace AccelBroker.Cli.Measuring;
 

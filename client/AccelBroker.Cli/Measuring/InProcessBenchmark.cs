@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Inference;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Client;
-using AccelBroker.Client.Internal;
-using AccelBroker.Protocol.V1;
+using AccelBroker.Hosting.Errors;
 using TorchSharp;
 
 namespace AccelBroker.Cli.Measuring;
@@ -19,34 +18,21 @@ internal static class InProcessBenchmark
     /// <summary>Measures the model at <paramref name="precision"/>, prepared and fed exactly as an agent would.</summary>
     public static Measurement Measure(string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, CancellationToken cancellationToken)
     {
-        Precision wirePrecision = WireConversion.ToWire(precision);
         using var scope = torch.NewDisposeScope();
         using var mode = torch.inference_mode();
-        torch.jit.ScriptModule module;
+        PreparedModel model;
         try
         {
-            module = torch.jit.load(modelPath);
+            model = PreparedModel.Load(modelPath, precision.ToProtocol());
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (DomainException ex)
         {
-            throw new CliException($"{modelPath}: not a loadable TorchScript model: {TorchErrors.Clean(ex.Message)}");
+            throw new CliException($"{modelPath}: {ex.Message}");
         }
 
-        using (module)
+        using (model)
         {
-            try
-            {
-                LoadedModel.PrepareForInference(module, wirePrecision);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                throw new CliException($"{modelPath}: cannot prepare the model for {precision}: {TorchErrors.Clean(ex.Message)}");
-            }
-
-            torch.ScalarType? cast = LoadedModel.CastTypeOf(wirePrecision);
-            object[] args = inputs
-                .Select(t => (object)TorchTensorCodec.ToTorch(new WireTensor(WireConversion.ToWire(t.DataType), [.. t.Shape], t.Data), torch.CPU, cast))
-                .ToArray();
+            object[] args = inputs.Select(t => (object)model.Input(t.DataType.ToProtocol(), [.. t.Shape], t.Data.Span)).ToArray();
             var latencies = new double[runs];
             long begin = 0;
             for (int i = 0; i < warmup + runs; i++)
@@ -61,11 +47,11 @@ internal static class InProcessBenchmark
                 long started = Stopwatch.GetTimestamp();
                 try
                 {
-                    _ = module.call(args);
+                    _ = model.Forward(args);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (DomainException ex)
                 {
-                    throw new CliException($"in-process run: the model rejected its inputs: {TorchErrors.Clean(ex.Message)}");
+                    throw new CliException($"in-process run: {ex.Message}");
                 }
 
                 if (i >= warmup)
@@ -74,7 +60,7 @@ internal static class InProcessBenchmark
                 }
             }
 
-            return new Measurement(latencies, "cpu", Split: null, Stopwatch.GetElapsedTime(begin).TotalSeconds);
+            return new Measurement(latencies, model.Device, Split: null, Stopwatch.GetElapsedTime(begin).TotalSeconds);
         }
     }
 }

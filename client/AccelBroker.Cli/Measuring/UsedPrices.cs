@@ -1,4 +1,4 @@
-using AccelBroker.Broker.Pricing;
+using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Cli.Measuring;

@@ -1,5 +1,5 @@
 using AccelBroker.Broker;
-using AccelBroker.Broker.Pricing;
+using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Xunit;

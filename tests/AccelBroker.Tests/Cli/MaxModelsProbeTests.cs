@@ -161,9 +161,9 @@ public sealed class MaxModelsProbeTests
     {
         (TensorDataType, long[])[] warmup = [(TensorDataType.Float32, [2, 16]), (TensorDataType.Int64, [1, 8])];
 
-        Assert.Equal(1000 + 128 + 64, MaxModelsCommand.FirstCopyEstimate(1000, ModelPrecision.Fp32, warmup));
-        Assert.Equal(500 + 128 + 64, MaxModelsCommand.FirstCopyEstimate(1000, ModelPrecision.Fp16, warmup));
-        Assert.Equal(500, MaxModelsCommand.FirstCopyEstimate(1000, ModelPrecision.Bf16, []));
+        Assert.Equal(1000 + 128 + 64, ModelMemoryEstimate.BeforeLoad(1000, ModelPrecision.Fp32, warmup));
+        Assert.Equal(500 + 128 + 64, ModelMemoryEstimate.BeforeLoad(1000, ModelPrecision.Fp16, warmup));
+        Assert.Equal(500, ModelMemoryEstimate.BeforeLoad(1000, ModelPrecision.Bf16, []));
     }
 
     private static MaxModelsProbe Probe(SimulatedSlice slice, long firstCopyEstimate = 1, int maxCopies = 100, bool keep = false) =>

@@ -1,4 +1,4 @@
-using AccelBroker.Client.Internal;
+using AccelBroker.Client;
 using Xunit;
 
 namespace AccelBroker.Tests.Client;

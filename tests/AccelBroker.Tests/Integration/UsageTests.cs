@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using AccelBroker.Broker.Pricing;
 using AccelBroker.Client;
+using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using AccelBroker.Tests.Infrastructure;

@@ -1,4 +1,4 @@
-using AccelBroker.Broker.Pricing;
+using AccelBroker.Client.Pricing;
 using Xunit;
 
 namespace AccelBroker.Tests.Pricing;

@@ -1,4 +1,4 @@
-using AccelBroker.Client.Internal;
+using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
 using Xunit;

@@ -1,4 +1,4 @@
-namespace AccelBroker.Broker.Pricing;
+namespace AccelBroker.Client.Pricing;
 
 /// <summary>
 /// The JSON shape of a prices file: <c>{"replace": false, "instance_types": [{"name", "price_per_hour", "kind",

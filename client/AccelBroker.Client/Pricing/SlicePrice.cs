@@ -1,4 +1,4 @@
-namespace AccelBroker.Broker.Pricing;
+namespace AccelBroker.Client.Pricing;
 
 /// <summary>An accelerator slice type and its price.</summary>
 /// <param name="Name">Slice type, e.g. <c>eia2.medium</c>.</param>

@@ -1,4 +1,4 @@
-namespace AccelBroker.Broker.Pricing;
+namespace AccelBroker.Client.Pricing;
 
 /// <summary>The cost formulas of the seed articles (shared/reference/prices-and-methods.md).</summary>
 public static class CostModel

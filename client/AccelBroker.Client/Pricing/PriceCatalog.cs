@@ -1,10 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
-using AccelBroker.Broker.Internal;
 using AccelBroker.Protocol.V1;
 
-namespace AccelBroker.Broker.Pricing;
+namespace AccelBroker.Client.Pricing;
 
 /// <summary>
 /// Prices of instance types (client hosts, standalone CPU and GPU instances) and accelerator slice types, in
@@ -12,7 +11,7 @@ namespace AccelBroker.Broker.Pricing;
 /// </summary>
 public sealed class PriceCatalog
 {
-    private const string DefaultResourceName = "AccelBroker.Broker.default-prices.json";
+    private const string DefaultResourceName = "AccelBroker.Client.default-prices.json";
 
     private static readonly Lazy<PriceCatalog> s_default = new(LoadDefault);
 
@@ -137,7 +136,7 @@ public sealed class PriceCatalog
         PriceDocument? document;
         try
         {
-            document = JsonSerializer.Deserialize(json, BrokerJsonContext.Default.PriceDocument);
+            document = JsonSerializer.Deserialize(json, PricingJsonContext.Default.PriceDocument);
         }
         catch (JsonException ex)
         {

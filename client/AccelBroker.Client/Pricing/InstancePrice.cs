@@ -1,4 +1,4 @@
-namespace AccelBroker.Broker.Pricing;
+namespace AccelBroker.Client.Pricing;
 
 /// <summary>An instance type and its on-demand price.</summary>
 /// <param name="Name">Instance type, e.g. <c>c5.large</c>.</param>

@@ -1,0 +1,152 @@
+using AccelBroker.Client.Internal;
+using AccelBroker.Client.Pricing;
+using AccelBroker.Protocol.V1;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+
+namespace AccelBroker.Client;
+
+/// <summary>
+/// The broker's operator calls: the slice-type catalogue and prices, attaching and detaching accelerators, describing
+/// hosts and agents, usage since attach, and the slices themselves (<see cref="OpenSliceAsync"/>). Applications open
+/// accelerators with <see cref="AcceleratorSession"/> instead. Thread-safe; dispose it to close its broker channel.
+/// </summary>
+/// <remarks>
+/// Failures surface as <see cref="RpcException"/> with the broker's status and message: InvalidArgument for an unknown
+/// slice type (listing the known ones), NotFound for an unknown ordinal (naming the host's), ResourceExhausted when no
+/// agent has room, Unavailable when the broker cannot be reached within the call's deadline.
+/// </remarks>
+public sealed class FleetClient : IDisposable
+{
+    private readonly FleetClientOptions _options;
+    private readonly GrpcChannel _channel;
+    private readonly Protocol.V1.Broker.BrokerClient _broker;
+
+    /// <summary>Creates a client of the broker named by <paramref name="options"/> or <c>ACCEL_BROKER</c>.</summary>
+    /// <param name="options">Broker, timeouts and interceptors; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="InvalidOperationException">No broker is given and <c>ACCEL_BROKER</c> is not set.</exception>
+    public FleetClient(FleetClientOptions? options = null)
+    {
+        _options = options ?? new FleetClientOptions();
+        Broker = _options.Broker ?? Environment.GetEnvironmentVariable(AcceleratorSessionOptions.BrokerVariable)
+            ?? throw new InvalidOperationException($"no broker given: set {nameof(FleetClientOptions.Broker)} or the {AcceleratorSessionOptions.BrokerVariable} environment variable");
+        // Operator calls are few: a channel of its own, closed on dispose, rather than the process's pooled ones.
+        _channel = AgentChannels.Create(Broker, _options.ConnectTimeout);
+        _broker = new Protocol.V1.Broker.BrokerClient(_channel.CreateCallInvoker().Intercept([.. _options.Interceptors]));
+    }
+
+    /// <summary>The broker's URL.</summary>
+    public string Broker { get; }
+
+    /// <summary>Lists the slice types the broker offers, in catalogue order.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Name, memory, compute share, price and TFLOPS of each type.</returns>
+    public async Task<IReadOnlyList<SliceType>> ListSliceTypesAsync(CancellationToken cancellationToken = default) =>
+        (await _broker.ListSliceTypesAsync(new ListSliceTypesRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).SliceTypes;
+
+    /// <summary>Gets the prices the broker costs usage with: instance types and slice types, $/hour.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The broker's prices; apply an operator's file on top with <see cref="PriceCatalog.Load"/>.</returns>
+    public async Task<PriceCatalog> GetPricesAsync(CancellationToken cancellationToken = default) =>
+        PriceCatalog.FromProto(await _broker.ListPricesAsync(new ListPricesRequest(), deadline: Deadline(), cancellationToken: cancellationToken));
+
+    /// <summary>Places a slice of <paramref name="sliceType"/> for <paramref name="host"/> under the host's next free ordinal.</summary>
+    /// <param name="host">The client host, e.g. <c>app-1</c>.</param>
+    /// <param name="sliceType">A slice type of the catalogue, e.g. <c>eia2.medium</c>.</param>
+    /// <param name="hostType">The host's instance type (e.g. <c>c5.large</c>), which usage is priced with; <see langword="null"/> when unknown.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The attached accelerator: ordinal, id, agent and device.</returns>
+    /// <exception cref="RpcException">InvalidArgument for an unknown slice type; ResourceExhausted when no healthy agent has room.</exception>
+    public async Task<Accelerator> AttachAsync(string host, string sliceType, string? hostType = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(sliceType);
+        AttachResponse response = await _broker.AttachAsync(
+            new AttachRequest { Host = host, SliceType = sliceType, HostType = hostType ?? "" }, deadline: Deadline(), cancellationToken: cancellationToken);
+        return response.Accelerator;
+    }
+
+    /// <summary>Detaches the host's accelerator at <paramref name="ordinal"/>, freeing its slice; its usage is forgotten.</summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="ordinal">The accelerator's ordinal on it.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The accelerator as it was attached.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
+    public async Task<Accelerator> DetachAsync(string host, int ordinal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        DetachResponse response = await _broker.DetachAsync(new DetachRequest { Host = host, Ordinal = ordinal }, deadline: Deadline(), cancellationToken: cancellationToken);
+        return response.Accelerator;
+    }
+
+    /// <summary>Describes the accelerators attached to <paramref name="host"/>, with memory charged as of each agent's last heartbeat.</summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The broker's answer: the host, its accelerators in ordinal order, and the broker's time.</returns>
+    public async Task<DescribeAcceleratorsResponse> DescribeAcceleratorsAsync(string host, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return await _broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = host }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Describes the agents the broker knows: health, device, capacity, what is allocated and their slices.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Every agent.</returns>
+    public async Task<IReadOnlyList<AgentDescription>> DescribeAgentsAsync(CancellationToken cancellationToken = default) =>
+        (await _broker.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).Agents;
+
+    /// <summary>Resolves the host's accelerator at <paramref name="ordinal"/> (EI's <c>eia:N</c>) to its slice and agent.</summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="ordinal">The accelerator's ordinal on it.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The accelerator.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
+    public async Task<Accelerator> ResolveAcceleratorAsync(string host, int ordinal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ResolveAcceleratorResponse response = await _broker.ResolveAcceleratorAsync(
+            new ResolveAcceleratorRequest { Host = host, Ordinal = ordinal }, deadline: Deadline(), cancellationToken: cancellationToken);
+        return response.Accelerator;
+    }
+
+    /// <summary>
+    /// Gets what the host's accelerators did since they were attached: runs, failures, latency as clients and the agent
+    /// measured it, and cost per 100,000 inferences at the broker's prices.
+    /// </summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="ordinal">Only the accelerator at this ordinal; <see langword="null"/> for all of the host's.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The broker's answer.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
+    public async Task<GetUsageResponse> GetUsageAsync(string host, int? ordinal = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var request = new GetUsageRequest { Host = host };
+        if (ordinal is { } n)
+        {
+            request.Ordinal = n;
+        }
+
+        return await _broker.GetUsageAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Resolves the host's accelerator at <paramref name="ordinal"/> and returns a client of its slice on its agent.</summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="ordinal">The accelerator's ordinal on it.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The slice, reached with <see cref="FleetClientOptions.Agents"/>.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
+    public async Task<SliceClient> OpenSliceAsync(string host, int ordinal, CancellationToken cancellationToken = default) =>
+        new(await ResolveAcceleratorAsync(host, ordinal, cancellationToken), _options.Agents);
+
+    /// <summary>A client of the agent at <paramref name="address"/> (as <see cref="DescribeAgentsAsync"/> lists it), reached with <see cref="FleetClientOptions.Agents"/>.</summary>
+    /// <param name="address">The agent's gRPC address.</param>
+    /// <returns>A client; nothing is called yet.</returns>
+    public AgentClient Agent(string address) => new(address, _options.Agents);
+
+    /// <summary>Closes the channel to the broker; agent channels are pooled for the process and stay open.</summary>
+    public void Dispose() => _channel.Dispose();
+
+    private DateTime Deadline() => DateTime.UtcNow + _options.CallTimeout;
+}

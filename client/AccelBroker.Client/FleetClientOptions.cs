@@ -1,0 +1,22 @@
+using Grpc.Core.Interceptors;
+
+namespace AccelBroker.Client;
+
+/// <summary>Which broker <see cref="FleetClient"/> asks, and how.</summary>
+public sealed record FleetClientOptions
+{
+    /// <summary>Broker URL; defaults to the <c>ACCEL_BROKER</c> environment variable (<see cref="AcceleratorSessionOptions.BrokerVariable"/>).</summary>
+    public string? Broker { get; init; }
+
+    /// <summary>How long to wait for a TCP connection before reporting the broker unavailable. Default 5 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deadline of each call to the broker. Default 15 seconds.</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Interceptors applied to every call to the broker, outermost first: the place to attach credentials or tracing.</summary>
+    public IReadOnlyList<Interceptor> Interceptors { get; init; } = [];
+
+    /// <summary>How the slices <see cref="FleetClient.OpenSliceAsync"/> opens, and the agents <see cref="FleetClient.Agent"/> returns, are reached.</summary>
+    public AgentClientOptions Agents { get; init; } = new();
+}
