@@ -310,7 +310,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
                 model.Total = null;
                 break;
             default:
-                model.Total = LatencyHistogramTests.Malformed(kind);
+                model.Total = MalformedHistograms.Of(kind);
                 break;
         }
 
