@@ -5,7 +5,10 @@ using Xunit;
 
 namespace AccelBroker.Tests.Cli;
 
-/// <summary>The accel CLI as a process against a real broker and agent on loopback.</summary>
+/// <summary>
+/// The accel CLI against a real broker and agent on loopback: in this process on a recording console, and as a
+/// process where the executable itself is what is tested (exit codes and stderr of a failing verb, help, demo).
+/// </summary>
 public sealed class AccelCliTests : IClassFixture<ClusterFixture>
 {
     private readonly TestCluster _cluster;
@@ -18,7 +21,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
     [Fact]
     public async Task SliceTypesJsonListsTheCatalogue()
     {
-        CliProcess.Result result = await CliProcess.RunAsync("slice-types", "--json", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("slice-types", "--json", "--broker", _cluster.BrokerUrl);
 
         Assert.Equal(0, result.ExitCode);
         using JsonDocument json = JsonDocument.Parse(result.StdOut);
@@ -59,7 +62,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         await File.WriteAllTextAsync(file, "{");
         try
         {
-            CliProcess.Result result = await CliProcess.RunAsync("prices", "--prices", file, "--broker", _cluster.BrokerUrl);
+            CliProcess.Result result = await CliInProcess.RunAsync("prices", "--prices", file, "--broker", _cluster.BrokerUrl);
 
             Assert.Equal(1, result.ExitCode);
             string line = Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -74,7 +77,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
     [Fact]
     public async Task AnUnknownHostTypeIsRefusedListingTheKnownOnes()
     {
-        CliProcess.Result result = await CliProcess.RunAsync("attach", "--host", NewHost(), "--type", TestCluster.TinySlice, "--host-type", "c9.huge", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("attach", "--host", NewHost(), "--type", TestCluster.TinySlice, "--host-type", "c9.huge", "--broker", _cluster.BrokerUrl);
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("unknown instance type 'c9.huge'; known: c5.large, m5.large", result.StdErr);
@@ -104,7 +107,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         Assert.Equal(16, device.GetProperty("memory_mib").GetInt64());
         Assert.StartsWith("agent-", device.GetProperty("agent").GetString());
 
-        CliProcess.Result detached = await CliProcess.RunAsync("detach", "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result detached = await CliInProcess.RunAsync("detach", "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
         Assert.Equal(0, detached.ExitCode);
         using JsonDocument third = await JsonAsync("attach", "--host", host, "--type", TestCluster.TinySlice, "--json");
         Assert.Equal(0, third.RootElement.GetProperty("ordinal").GetInt32());
@@ -133,7 +136,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         string outputDir = Directory.CreateTempSubdirectory("accel-run-").FullName;
         try
         {
-            CliProcess.Result result = await CliProcess.RunAsync(
+            CliProcess.Result result = await CliInProcess.RunAsync(
                 "run", Fixtures.Path("two_in_tuple_out.pt"), "--host", host, "--ordinal", "0",
                 "--input", Fixtures.Path("two_in_tuple_out.input0.npy"), "--input", Fixtures.Path("two_in_tuple_out.input1.npy"),
                 "--output-dir", outputDir, "--broker", _cluster.BrokerUrl);
@@ -168,7 +171,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
     [Fact]
     public async Task DetachingAMissingOrdinalIsNotFound()
     {
-        CliProcess.Result result = await CliProcess.RunAsync("detach", "--host", NewHost(), "--ordinal", "3", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("detach", "--host", NewHost(), "--ordinal", "3", "--broker", _cluster.BrokerUrl);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("NotFound", result.StdErr);
@@ -180,7 +183,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         string host = NewHost();
         await _cluster.AttachAsync(host, TestCluster.TinySlice);
 
-        CliProcess.Result result = await CliProcess.RunAsync("run", Fixtures.Path("demo_mlp.input0.npy"), "--host", host, "--ordinal", "0", "--output-dir", Path.GetTempPath(), "--broker", _cluster.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("run", Fixtures.Path("demo_mlp.input0.npy"), "--host", host, "--ordinal", "0", "--output-dir", Path.GetTempPath(), "--broker", _cluster.BrokerUrl);
 
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -199,7 +202,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
     [Fact]
     public async Task AnUnreachableBrokerIsUnavailable()
     {
-        CliProcess.Result result = await CliProcess.RunAsync("describe-agents", "--broker", "http://127.0.0.1:1");
+        CliProcess.Result result = await CliInProcess.RunAsync("describe-agents", "--broker", "http://127.0.0.1:1");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("Unavailable", result.StdErr);
@@ -219,11 +222,39 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         Assert.True(p50 > 0 && p50 <= latency.GetProperty("p90").GetDouble() && latency.GetProperty("p90").GetDouble() <= latency.GetProperty("p95").GetDouble());
     }
 
+    [Theory]
+    [InlineData("slice-types")]
+    [InlineData("prices")]
+    [InlineData("detach", "--host", "nobody-here", "--ordinal", "3")]
+    public async Task AVerbPrintsTheSameInThisProcessAsAsAProcess(params string[] args)
+    {
+        CliProcess.Result process = await CliProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result inProcess = await CliInProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
+
+        Assert.NotEqual("", process.StdOut + process.StdErr);
+        Assert.Equal(process, inProcess);
+    }
+
+    [Fact]
+    public async Task HelpListsEveryVerbAndExitsZero()
+    {
+        CliProcess.Result result = await CliProcess.RunAsync("--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("", result.StdErr);
+        Assert.Contains("accel: attach, describe and use AccelBroker accelerators.", result.StdOut);
+        string[] verbs = ["slice-types", "prices", "attach", "detach", "describe-accelerators", "describe-agents", "usage", "models", "max-models", "run", "demo", "bench", "compare"];
+        foreach (string verb in verbs)
+        {
+            Assert.Matches($@"(?m)^\s+{System.Text.RegularExpressions.Regex.Escape(verb)}\s", result.StdOut);
+        }
+    }
+
     private static string NewHost() => "cli-" + Guid.NewGuid().ToString("N")[..8];
 
     private async Task<JsonDocument> JsonAsync(params string[] args)
     {
-        CliProcess.Result result = await CliProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result result = await CliInProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
         Assert.True(result.ExitCode == 0, $"accel {string.Join(' ', args)} failed: {result.StdErr}");
         return JsonDocument.Parse(result.StdOut);
     }

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace AccelBroker.Tests.Cli;
 
-/// <summary><c>accel bench</c> and <c>accel compare</c> as processes against a real broker and agent on loopback.</summary>
+/// <summary><c>accel bench</c> and <c>accel compare</c>, run in this process, against a real broker and agent on loopback.</summary>
 public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
 {
     private const int Runs = 20;
@@ -63,7 +63,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
     [InlineData("")]
     public async Task ABadInputShapeIsOneLineBeforeAnythingRuns(string shape)
     {
-        CliProcess.Result result = await CliProcess.RunAsync("bench", Fixtures.Path("demo_mlp.pt"), "--host", "nobody", "--ordinal", "0",
+        CliProcess.Result result = await CliInProcess.RunAsync("bench", Fixtures.Path("demo_mlp.pt"), "--host", "nobody", "--ordinal", "0",
             "--input-shape", shape, "--broker", _cluster.BrokerUrl);
 
         Assert.Equal(1, result.ExitCode);
@@ -85,7 +85,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
             _ => ["--standalone", $"c5.xlarge,{value}"],
         };
 
-        CliProcess.Result result = await CliProcess.RunAsync(["compare", Fixtures.Path("demo_mlp.pt"), .. args, "--input-shape", "1,16", "-n", "5", "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result result = await CliInProcess.RunAsync(["compare", Fixtures.Path("demo_mlp.pt"), .. args, "--input-shape", "1,16", "-n", "5", "--broker", _cluster.BrokerUrl]);
 
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -184,7 +184,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
         Assert.All(rows, r => Assert.Equal(Runs, r.GetProperty("latency_ms").GetProperty("count").GetInt32()));
 
         int before = await AttachedCountAsync();
-        CliProcess.Result fp32 = await CliProcess.RunAsync([.. args, "--precision", "fp32", "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result fp32 = await CliInProcess.RunAsync([.. args, "--precision", "fp32", "--broker", _cluster.BrokerUrl]);
         Assert.Equal(1, fp32.ExitCode);
         Assert.StartsWith("accel: error: ", fp32.StdErr);
         Assert.Equal(before, await AttachedCountAsync());
@@ -196,7 +196,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
         string dir = Directory.CreateTempSubdirectory("accel-compare-").FullName;
         string svg = Path.Combine(dir, "chart.svg");
 
-        CliProcess.Result result = await CliProcess.RunAsync("compare", Fixtures.Path("demo_mlp.pt"),
+        CliProcess.Result result = await CliInProcess.RunAsync("compare", Fixtures.Path("demo_mlp.pt"),
             "--host-types", "c5.large", "--slice-types", "eia2.medium", "--standalone", "c5.xlarge",
             "--p90-slo", "0.000001", "--input-shape", "1,16", "--dtype", "float32", "-n", $"{Runs}",
             "--chart", svg, "--chart-size", "640x480", "--broker", _cluster.BrokerUrl);
@@ -220,7 +220,7 @@ public sealed class BenchCompareCliTests : IClassFixture<ClusterFixture>
 
     private async Task<JsonDocument> JsonAsync(params string[] args)
     {
-        CliProcess.Result result = await CliProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result result = await CliInProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
         Assert.True(result.ExitCode == 0, $"accel {string.Join(' ', args)} failed: {result.StdErr}");
         return JsonDocument.Parse(result.StdOut);
     }

@@ -10,8 +10,8 @@ using Xunit.Abstractions;
 namespace AccelBroker.Tests.Cli;
 
 /// <summary>
-/// <c>accel models</c>, <c>accel max-models</c> and the memory columns of <c>accel describe-accelerators</c>, as
-/// processes against a real broker and agent on loopback, on 16 MiB test.tiny slices (threshold 90 %). Loads without
+/// <c>accel models</c>, <c>accel max-models</c> and the memory columns of <c>accel describe-accelerators</c>, run in
+/// this process (one table as a process) against a real broker and agent on loopback, on 16 MiB test.tiny slices (threshold 90 %). Loads without
 /// a warm-up are charged exactly their weights (demo_mlp 6432 bytes, token_ids 162704), so those counts are exact;
 /// warm-up charges are a measured, process-wide peak (at least the warm-up's inputs and outputs), so only their
 /// invariants are asserted.
@@ -62,7 +62,7 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
         Assert.Equal(1, device.GetProperty("models_resident").GetInt32());
         Assert.Equal(16, device.GetProperty("memory_mib").GetInt64());
 
-        CliProcess.Result table = await CliProcess.RunAsync("describe-accelerators", "--host", host, "--broker", _cluster.BrokerUrl);
+        CliProcess.Result table = await CliInProcess.RunAsync("describe-accelerators", "--host", host, "--broker", _cluster.BrokerUrl);
         Assert.True(table.ExitCode == 0, table.StdErr);
         _output.WriteLine(table.StdOut);
         Assert.Contains("charged to resident models / the slice's budget", table.StdOut);
@@ -109,7 +109,7 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
         Assert.Equal(("tokens-a", true, TokenIdsBytes, 1L, 0L), (t.GetProperty("alias").GetString(), t.GetProperty("resident").GetBoolean(), t.GetProperty("charged_bytes").GetInt64(), t.GetProperty("load_count").GetInt64(), t.GetProperty("runs").GetInt64()));
         Assert.Equal((4, 500L), (t.GetProperty("batching").GetProperty("max_batch_size").GetInt32(), t.GetProperty("batching").GetProperty("max_delay_us").GetInt64()));
 
-        CliProcess.Result table = await CliProcess.RunAsync("models", "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result table = await CliInProcess.RunAsync("models", "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
         Assert.True(table.ExitCode == 0, table.StdErr);
         _output.WriteLine(table.StdOut);
         Assert.Contains("2 of 2 model(s) resident; 2 load(s) and 0 eviction(s) since attach", table.StdOut);
@@ -161,8 +161,8 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
         string host = NewHost();
         await _cluster.AttachAsync(host, TestCluster.TinySlice);
 
-        CliProcess.Result unknownHost = await CliProcess.RunAsync("models", "--host", NewHost(), "--ordinal", "0", "--broker", _cluster.BrokerUrl);
-        CliProcess.Result unknownOrdinal = await CliProcess.RunAsync("models", "--host", host, "--ordinal", "3", "--json", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result unknownHost = await CliInProcess.RunAsync("models", "--host", NewHost(), "--ordinal", "0", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result unknownOrdinal = await CliInProcess.RunAsync("models", "--host", host, "--ordinal", "3", "--json", "--broker", _cluster.BrokerUrl);
 
         Assert.Equal(1, unknownHost.ExitCode);
         Assert.Matches("^accel: error: NotFound: host '.+' has no accelerators attached$", Assert.Single(Lines(unknownHost.StdErr)));
@@ -267,11 +267,11 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
         await _cluster.AttachAsync(host, TestCluster.TinySlice);
         string missing = Path.Combine(Path.GetTempPath(), $"accel-missing-{Guid.NewGuid():N}.pt");
 
-        CliProcess.Result noFile = await CliProcess.RunAsync("max-models", missing, "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
-        CliProcess.Result bothInputs = await CliProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
+        CliProcess.Result noFile = await CliInProcess.RunAsync("max-models", missing, "--host", host, "--ordinal", "0", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result bothInputs = await CliInProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
             "--input", Fixtures.Path("demo_mlp.input0.npy"), "--input-shape", "1,16", "--broker", _cluster.BrokerUrl);
-        CliProcess.Result zeroCopies = await CliProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0", "--max-copies", "0", "--broker", _cluster.BrokerUrl);
-        CliProcess.Result noOrdinal = await CliProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "2", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result zeroCopies = await CliInProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0", "--max-copies", "0", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result noOrdinal = await CliInProcess.RunAsync("max-models", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "2", "--broker", _cluster.BrokerUrl);
 
         Assert.Equal($"accel: error: model file {missing} does not exist", Assert.Single(Lines(noFile.StdErr)));
         Assert.Contains("give either --input FILE.npy (repeatable) or --input-shape with --dtype, not both", Assert.Single(Lines(bothInputs.StdErr)));
@@ -311,7 +311,7 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
 
     private async Task<JsonDocument> JsonAsync(params string[] args)
     {
-        CliProcess.Result result = await CliProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
+        CliProcess.Result result = await CliInProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
         Assert.True(result.ExitCode == 0, $"accel {string.Join(' ', args)} failed: {result.StdErr}");
         return JsonDocument.Parse(result.StdOut);
     }

@@ -182,7 +182,7 @@ public sealed class MetricsTests
         await using LoopbackFleet fleet = await StartAsync();
         await fleet.AttachAsync("cli-host", "eia2.medium");
 
-        CliProcess.Result result = await CliProcess.RunAsync("describe-agents", "--json", "--broker", fleet.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("describe-agents", "--json", "--broker", fleet.BrokerUrl);
 
         Assert.Equal(0, result.ExitCode);
         using JsonDocument json = JsonDocument.Parse(result.StdOut);

@@ -84,7 +84,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Assert.Equal(usage.ClientEndToEnd, summary.ClientEndToEnd);
 
         // The CLI as a process shows the same.
-        CliProcess.Result json = await CliProcess.RunAsync("usage", "--host", host, "--json", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result json = await CliInProcess.RunAsync("usage", "--host", host, "--json", "--broker", _cluster.BrokerUrl);
         Assert.True(json.ExitCode == 0, json.StdErr);
         using JsonDocument document = JsonDocument.Parse(json.StdOut);
         Assert.Equal(host, document.RootElement.GetProperty("host").GetString());
@@ -108,7 +108,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Assert.Equal("end_to_end", shown.GetProperty("cost_basis").GetString());
         Assert.Equal(modelId, Assert.Single(shown.GetProperty("models").EnumerateArray()).GetProperty("model_id").GetString());
 
-        CliProcess.Result table = await CliProcess.RunAsync("usage", "--host", host, "--ordinal", attached.Ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture), "--broker", _cluster.BrokerUrl);
+        CliProcess.Result table = await CliInProcess.RunAsync("usage", "--host", host, "--ordinal", attached.Ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture), "--broker", _cluster.BrokerUrl);
         Assert.True(table.ExitCode == 0, table.StdErr);
         _output.WriteLine(table.StdOut);
         Assert.Contains("end to end (client)", table.StdOut);
@@ -242,7 +242,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Assert.Equal($"host '{host}' has no accelerator at ordinal 5; attached ordinals: 0, 1", error.Status.Detail);
         Assert.Equal(2, (await GetUsageAsync(host, null)).Accelerators.Count);
 
-        CliProcess.Result cli = await CliProcess.RunAsync("usage", "--host", host, "--ordinal", "5", "--broker", _cluster.BrokerUrl);
+        CliProcess.Result cli = await CliInProcess.RunAsync("usage", "--host", host, "--ordinal", "5", "--broker", _cluster.BrokerUrl);
         Assert.Equal(1, cli.ExitCode);
         Assert.Equal($"accel: error: NotFound: host '{host}' has no accelerator at ordinal 5; attached ordinals: 0, 1", cli.StdErr.Trim());
     }
