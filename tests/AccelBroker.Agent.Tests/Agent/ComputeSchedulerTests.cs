@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Execution;
 using AccelBroker.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace AccelBroker.Tests.Agent;
@@ -8,7 +9,7 @@ namespace AccelBroker.Tests.Agent;
 public sealed class ComputeSchedulerTests
 {
     private static readonly TimeSpan Cost = TimeSpan.FromMilliseconds(10);
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     // Slices released, as the agent's slice registry would tell.
     private readonly HashSet<string> _gone = new(StringComparer.Ordinal);

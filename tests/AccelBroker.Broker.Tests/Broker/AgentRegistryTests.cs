@@ -2,8 +2,8 @@ using AccelBroker.Broker;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using AccelBroker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace AccelBroker.Tests.Broker;
@@ -12,7 +12,7 @@ public sealed class AgentRegistryTests
 {
     private static readonly BrokerOptions s_options = new() { HeartbeatInterval = TimeSpan.FromSeconds(2), MissedHeartbeats = 3 };
 
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly AgentRegistry _registry;
 
     public AgentRegistryTests()

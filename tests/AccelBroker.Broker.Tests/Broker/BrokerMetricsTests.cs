@@ -3,6 +3,7 @@ using AccelBroker.Hosting.Metrics;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -16,7 +17,7 @@ public sealed class BrokerMetricsTests(ITestOutputHelper output)
     [Fact]
     public async Task HealthCheckFailedFollowsTheAgentsHeartbeats()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using BrokerTestHost broker = await BrokerTestHost.StartAsync(output, new BrokerOptions { MetricsListen = "http://127.0.0.1:0" }, time);
         await using FakeAgent agent = await FakeAgent.StartAsync(output);
         RegisterAgentResponse registered = await broker.Client.RegisterAgentAsync(new RegisterAgentRequest

@@ -1,10 +1,10 @@
 using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
-using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Xunit;
 using Xunit.Abstractions;
 using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AccelBroker.Tests.Broker;
 
@@ -488,7 +488,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task AgentsTurnUnhealthyWithoutHeartbeatsAndBackWithOne()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using BrokerTestHost broker = await BrokerTestHost.StartAsync(output, time: time);
         string agentId = (await _agent.RegisterAsync(broker.Client)).AgentId;
         Accelerator attached = (await broker.Client.AttachAsync(new AttachRequest { Host = "h", SliceType = "eia2.medium" })).Accelerator;

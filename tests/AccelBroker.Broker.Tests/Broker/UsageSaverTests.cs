@@ -4,8 +4,8 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Protocol.V1;
-using AccelBroker.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,7 +17,7 @@ public sealed class UsageSaverTests : IDisposable
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("accelbroker-usage-").FullName;
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly RecordingLoggerProvider _logs = new();
     private readonly ILoggerFactory _loggers;
 
