@@ -15,6 +15,7 @@ public sealed class DynamicBatcherTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly ConcurrentQueue<long> _executedRows = new();
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _called = new(0);
     private int _calls;
 
     [Fact]
@@ -86,16 +87,17 @@ public sealed class DynamicBatcherTests
     [Fact]
     public async Task ARequestWaitsForCompanyUntilTheDelayPassesAndNoLonger()
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerWatchingTimeProvider();
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.FromMilliseconds(100)), Doubled, time);
         _gate.SetResult();
 
         Task<ExecutionResult> first = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, CancellationToken.None);
         time.Advance(TimeSpan.FromMilliseconds(60));
+        Task waitingForMore = time.NextTimerCreated();
         Task<ExecutionResult> second = batcher.RunAsync([Rows(2, 2)], DateTime.MaxValue, CancellationToken.None);
 
-        // Within the delay the batch is not full: nothing runs, however long the (real) wait.
-        await Task.Delay(200);
+        // Within the delay the batch is not full: the batcher sets a timer on the clock to wait for more, and nothing runs.
+        await waitingForMore.WaitAsync(Wait);
         Assert.Equal(0, Volatile.Read(ref _calls));
 
         // The first request's delay ends: both run now, together, although the batch has room for more.
@@ -168,6 +170,7 @@ public sealed class DynamicBatcherTests
         new(options, async (inputs, deadline, cancellationToken) =>
         {
             Interlocked.Increment(ref _calls);
+            _called.Release();
             await _gate.Task;
             _executedRows.Enqueue(inputs[0].Shape[0]);
             return model(inputs);
@@ -175,9 +178,12 @@ public sealed class DynamicBatcherTests
 
     private async Task WaitForCallsAsync(int calls)
     {
-        for (int i = 0; i < 3000 && Volatile.Read(ref _calls) < calls; i++)
+        for (int i = 0; i < calls; i++)
         {
-            await Task.Delay(10);
+            if (!await _called.WaitAsync(Wait))
+            {
+                break;
+            }
         }
 
         Assert.True(Volatile.Read(ref _calls) >= calls, "the executor was not called");
@@ -202,4 +208,20 @@ public sealed class DynamicBatcherTests
     private static byte[] Floats(IEnumerable<float> values) => MemoryMarshal.AsBytes<float>(values.ToArray()).ToArray();
 
     private static float[] Values(WireTensor tensor) => MemoryMarshal.Cast<byte, float>(tensor.Data.Span).ToArray();
+
+    /// <summary>A fake clock that says when a timer is created on it: the batcher creates one whenever it waits for company.</summary>
+    private sealed class TimerWatchingTimeProvider : FakeTimeProvider
+    {
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the next timer is created.</summary>
+        public Task NextTimerCreated() => Volatile.Read(ref _next).Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            return timer;
+        }
+    }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using AccelBroker.Client.Internal;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Xunit;
 
@@ -20,8 +22,10 @@ public sealed class UsageReporterTests
         using GrpcChannel channel = AgentChannels.Create($"http://127.0.0.1:{port}", TimeSpan.FromSeconds(5));
         var usage = new SessionUsage();
         usage.Succeeded("m", TimeSpan.FromMilliseconds(3));
-        var reporter = new UsageReporter(new AccelBroker.Protocol.V1.Broker.BrokerClient(channel), usage, "acc-1", TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(60));
-        await Task.Delay(200);
+        var failed = new FailedCallSignal();
+        var reporter = new UsageReporter(new AccelBroker.Protocol.V1.Broker.BrokerClient(channel.Intercept(failed)), usage, "acc-1", TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(60));
+        // A periodic report has been tried and has failed before the session closes.
+        await failed.FirstFailure.WaitAsync(TimeSpan.FromSeconds(30));
 
         var disposing = Stopwatch.StartNew();
         await reporter.DisposeAsync();
@@ -44,5 +48,21 @@ public sealed class UsageReporterTests
         Assert.Equal((2, 1, 2), (models[0].Inferences, models[0].Failures, models[0].Total.Count));
         Assert.Equal(0.008, models[0].Total.SumSeconds, 12);
         Assert.Equal(4, usage.Version);
+    }
+
+    /// <summary>Completes <see cref="FirstFailure"/> when a unary call through it has failed.</summary>
+    private sealed class FailedCallSignal : Interceptor
+    {
+        private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task FirstFailure => _failed.Task;
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(
+            TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+        {
+            AsyncUnaryCall<TResponse> call = continuation(request, context);
+            _ = call.ResponseAsync.ContinueWith(t => _failed.TrySetResult(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return call;
+        }
     }
 }
