@@ -6,6 +6,7 @@ using Xunit;
 namespace AccelBroker.Tests.Isolation;
 
 /// <summary>A forward pass that never returns cannot keep the agent's execution slot from other slices.</summary>
+[Collection(TimingSensitiveCollection.Name)]
 public sealed class RunawayModelTests : IClassFixture<ClusterFixture>
 {
     private readonly TestCluster _cluster;

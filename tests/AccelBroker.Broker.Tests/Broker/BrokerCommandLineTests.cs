@@ -3,6 +3,7 @@ using Xunit;
 
 namespace AccelBroker.Tests.Broker;
 
+[Collection(ProcessConsoleCollection.Name)]
 public sealed class BrokerCommandLineTests
 {
     [Fact]

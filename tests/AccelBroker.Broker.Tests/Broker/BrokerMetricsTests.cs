@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace AccelBroker.Tests.Broker;
 
 /// <summary>The broker's Prometheus endpoint against a fake agent, with virtual time for health.</summary>
+[Collection(ProcessConsoleCollection.Name)]
 public sealed class BrokerMetricsTests(ITestOutputHelper output)
 {
     private const long MiB = 1024 * 1024;
