@@ -53,8 +53,9 @@ internal sealed class BrokerRegistration : BackgroundService
             {
                 try
                 {
+                    long mark = _slices.ReconcileMark();
                     HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
-                    _slices.Reconcile(response.Slices);
+                    _slices.Reconcile(response.Slices, mark);
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
                 {
@@ -112,9 +113,10 @@ internal sealed class BrokerRegistration : BackgroundService
                     Version = AgentIdentity.Version,
                     MetricsAddress = _identity.MetricsAddress,
                 };
+                long mark = _slices.ReconcileMark();
                 RegisterAgentResponse response = await broker.RegisterAgentAsync(request, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
                 _identity.Remember(response.AgentId);
-                _slices.Reconcile(response.Slices);
+                _slices.Reconcile(response.Slices, mark);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;
                 return interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);

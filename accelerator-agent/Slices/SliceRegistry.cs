@@ -14,7 +14,13 @@ internal sealed class SliceRegistry
     private const double ShareTolerance = 1e-9;
 
     private readonly ConcurrentDictionary<string, AcceleratorSlice> _slices = new(StringComparer.Ordinal);
+
+    // Guards the slice table's changes and the record of direct changes together.
     private readonly object _assignGate = new();
+
+    // The mark of each slice's latest assign or release by the broker's control call; see ReconcileMark.
+    private readonly Dictionary<string, long> _directChanges = new(StringComparer.Ordinal);
+    private long _changeMark;
     private readonly AgentCapacity _capacity;
     private readonly double _evictionThreshold;
     private readonly IEvictionPolicy _eviction;
@@ -47,7 +53,8 @@ internal sealed class SliceRegistry
     /// <summary>Whether any slice serves the model with these bytes, resident or evicted: its bytes must stay on disk.</summary>
     public bool Holds(string sha256) => _slices.Values.Any(slice => slice.ServesBytes(sha256));
 
-    public void Assign(SliceAssignment assignment)
+    // asOf: null for the broker's direct call (recorded), else the mark of the reconciling list (skipped when newer).
+    private void Assign(SliceAssignment assignment, long? asOf)
     {
         if (string.IsNullOrWhiteSpace(assignment.SliceId))
         {
@@ -66,7 +73,7 @@ internal sealed class SliceRegistry
 
         lock (_assignGate)
         {
-            if (_slices.ContainsKey(assignment.SliceId))
+            if (_slices.ContainsKey(assignment.SliceId) || ChangedDirectlySince(assignment.SliceId, asOf))
             {
                 return;
             }
@@ -81,34 +88,51 @@ internal sealed class SliceRegistry
             }
 
             _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold, _eviction);
+            if (asOf is null)
+            {
+                _directChanges[assignment.SliceId] = ++_changeMark;
+            }
         }
 
         AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);
         Assigned?.Invoke(assignment.SliceId);
     }
 
-    public bool Release(string sliceId)
-    {
-        if (!_slices.TryRemove(sliceId, out AcceleratorSlice? slice))
-        {
-            return false;
-        }
+    /// <summary>Assigns a slice the broker's control call names.</summary>
+    public void Assign(SliceAssignment assignment) => Assign(assignment, asOf: null);
 
-        slice.RetireAll();
-        Released?.Invoke(sliceId);
-        AgentLog.SliceReleased(_logger, sliceId);
-        return true;
+    /// <summary>Releases a slice the broker's control call names; false when it is not held.</summary>
+    public bool Release(string sliceId) => Release(sliceId, asOf: null);
+
+    /// <summary>
+    /// The mark to take just before asking the broker for its list of this agent's slices. The broker books an
+    /// attach before it calls the agent and books a detach before it calls the agent, so a list computed after
+    /// the request left already reflects every direct change made before the mark; a direct change made after it
+    /// may be newer than the list, and that list must not undo it (the next heartbeat's list settles it).
+    /// </summary>
+    public long ReconcileMark()
+    {
+        lock (_assignGate)
+        {
+            return _changeMark;
+        }
     }
 
-    /// <summary>Makes the held slices exactly the broker's list.</summary>
-    public void Reconcile(IEnumerable<SliceAssignment> assigned)
+    /// <summary>Makes the held slices exactly the broker's list, as of now.</summary>
+    public void Reconcile(IEnumerable<SliceAssignment> assigned) => Reconcile(assigned, ReconcileMark());
+
+    /// <summary>
+    /// Makes the held slices the broker's list, except for slices assigned or released directly after
+    /// <paramref name="asOf"/> (a <see cref="ReconcileMark"/> taken before the list was asked for).
+    /// </summary>
+    public void Reconcile(IEnumerable<SliceAssignment> assigned, long asOf)
     {
         var wanted = assigned.ToDictionary(s => s.SliceId, StringComparer.Ordinal);
         foreach (string held in _slices.Keys)
         {
             if (!wanted.ContainsKey(held))
             {
-                Release(held);
+                Release(held, asOf);
             }
         }
 
@@ -118,7 +142,7 @@ internal sealed class SliceRegistry
             {
                 try
                 {
-                    Assign(assignment);
+                    Assign(assignment, asOf);
                 }
                 catch (DomainException ex)
                 {
@@ -127,7 +151,47 @@ internal sealed class SliceRegistry
                 }
             }
         }
+
+        lock (_assignGate)
+        {
+            // The broker's list now reflects every direct change up to the mark: only newer ones need keeping.
+            foreach (KeyValuePair<string, long> change in _directChanges.Where(c => c.Value <= asOf).ToArray())
+            {
+                _directChanges.Remove(change.Key);
+            }
+        }
     }
+
+    private bool Release(string sliceId, long? asOf)
+    {
+        AcceleratorSlice? slice;
+        lock (_assignGate)
+        {
+            if (ChangedDirectlySince(sliceId, asOf))
+            {
+                return false;
+            }
+
+            if (asOf is null)
+            {
+                _directChanges[sliceId] = ++_changeMark;
+            }
+
+            if (!_slices.TryRemove(sliceId, out slice))
+            {
+                return false;
+            }
+        }
+
+        slice.RetireAll();
+        Released?.Invoke(sliceId);
+        AgentLog.SliceReleased(_logger, sliceId);
+        return true;
+    }
+
+    // Called under the gate.
+    private bool ChangedDirectlySince(string sliceId, long? asOf) =>
+        asOf is { } mark && _directChanges.TryGetValue(sliceId, out long changed) && changed > mark;
 
     public bool TryGet(string sliceId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AcceleratorSlice? slice) =>
         _slices.TryGetValue(sliceId, out slice);

@@ -97,6 +97,39 @@ public sealed class SliceRegistryTests
     }
 
     [Fact]
+    public void AListAskedForBeforeADirectAssignDoesNotReleaseTheNewSlice()
+    {
+        // The broker answered a heartbeat before it booked the attach whose AssignSlice arrived first.
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        long asked = registry.ReconcileMark();
+        registry.Assign(Slice("new", 1_000, 0.25));
+
+        registry.Reconcile([], asked);
+        Assert.True(registry.IsAssigned("new"));
+
+        // The next heartbeat's list is newer than the assign: if the broker no longer has it, it goes.
+        registry.Reconcile([], registry.ReconcileMark());
+        Assert.False(registry.IsAssigned("new"));
+    }
+
+    [Fact]
+    public void AListAskedForBeforeADirectReleaseDoesNotAssignTheSliceAgain()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        SliceAssignment gone = Slice("gone", 1_000, 0.25);
+        registry.Assign(gone);
+        long asked = registry.ReconcileMark();
+        Assert.True(registry.Release("gone"));
+
+        registry.Reconcile([gone], asked);
+        Assert.False(registry.IsAssigned("gone"));
+
+        // A list asked for after the release that still names the slice is the broker's word: it comes back.
+        registry.Reconcile([gone], registry.ReconcileMark());
+        Assert.True(registry.IsAssigned("gone"));
+    }
+
+    [Fact]
     public void TheLocalBenchmarksComputeTenantIsNotASliceId()
     {
         var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
