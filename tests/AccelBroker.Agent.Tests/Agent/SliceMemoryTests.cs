@@ -143,7 +143,7 @@ public sealed class SliceMemoryTests : IAsyncLifetime
         string a = (await LoadAsync(slice, "a")).ModelId;
         string b = (await LoadAsync(slice, "b")).ModelId;
         LoadedModel running = await _residency.AcquireAsync(slice, a, CancellationToken.None);
-        await Task.Delay(20);
+        _time.Advance(TimeSpan.FromMilliseconds(20));
         LoadedModel runningB = await _residency.AcquireAsync(slice, b, CancellationToken.None); // b's run started last
         try
         {
