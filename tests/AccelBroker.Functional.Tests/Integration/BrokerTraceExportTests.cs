@@ -1,12 +1,8 @@
-using System.Collections.Concurrent;
-using System.Text;
 using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TracerProvider = OpenTelemetry.Trace.TracerProvider;
 using Xunit;
@@ -19,20 +15,9 @@ public sealed class BrokerTraceExportTests
     [Fact]
     public async Task ABrokerWithAnOtlpEndpointExportsItsSpansThere()
     {
-        var posts = new ConcurrentQueue<(string Path, byte[] Body)>();
-        WebApplicationBuilder receiverBuilder = WebApplication.CreateSlimBuilder();
-        receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using WebApplication receiver = receiverBuilder.Build();
-        receiver.MapPost("/{**path}", async (HttpContext context) =>
-        {
-            using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
-            posts.Enqueue((context.Request.Path.Value ?? "", body.ToArray()));
-            return Results.Ok();
-        });
-        await receiver.StartAsync();
+        await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
 
-        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Urls.First() });
+        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url });
         await broker.StartAsync();
         try
         {
@@ -58,14 +43,14 @@ public sealed class BrokerTraceExportTests
             await broker.DisposeAsync();
         }
 
-        byte[] spans = [.. posts.SelectMany(post => post.Body)];
-        Assert.All(posts, post => Assert.Equal("/v1/traces", post.Path));
-        Assert.True(Contains(spans, "broker.register_agent"), "the registration has a span");
-        Assert.True(Contains(spans, "traced-agent"), "the registration's span names its agent");
-        Assert.True(Contains(spans, "broker.resolve_accelerator"), "the resolve has a span");
-        Assert.True(Contains(spans, "traced-host"), "the resolve's span names its host");
-        Assert.True(Contains(spans, nameof(StatusCode.NotFound)), "the failed resolve carries its status");
-        Assert.True(Contains(spans, "AccelBroker.Broker"), "the spans name their source");
+        byte[] spans = [.. receiver.Posts.SelectMany(post => post.Body)];
+        Assert.All(receiver.Posts, post => Assert.Equal("/v1/traces", post.Path));
+        Assert.True(OtlpReceiver.Contains(spans, "broker.register_agent"), "the registration has a span");
+        Assert.True(OtlpReceiver.Contains(spans, "traced-agent"), "the registration's span names its agent");
+        Assert.True(OtlpReceiver.Contains(spans, "broker.resolve_accelerator"), "the resolve has a span");
+        Assert.True(OtlpReceiver.Contains(spans, "traced-host"), "the resolve's span names its host");
+        Assert.True(OtlpReceiver.Contains(spans, nameof(StatusCode.NotFound)), "the failed resolve carries its status");
+        Assert.True(OtlpReceiver.Contains(spans, "AccelBroker.Broker"), "the spans name their source");
     }
 
     [Fact]
@@ -75,7 +60,4 @@ public sealed class BrokerTraceExportTests
 
         Assert.Null(broker.Services.GetService<TracerProvider>());
     }
-
-    private static bool Contains(byte[] haystack, string needle) =>
-        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
 }

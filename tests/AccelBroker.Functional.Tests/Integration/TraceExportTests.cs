@@ -1,12 +1,8 @@
-using System.Collections.Concurrent;
-using System.Text;
 using AccelBroker.Agent;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -17,23 +13,12 @@ public sealed class TraceExportTests
     [Fact]
     public async Task AnAgentWithAnOtlpEndpointExportsItsRunSpansThere()
     {
-        var posts = new ConcurrentQueue<(string Path, byte[] Body)>();
-        WebApplicationBuilder receiverBuilder = WebApplication.CreateSlimBuilder();
-        receiverBuilder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using WebApplication receiver = receiverBuilder.Build();
-        receiver.MapPost("/{**path}", async (HttpContext context) =>
-        {
-            using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
-            posts.Enqueue((context.Request.Path.Value ?? "", body.ToArray()));
-            return Results.Ok();
-        });
-        await receiver.StartAsync();
+        await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
 
         WebApplication agent = AgentHost.Build(new AgentOptions
         {
             Listen = "http://127.0.0.1:0",
-            OtlpEndpoint = receiver.Urls.First(),
+            OtlpEndpoint = receiver.Url,
             DataDirectory = Path.Combine(Path.GetTempPath(), $"accel-otlp-{Guid.NewGuid():N}"),
         });
         await agent.StartAsync();
@@ -52,12 +37,9 @@ public sealed class TraceExportTests
             await agent.DisposeAsync();
         }
 
-        (string path, byte[] spans) = Assert.Single(posts, post => Contains(post.Body, "agent.run"));
+        (string path, byte[] spans) = Assert.Single(receiver.Posts, post => OtlpReceiver.Contains(post.Body, "agent.run"));
         Assert.Equal("/v1/traces", path);
-        Assert.True(Contains(spans, "no-such-slice"), "the span names its slice");
-        Assert.True(Contains(spans, "AccelBroker.Agent"), "the span names its source");
+        Assert.True(OtlpReceiver.Contains(spans, "no-such-slice"), "the span names its slice");
+        Assert.True(OtlpReceiver.Contains(spans, "AccelBroker.Agent"), "the span names its source");
     }
-
-    private static bool Contains(byte[] haystack, string needle) =>
-        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
 }
