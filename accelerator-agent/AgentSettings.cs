@@ -58,6 +58,12 @@ internal static class AgentSettings
             (o, v) => o with { ReplyWatch = TimeSpan.FromMicroseconds(NonNegative("ReplyWatchMicroseconds", v)) }),
         new("MaxModelMib", null, null, "Largest model accepted for upload (default 4096).", "512",
             (o, v) => o with { MaxModelBytes = Positive("MaxModelMib", v) * Mib }),
+        new("MaxUploads", null, null, "Uploads received at once; more are refused (default 8).", "4",
+            (o, v) => o with { MaxConcurrentUploads = (int)Positive("MaxUploads", v) }),
+        new("MaxUploadMibInFlight", null, null, "Declared size of all uploads in progress together; more are refused (default 8192).", "4096",
+            (o, v) => o with { MaxUploadBytesInFlight = Positive("MaxUploadMibInFlight", v) * Mib }),
+        new("UploadIdleTimeoutSeconds", null, null, "How long an upload may send nothing before it is ended (default 30).", "10",
+            (o, v) => o with { UploadIdleTimeout = TimeSpan.FromSeconds(PositiveSeconds("UploadIdleTimeoutSeconds", v)) }),
         new("MaxRequestMib", null, null, "Largest total input of one run (default 2048).", "512",
             (o, v) => o with { MaxRequestBytes = Positive("MaxRequestMib", v) * Mib }),
     ]);
