@@ -1,0 +1,299 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
+using AccelBroker.Tests.Infrastructure;
+using Google.Protobuf;
+using Grpc.Core;
+using Xunit;
+
+namespace AccelBroker.Tests.Integration;
+
+/// <summary>
+/// Upload bombs against a real agent on loopback, through raw gRPC calls: stalled uploads, too many at once, declared
+/// lengths the bytes do not keep, endless streams, LZ4 chunks that claim too much. Each is refused with a status
+/// naming its limit, leaves no partial file, descriptor or reservation, and the agent keeps serving. Alone, because
+/// they wait on short idle timeouts and measure this process's resident memory.
+/// </summary>
+[Collection(TimingSensitiveCollection.Name)]
+public sealed class UploadLimitsTests
+{
+    private const long FourGiB = 4L << 30;
+    private const int Mib = 1 << 20;
+
+    [Fact]
+    public async Task FiftyStalledFourGiBUploadsAreRefusedPastTheLimitsAndTheAdmittedOnesEndAfterTheIdleTimeout()
+    {
+        // Two 4 GiB uploads fit in 10 GiB in flight; the concurrency limit is higher, so bytes decide.
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with
+        {
+            MaxConcurrentUploads = 4,
+            MaxUploadBytesInFlight = 10L << 30,
+            UploadIdleTimeout = TimeSpan.FromSeconds(5),
+        });
+        await agent.AssertStillServesAsync();
+        long residentBefore = StandaloneAgent.ResidentBytes();
+
+        var uploads = new List<Stalled>();
+        for (int i = 0; i < 50; i++)
+        {
+            uploads.Add(await Stalled.StartAsync(agent, FourGiB, chunks: 1));
+        }
+
+        var clock = Stopwatch.StartNew();
+        List<Stalled> refused = [];
+        while (refused.Count < 48 && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.WhenAny(uploads.Except(refused).Select(u => u.Response));
+            refused = uploads.Where(u => u.Response.IsCompleted).ToList();
+        }
+
+        TimeSpan refusedWithin = clock.Elapsed;
+        Assert.Equal(48, refused.Count);
+        foreach (Stalled upload in refused)
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
+            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+            Assert.Contains("MaxUploadMibInFlight", error.Status.Detail);
+        }
+
+        Assert.True(refusedWithin < TimeSpan.FromSeconds(5), $"the refusals took {refusedWithin}, as long as the idle timeout: they were queued");
+        Assert.Equal((2, 2 * FourGiB), (agent.Admission.Uploads, agent.Admission.Bytes));
+        Assert.Equal((2, 2), agent.Leftovers());
+        long grown = StandaloneAgent.ResidentBytes() - residentBefore;
+        Assert.True(grown < 256L * Mib, $"resident memory grew by {grown / Mib} MiB across 50 stalled uploads");
+
+        foreach (Stalled upload in uploads.Except(refused))
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
+            Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+            Assert.Contains("UploadIdleTimeoutSeconds", error.Status.Detail);
+        }
+
+        uploads.ForEach(u => u.Dispose());
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task AnUploadPastTheConcurrentLimitIsRefusedAtOnceAndItsRoomReturnsWhenOneEnds()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { MaxConcurrentUploads = 3 });
+        var stalled = new List<Stalled>();
+        for (int i = 0; i < 3; i++)
+        {
+            stalled.Add(await Stalled.StartAsync(agent, 2 * Mib, chunks: 1));
+        }
+
+        await WaitForAsync(() => agent.Admission.Uploads == 3);
+        using (Stalled fourth = await Stalled.StartAsync(agent, 2 * Mib, chunks: 0))
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => fourth.Response);
+            Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+            Assert.Contains("limit of concurrent uploads (MaxUploads 3)", error.Status.Detail);
+        }
+
+        // A client that gives up frees its upload's room, file and descriptor.
+        stalled[0].Dispose();
+        await WaitForAsync(() => agent.Admission.Uploads == 2);
+        await agent.AssertStillServesAsync();
+
+        stalled.ForEach(s => s.Dispose());
+        await agent.AssertNothingLeftAsync();
+    }
+
+    [Fact]
+    public async Task AStalledUploadEndsWithDeadlineExceededAndLeavesNothing()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { UploadIdleTimeout = TimeSpan.FromSeconds(1) });
+
+        using Stalled afterAChunk = await Stalled.StartAsync(agent, 3 * Mib, chunks: 1);
+        using var beforeTheHeader = new Stalled(agent.Client.UploadModel(deadline: StandaloneAgent.Deadline()));
+
+        foreach (Stalled upload in new[] { afterAChunk, beforeTheHeader })
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
+            Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+            Assert.Equal("the upload sent nothing for 1 s (the agent's UploadIdleTimeoutSeconds limit); it was ended and nothing was kept", error.Status.Detail);
+        }
+
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task AnUploadThatKeepsSendingOutlastsTheIdleTimeout()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { UploadIdleTimeout = TimeSpan.FromSeconds(1.5) });
+        byte[] bytes = RandomBytes(6 * 64 * 1024);
+        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
+        await call.RequestStream.WriteAsync(Header(bytes, bytes.Length));
+        var clock = Stopwatch.StartNew();
+        foreach (byte[] chunk in bytes.Chunk(64 * 1024))
+        {
+            await Task.Delay(300);
+            await call.RequestStream.WriteAsync(Chunk(chunk));
+        }
+
+        await call.RequestStream.CompleteAsync();
+        UploadModelResponse response = await call;
+
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(1.5), "the upload as a whole took longer than the idle timeout");
+        Assert.True(response.Stored);
+        await agent.AssertNothingLeftAsync();
+    }
+
+    [Fact]
+    public async Task AnUploadShorterThanDeclaredIsInvalidArgumentAndLeavesNoFile()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
+        byte[] bytes = RandomBytes(Mib);
+        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
+        await call.RequestStream.WriteAsync(Header(bytes, 3 * Mib));
+        await call.RequestStream.WriteAsync(Chunk(bytes));
+        await call.RequestStream.CompleteAsync();
+
+        RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await call);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal($"upload ended after {Mib} of {3 * Mib} bytes", error.Status.Detail);
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task AnEndlessStreamIsCutOffAtTheFirstChunkPastItsDeclaredLength()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
+        byte[] chunk = RandomBytes(Mib);
+        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
+        await call.RequestStream.WriteAsync(Header(chunk, 2 * Mib));
+        int written = 0;
+        try
+        {
+            // 1 GiB if nothing stopped it; the agent's 32 MiB stream window is all a client can get ahead of it.
+            for (; written < 1024 && !call.ResponseAsync.IsCompleted; written++)
+            {
+                await call.RequestStream.WriteAsync(Chunk(chunk));
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException)
+        {
+            // The agent ended the call while the client was still writing.
+        }
+
+        RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await call);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal($"upload exceeds the announced length of {2 * Mib} bytes", error.Status.Detail);
+        Assert.InRange(written, 3, 64);
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task ADeclaredLengthPastMaxModelBytesIsRefusedBeforeAnyFileIsOpened()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { MaxModelBytes = 8L * Mib });
+        using Stalled upload = await Stalled.StartAsync(agent, (8L * Mib) + 1, chunks: 0);
+
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal($"model length must be between 1 and {8 * Mib} bytes, got {(8 * Mib) + 1} (the agent's MaxModelMib limit)", error.Status.Detail);
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Lz4ChunksThatClaimOrDecodeToMoreThanAChunkAreRefusedBeforeTheyAreDecompressed()
+    {
+        await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
+        // 64 MiB of zeros compress to about 256 KiB: a block that would expand 256-fold.
+        byte[] bomb = Lz4Block.TryCompress(new byte[64 * Mib])!;
+        long residentBefore = StandaloneAgent.ResidentBytes();
+
+        (int RawLength, string Refusal)[] cases =
+        [
+            (int.MaxValue, $"chunk raw_length must be between 1 and {WireLimits.ModelChunkBytes} bytes, got {int.MaxValue}"),
+            (WireLimits.ModelChunkBytes, $"chunk at byte 0: LZ4 data decoded to an error, expected {WireLimits.ModelChunkBytes} bytes"),
+        ];
+        foreach ((int rawLength, string refusal) in cases)
+        {
+            using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
+            await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = new string('a', 64), Length = 8 * Mib, Compression = Compression.Lz4 } });
+            await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = new ModelChunk { Compression = Compression.Lz4, RawLength = rawLength, Data = ByteString.CopyFrom(bomb) } });
+            await call.RequestStream.CompleteAsync();
+
+            RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await call);
+
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            Assert.Equal(refusal, error.Status.Detail);
+        }
+
+        long grown = StandaloneAgent.ResidentBytes() - residentBefore;
+        Assert.True(grown < 32L * Mib, $"resident memory grew by {grown / Mib} MiB for two LZ4 bombs");
+        await agent.AssertNothingLeftAsync();
+        await agent.AssertStillServesAsync();
+    }
+
+    private static byte[] RandomBytes(int length)
+    {
+        byte[] bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static UploadModelRequest Header(byte[] bytes, long declared) =>
+        new() { Header = new UploadModelHeader { Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)), Length = declared } };
+
+    private static UploadModelRequest Chunk(byte[] bytes) =>
+        new() { Chunk = new ModelChunk { RawLength = bytes.Length, Data = ByteString.CopyFrom(bytes) } };
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (int i = 0; i < 250 && !condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(condition(), "the agent did not get there within 5 s");
+    }
+
+    /// <summary>An upload that sends its header and a few random chunks, then nothing; disposing it cancels the call.</summary>
+    private sealed class Stalled : IDisposable
+    {
+        private readonly AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> _call;
+
+        public Stalled(AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call)
+        {
+            _call = call;
+        }
+
+        public Task<UploadModelResponse> Response => _call.ResponseAsync;
+
+        public static async Task<Stalled> StartAsync(StandaloneAgent agent, long declared, int chunks)
+        {
+            var stalled = new Stalled(agent.Client.UploadModel(deadline: StandaloneAgent.Deadline()));
+            byte[] chunk = RandomBytes(Mib);
+            try
+            {
+                await stalled.WriteAsync(Header(chunk, declared));
+                for (int i = 0; i < chunks; i++)
+                {
+                    await stalled.WriteAsync(Chunk(chunk));
+                }
+            }
+            catch (Exception ex) when (ex is RpcException or InvalidOperationException)
+            {
+                // Refused before the client finished writing: the response says why.
+            }
+
+            return stalled;
+        }
+
+        public Task WriteAsync(UploadModelRequest request) => _call.RequestStream.WriteAsync(request);
+
+        public void Dispose() => _call.Dispose();
+    }
+}
