@@ -34,14 +34,16 @@ public sealed class UploadLimitsTests
         await agent.AssertStillServesAsync();
         long residentBefore = StandaloneAgent.ResidentBytes();
 
-        var uploads = new List<Stalled>();
+        // Each sends its header and then nothing, as the fuzzer's did. (Chunks written after the agent had refused their
+        // uploads were seen to make Kestrel close the whole connection with STREAM_CLOSED, failing every call on it.)
+        var uploads = new List<StalledUpload>();
         for (int i = 0; i < 50; i++)
         {
-            uploads.Add(await Stalled.StartAsync(agent, FourGiB, chunks: 1));
+            uploads.Add(await StalledUpload.StartAsync(agent, FourGiB, chunks: 0));
         }
 
         var clock = Stopwatch.StartNew();
-        List<Stalled> refused = [];
+        List<StalledUpload> refused = [];
         while (refused.Count < 48 && clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.WhenAny(uploads.Except(refused).Select(u => u.Response));
@@ -50,7 +52,7 @@ public sealed class UploadLimitsTests
 
         TimeSpan refusedWithin = clock.Elapsed;
         List<Status> refusals = [];
-        foreach (Stalled upload in refused)
+        foreach (StalledUpload upload in refused)
         {
             refusals.Add((await Assert.ThrowsAsync<RpcException>(() => upload.Response)).Status);
         }
@@ -65,7 +67,7 @@ public sealed class UploadLimitsTests
         long grown = StandaloneAgent.ResidentBytes() - residentBefore;
         Assert.True(grown < 256L * Mib, $"resident memory grew by {grown / Mib} MiB across 50 stalled uploads");
 
-        foreach (Stalled upload in uploads.Except(refused))
+        foreach (StalledUpload upload in uploads.Except(refused))
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
             Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
@@ -81,14 +83,14 @@ public sealed class UploadLimitsTests
     public async Task AnUploadPastTheConcurrentLimitIsRefusedAtOnceAndItsRoomReturnsWhenOneEnds()
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { MaxConcurrentUploads = 3 });
-        var stalled = new List<Stalled>();
+        var stalled = new List<StalledUpload>();
         for (int i = 0; i < 3; i++)
         {
-            stalled.Add(await Stalled.StartAsync(agent, 2 * Mib, chunks: 1));
+            stalled.Add(await StalledUpload.StartAsync(agent, 2 * Mib, chunks: 1));
         }
 
         await WaitForAsync(() => agent.Admission.Uploads == 3);
-        using (Stalled fourth = await Stalled.StartAsync(agent, 2 * Mib, chunks: 0))
+        using (StalledUpload fourth = await StalledUpload.StartAsync(agent, 2 * Mib, chunks: 0))
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => fourth.Response);
             Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
@@ -109,10 +111,10 @@ public sealed class UploadLimitsTests
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { UploadIdleTimeout = TimeSpan.FromSeconds(1) });
 
-        using Stalled afterAChunk = await Stalled.StartAsync(agent, 3 * Mib, chunks: 1);
-        using var beforeTheHeader = new Stalled(agent.Client.UploadModel(deadline: StandaloneAgent.Deadline()));
+        using StalledUpload afterAChunk = await StalledUpload.StartAsync(agent, 3 * Mib, chunks: 1);
+        using var beforeTheHeader = new StalledUpload(agent.Client.UploadModel(deadline: StandaloneAgent.Deadline()));
 
-        foreach (Stalled upload in new[] { afterAChunk, beforeTheHeader })
+        foreach (StalledUpload upload in new[] { afterAChunk, beforeTheHeader })
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
             Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
@@ -127,14 +129,14 @@ public sealed class UploadLimitsTests
     public async Task AnUploadThatKeepsSendingOutlastsTheIdleTimeout()
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { UploadIdleTimeout = TimeSpan.FromSeconds(1.5) });
-        byte[] bytes = RandomBytes(6 * 64 * 1024);
+        byte[] bytes = UploadMessages.RandomBytes(6 * 64 * 1024);
         using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
-        await call.RequestStream.WriteAsync(Header(bytes, bytes.Length));
+        await call.RequestStream.WriteAsync(UploadMessages.Header(bytes, bytes.Length));
         var clock = Stopwatch.StartNew();
         foreach (byte[] chunk in bytes.Chunk(64 * 1024))
         {
             await Task.Delay(300);
-            await call.RequestStream.WriteAsync(Chunk(chunk));
+            await call.RequestStream.WriteAsync(UploadMessages.Chunk(chunk));
         }
 
         await call.RequestStream.CompleteAsync();
@@ -150,7 +152,7 @@ public sealed class UploadLimitsTests
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
         const int Chunks = 256;
-        byte[] chunk = RandomBytes(Mib);
+        byte[] chunk = UploadMessages.RandomBytes(Mib);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         for (int i = 0; i < Chunks; i++)
         {
@@ -166,7 +168,7 @@ public sealed class UploadLimitsTests
         var held = new List<long>();
         for (int i = 0; i < Chunks; i++)
         {
-            await call.RequestStream.WriteAsync(Chunk(chunk));
+            await call.RequestStream.WriteAsync(UploadMessages.Chunk(chunk));
             if (i % 64 == 63)
             {
                 held.Add(GC.GetTotalMemory(forceFullCollection: true) - liveBefore);
@@ -186,10 +188,10 @@ public sealed class UploadLimitsTests
     public async Task AnUploadShorterThanDeclaredIsInvalidArgumentAndLeavesNoFile()
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
-        byte[] bytes = RandomBytes(Mib);
+        byte[] bytes = UploadMessages.RandomBytes(Mib);
         using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
-        await call.RequestStream.WriteAsync(Header(bytes, 3 * Mib));
-        await call.RequestStream.WriteAsync(Chunk(bytes));
+        await call.RequestStream.WriteAsync(UploadMessages.Header(bytes, 3 * Mib));
+        await call.RequestStream.WriteAsync(UploadMessages.Chunk(bytes));
         await call.RequestStream.CompleteAsync();
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(async () => await call);
@@ -204,16 +206,16 @@ public sealed class UploadLimitsTests
     public async Task AnEndlessStreamIsCutOffAtTheFirstChunkPastItsDeclaredLength()
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o);
-        byte[] chunk = RandomBytes(Mib);
+        byte[] chunk = UploadMessages.RandomBytes(Mib);
         using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.Client.UploadModel(deadline: StandaloneAgent.Deadline());
-        await call.RequestStream.WriteAsync(Header(chunk, 2 * Mib));
+        await call.RequestStream.WriteAsync(UploadMessages.Header(chunk, 2 * Mib));
         int written = 0;
         try
         {
             // 1 GiB if nothing stopped it; the agent's 32 MiB stream window is all a client can get ahead of it.
             for (; written < 1024 && !call.ResponseAsync.IsCompleted; written++)
             {
-                await call.RequestStream.WriteAsync(Chunk(chunk));
+                await call.RequestStream.WriteAsync(UploadMessages.Chunk(chunk));
             }
         }
         catch (Exception ex) when (ex is RpcException or InvalidOperationException)
@@ -234,7 +236,7 @@ public sealed class UploadLimitsTests
     public async Task ADeclaredLengthPastMaxModelBytesIsRefusedBeforeAnyFileIsOpened()
     {
         await using StandaloneAgent agent = await StandaloneAgent.StartAsync(o => o with { MaxModelBytes = 8L * Mib });
-        using Stalled upload = await Stalled.StartAsync(agent, (8L * Mib) + 1, chunks: 0);
+        using StalledUpload upload = await StalledUpload.StartAsync(agent, (8L * Mib) + 1, chunks: 0);
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
 
@@ -276,19 +278,6 @@ public sealed class UploadLimitsTests
         await agent.AssertStillServesAsync();
     }
 
-    private static byte[] RandomBytes(int length)
-    {
-        byte[] bytes = new byte[length];
-        new Random(length).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static UploadModelRequest Header(byte[] bytes, long declared) =>
-        new() { Header = new UploadModelHeader { Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)), Length = declared } };
-
-    private static UploadModelRequest Chunk(byte[] bytes) =>
-        new() { Chunk = new ModelChunk { RawLength = bytes.Length, Data = ByteString.CopyFrom(bytes) } };
-
     private static async Task WaitForAsync(Func<bool> condition)
     {
         for (int i = 0; i < 250 && !condition(); i++)
@@ -297,42 +286,5 @@ public sealed class UploadLimitsTests
         }
 
         Assert.True(condition(), "the agent did not get there within 5 s");
-    }
-
-    /// <summary>An upload that sends its header and a few random chunks, then nothing; disposing it cancels the call.</summary>
-    private sealed class Stalled : IDisposable
-    {
-        private readonly AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> _call;
-
-        public Stalled(AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call)
-        {
-            _call = call;
-        }
-
-        public Task<UploadModelResponse> Response => _call.ResponseAsync;
-
-        public static async Task<Stalled> StartAsync(StandaloneAgent agent, long declared, int chunks)
-        {
-            var stalled = new Stalled(agent.Client.UploadModel(deadline: StandaloneAgent.Deadline()));
-            byte[] chunk = RandomBytes(Mib);
-            try
-            {
-                await stalled.WriteAsync(Header(chunk, declared));
-                for (int i = 0; i < chunks; i++)
-                {
-                    await stalled.WriteAsync(Chunk(chunk));
-                }
-            }
-            catch (Exception ex) when (ex is RpcException or InvalidOperationException)
-            {
-                // Refused before the client finished writing: the response says why.
-            }
-
-            return stalled;
-        }
-
-        public Task WriteAsync(UploadModelRequest request) => _call.RequestStream.WriteAsync(request);
-
-        public void Dispose() => _call.Dispose();
     }
 }
