@@ -52,7 +52,7 @@ internal sealed class UploadAdmission
         {
             if (_uploads >= _maxUploads)
             {
-                throw DomainException.Exhausted($"this agent already receives {_uploads} uploads, its limit of concurrent uploads (MaxUploads {_maxUploads}); retry later");
+                throw DomainException.Exhausted($"this agent is at its limit of {_maxUploads} concurrent uploads (MaxUploads); retry later");
             }
 
             if (declaredBytes > _maxBytes - _bytes)

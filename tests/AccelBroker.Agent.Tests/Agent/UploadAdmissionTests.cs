@@ -18,7 +18,7 @@ public sealed class UploadAdmissionTests
         DomainException error = Assert.Throws<DomainException>(() => admission.Admit(10));
 
         Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
-        Assert.Equal("this agent already receives 2 uploads, its limit of concurrent uploads (MaxUploads 2); retry later", error.Message);
+        Assert.Equal("this agent is at its limit of 2 concurrent uploads (MaxUploads); retry later", error.Message);
         Assert.Equal((2, 20L), (admission.Uploads, admission.Bytes));
     }
 

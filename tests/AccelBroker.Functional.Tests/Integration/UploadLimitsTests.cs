@@ -94,7 +94,7 @@ public sealed class UploadLimitsTests
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => fourth.Response);
             Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-            Assert.Contains("limit of concurrent uploads (MaxUploads 3)", error.Status.Detail);
+            Assert.Contains("this agent is at its limit of 3 concurrent uploads (MaxUploads)", error.Status.Detail);
         }
 
         // A client that gives up frees its upload's room, file and descriptor.
