@@ -47,7 +47,8 @@ internal static partial class TorchErrors
     [GeneratedRegex(@"^frame #\d+")]
     private static partial Regex FrameLine();
 
-    [GeneratedRegex(@"\b0x[0-9A-Fa-f]+\b")]
+    // A hex number with a letter in it, or of nine digits or more: not a shape such as "0x15" (0 rows, 15 columns).
+    [GeneratedRegex(@"\b0x(?:(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]+|[0-9]{9,})\b")]
     private static partial Regex Address();
 
     // An absolute (/a/b…) or parent-relative (../a/b…) path of two or more parts; not a URL's "//host/…", not a/b.

@@ -9,6 +9,7 @@ using Google.Protobuf;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace AccelBroker.Tests.Limits;
@@ -40,7 +41,8 @@ public sealed class LimitedAgent : IAsyncLifetime
             DataDirectory = _dataDir,
             MemoryBytes = 4L << 30,
             StreamIdleTimeout = IdleTimeout,
-        });
+        },
+        logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _agent.StartAsync();
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());
         Client = new InferenceAgent.InferenceAgentClient(_channel);

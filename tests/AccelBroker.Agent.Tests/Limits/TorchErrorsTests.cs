@@ -50,4 +50,12 @@ public sealed class TorchErrorsTests
 
         Assert.Equal("RuntimeError: bad value at TensorImpl.h:1234; see https://pytorch.org/docs/stable/jit.html (TorchScript: )", cleaned);
     }
+
+    [Fact]
+    public void AShapeWithZeroRowsIsNotTakenForAnAddress()
+    {
+        string cleaned = TorchErrors.Clean("RuntimeError: mat1 and mat2 shapes cannot be multiplied (0x15 and 16x32) at 0x555555554000 and 0x7fab");
+
+        Assert.Equal("RuntimeError: mat1 and mat2 shapes cannot be multiplied (0x15 and 16x32) at <address> and <address> (TorchScript: )", cleaned);
+    }
 }
