@@ -12,8 +12,7 @@ internal static class AgentCommandLine
         + "places on it, and serves clients directly over gRPC (HTTP/2). Every setting can also come from appsettings.json "
         + "next to the executable (section Agent) or from ACCELBROKER_AGENT__<SETTING> environment variables; the "
         + "command line wins over both, the environment over the file.",
-        AgentSettings.All,
-        new HostCommandLineConventions());
+        AgentSettings.All);
 
     /// <summary>
     /// The options <paramref name="args"/> and <paramref name="configuration"/> give, or <see langword="null"/> when

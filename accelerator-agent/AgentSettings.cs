@@ -66,6 +66,8 @@ internal static class AgentSettings
             (o, v) => o with { UploadIdleTimeout = TimeSpan.FromSeconds(PositiveSeconds("UploadIdleTimeoutSeconds", v)) }),
         new("MaxRequestMib", null, null, "Largest total input of one run (default 2048).", "512",
             (o, v) => o with { MaxRequestBytes = Positive("MaxRequestMib", v) * Mib }),
+        new("StreamIdleTimeoutSeconds", null, null, "How long a streaming run waits for its client's next message (default 30).", "10",
+            (o, v) => o with { StreamIdleTimeout = TimeSpan.FromSeconds(PositiveSeconds("StreamIdleTimeoutSeconds", v)) }),
     ]);
 
     /// <summary>The options <paramref name="configuration"/> sets; throws <see cref="FormatException"/> for a bad value.</summary>

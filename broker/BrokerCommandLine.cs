@@ -18,8 +18,7 @@ internal sealed record BrokerCommandLine(BrokerOptions? Options, bool ShowHelp, 
         + "attachments of slices to client hosts. It serves gRPC over HTTP/2 (h2c for http URLs). Every setting can also "
         + "come from appsettings.json next to the executable (section Broker) or from ACCELBROKER_BROKER__<SETTING> "
         + "environment variables; the command line wins over both, the environment over the file.",
-        BrokerSettings.All,
-        new HostCommandLineConventions { RejectRepeatedFlags = true, RejectEmptyValues = true });
+        BrokerSettings.All);
 
     /// <summary>The command line alone, over no other configuration.</summary>
     public static BrokerCommandLine Parse(IReadOnlyList<string> args) => Parse(args, new ConfigurationBuilder().Build());

@@ -8,6 +8,9 @@ namespace AccelBroker.Agent.Execution;
 /// <summary>Checks wire tensors before torch is touched: dtype known, shape valid, byte length exact.</summary>
 internal static class InputDecoder
 {
+    /// <summary>The largest one input may be: it is held in one managed array on its way to the worker.</summary>
+    public static readonly long MaxTensorBytes = Array.MaxLength;
+
     public static long ExpectedBytes(TensorProto proto, int index)
     {
         int size = DataTypeSizes.ElementSize(proto.Dtype);
@@ -16,16 +19,34 @@ internal static class InputDecoder
             throw DomainException.Invalid($"input {index}: dtype {DataTypeSizes.Name(proto.Dtype)} is not supported");
         }
 
-        long count;
         try
         {
-            count = DataTypeSizes.ElementCount(proto.Shape);
-            return checked(count * size);
+            return DataTypeSizes.ByteCount(proto.Shape, size);
         }
         catch (Exception ex) when (ex is ArgumentException or OverflowException)
         {
             throw DomainException.Invalid($"input {index}: invalid shape {DataTypeSizes.FormatShape(proto.Shape)}: {ex.Message}");
         }
+    }
+
+    /// <summary>
+    /// Adds input <paramref name="index"/>'s <paramref name="expected"/> bytes to <paramref name="total"/>, checked
+    /// against the run's limit and the one-input limit before anything is allocated for them.
+    /// </summary>
+    public static void CountAgainstLimits(TensorProto proto, int index, long expected, ref long total, long maxRequestBytes)
+    {
+        // Compared before adding, so a huge input cannot wrap the total round.
+        if (expected > maxRequestBytes - total)
+        {
+            throw DomainException.Exhausted($"inputs exceed this agent's limit of {maxRequestBytes} bytes per run");
+        }
+
+        if (expected > MaxTensorBytes)
+        {
+            throw DomainException.Exhausted($"input {index}: {Describe(proto)} needs {expected} bytes, over this agent's limit of {MaxTensorBytes} bytes per input");
+        }
+
+        total += expected;
     }
 
     public static List<WireTensor> Decode(RepeatedField<TensorProto> inputs, long maxBytes)
@@ -36,12 +57,7 @@ internal static class InputDecoder
         {
             TensorProto proto = inputs[i];
             long expected = ExpectedBytes(proto, i);
-            total += expected;
-            if (total > maxBytes)
-            {
-                throw DomainException.Exhausted($"inputs exceed this agent's limit of {maxBytes} bytes per run");
-            }
-
+            CountAgainstLimits(proto, i, expected, ref total, maxBytes);
             ReadOnlyMemory<byte> data = proto.Data.Memory;
             if (proto.Compression == Compression.Lz4)
             {
@@ -52,6 +68,7 @@ internal static class InputDecoder
 
                 try
                 {
+                    // Refuses a claim the block cannot expand to before the claimed bytes are allocated.
                     data = Lz4Block.Decompress(data.Span, expected);
                 }
                 catch (InvalidDataException ex)

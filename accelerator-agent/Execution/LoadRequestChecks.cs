@@ -2,6 +2,7 @@ using AccelBroker.Agent.Execution.Batching;
 using AccelBroker.Agent.Models;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 
 namespace AccelBroker.Agent.Execution;
 
@@ -62,5 +63,50 @@ internal static class LoadRequestChecks
         }
 
         return batching.MaxBatchSize <= 1 ? null : new BatchingOptions(batching.MaxBatchSize, TimeSpan.FromMicroseconds(batching.MaxDelayMicros));
+    }
+
+    /// <summary>
+    /// Warm-up inputs are zeros the worker allocates before anything is measured: they may take what a run's inputs
+    /// may (this agent's limit per run, and per input), checked before the worker is asked, or a few bytes of
+    /// request could make it allocate gigabytes. What a warm-up then takes beyond its slice's budget is measured
+    /// and refused as before.
+    /// </summary>
+    public static void Warmup(IReadOnlyList<TensorSpec> warmup, long maxRequestBytes)
+    {
+        long total = 0;
+        for (int i = 0; i < warmup.Count; i++)
+        {
+            TensorSpec spec = warmup[i];
+            string described = $"{DataTypeSizes.Name(spec.Dtype)} {DataTypeSizes.FormatShape(spec.Shape)}";
+            int size = DataTypeSizes.ElementSize(spec.Dtype);
+            if (size == 0)
+            {
+                // The worker's own refusal, word for word, as before this check existed.
+                throw DomainException.Invalid($"unsupported dtype {DataTypeSizes.Name(spec.Dtype)}");
+            }
+
+            long bytes;
+            try
+            {
+                bytes = DataTypeSizes.ByteCount(spec.Shape, size);
+            }
+            catch (Exception ex) when (ex is ArgumentException or OverflowException)
+            {
+                throw DomainException.Invalid($"warm-up input {i}: invalid shape {DataTypeSizes.FormatShape(spec.Shape)}: {ex.Message}");
+            }
+
+            // Compared before adding, so a huge input cannot wrap the total round.
+            if (bytes > maxRequestBytes - total)
+            {
+                throw DomainException.Exhausted($"warm-up inputs exceed this agent's limit of {maxRequestBytes} bytes per run (input {i}: {described} needs {bytes} bytes)");
+            }
+
+            if (bytes > InputDecoder.MaxTensorBytes)
+            {
+                throw DomainException.Exhausted($"warm-up input {i}: {described} needs {bytes} bytes, over this agent's limit of {InputDecoder.MaxTensorBytes} bytes per input");
+            }
+
+            total += bytes;
+        }
     }
 }

@@ -25,9 +25,10 @@ internal sealed class ModelResidency
     private readonly SliceRegistry _slices;
     private readonly ComputeDevice _device;
     private readonly TimeProvider _time;
+    private readonly AgentOptions _options;
     private readonly ILogger<ModelResidency> _logger;
 
-    public ModelResidency(ModelLoader loader, InferenceRunner runner, InferenceMetering metering, SliceWorkers workers, SliceRegistry slices, ComputeDevice device, TimeProvider time, ILogger<ModelResidency> logger)
+    public ModelResidency(ModelLoader loader, InferenceRunner runner, InferenceMetering metering, SliceWorkers workers, SliceRegistry slices, ComputeDevice device, TimeProvider time, AgentOptions options, ILogger<ModelResidency> logger)
     {
         _loader = loader;
         _runner = runner;
@@ -36,6 +37,7 @@ internal sealed class ModelResidency
         _slices = slices;
         _device = device;
         _time = time;
+        _options = options;
         _logger = logger;
         workers.Crashed += OnWorkerEnded;
     }
@@ -46,6 +48,7 @@ internal sealed class ModelResidency
         Precision precision = LoadRequestChecks.Precision(request.Precision);
         string alias = LoadRequestChecks.Alias(request.Alias);
         BatchingOptions? batching = LoadRequestChecks.Batching(request.Batching);
+        LoadRequestChecks.Warmup(request.WarmupInputs, _options.MaxRequestBytes);
         string modelId = LoadedModel.IdFor(sha256, precision, alias);
 
         await _gate.WaitAsync(cancellationToken);

@@ -18,14 +18,19 @@ internal static partial class TorchErrors
     }
 
     /// <summary>
-    /// libtorch appends C++ frames ("Exception raised from … frame #0 …") that mean nothing to a client, and
-    /// the interpreter puts the actual error (RuntimeError: …) after its serialized traceback: lead with it.
+    /// libtorch appends C++ frames ("Exception raised from … frame #0 …", or the frames alone after an enforce
+    /// failure) that mean nothing to a client and tell an attacker where libraries are loaded and installed, and
+    /// the interpreter puts the actual error (RuntimeError: …) after its serialized traceback: lead with it, and
+    /// keep no frame, load address or directory (file names stay, so "inline_container.cc:227" still says where).
     /// </summary>
     internal static string Clean(string message)
     {
         int frames = message.IndexOf("Exception raised from", StringComparison.Ordinal);
         string text = (frames >= 0 ? message[..frames] : message).Trim();
-        string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => !FrameLine().IsMatch(line))
+            .Select(Scrub)
+            .ToArray();
         string? error = lines.LastOrDefault(l => ErrorLine().IsMatch(l));
         string result = error is null
             ? string.Join(" ", lines)
@@ -33,6 +38,20 @@ internal static partial class TorchErrors
         return result.Length <= MaxDetail ? result : result[..MaxDetail] + " …";
     }
 
+    private static string Scrub(string line) =>
+        PathWithDirectories().Replace(Address().Replace(line, "<address>"), path => Path.GetFileName(path.Value));
+
     [GeneratedRegex(@"^[A-Za-z]*Error: ")]
     private static partial Regex ErrorLine();
+
+    [GeneratedRegex(@"^frame #\d+")]
+    private static partial Regex FrameLine();
+
+    // A hex number with a letter in it, or of nine digits or more: not a shape such as "0x15" (0 rows, 15 columns).
+    [GeneratedRegex(@"\b0x(?:(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]+|[0-9]{9,})\b")]
+    private static partial Regex Address();
+
+    // An absolute (/a/b…) or parent-relative (../a/b…) path of two or more parts; not a URL's "//host/…", not a/b.
+    [GeneratedRegex(@"(?<![\w.~:/-])(?:\.\.)?(?:/[\w.+~@-]+){2,}")]
+    private static partial Regex PathWithDirectories();
 }

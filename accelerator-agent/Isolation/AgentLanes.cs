@@ -138,8 +138,7 @@ internal sealed class AgentLanes : IDisposable
             for (int i = 0; i < outputs.Count; i++)
             {
                 LaneTensor output = outputs[i];
-                int size = DataTypeSizes.ElementSize((DataType)output.Dtype);
-                if (size == 0 || output.Length != size * DataTypeSizes.ElementCount(output.Shape))
+                if (!MakesTensor(output))
                 {
                     throw new InvalidDataException($"output {i}: {output.Length} bytes do not make a tensor of dtype {output.Dtype} and shape {DataTypeSizes.FormatShape(output.Shape)}");
                 }
@@ -150,6 +149,20 @@ internal sealed class AgentLanes : IDisposable
             }
 
             return result;
+        }
+
+        // The worker's description is not trusted: its shape's arithmetic is checked, never wrapped round.
+        private static bool MakesTensor(LaneTensor output)
+        {
+            int size = DataTypeSizes.ElementSize((DataType)output.Dtype);
+            try
+            {
+                return size != 0 && output.Length == DataTypeSizes.ByteCount(output.Shape, size);
+            }
+            catch (Exception ex) when (ex is ArgumentException or OverflowException)
+            {
+                return false;
+            }
         }
 
         public void Dispose()

@@ -79,7 +79,10 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
     public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
     {
-        if (!await requestStream.MoveNext(context.CancellationToken) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
+        // Resolved per call, as BenchmarkLocal's service is, so the idle limit adds no constructor dependency here.
+        TimeProvider time = context.GetHttpContext().RequestServices.GetRequiredService<TimeProvider>();
+        using var idle = new StreamIdleWatch(_options.StreamIdleTimeout, time, context.CancellationToken);
+        if (!await idle.MoveNextAsync(requestStream) || requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Header)
         {
             throw DomainException.Invalid("the first message of a streaming run must be the header");
         }
@@ -90,7 +93,7 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
             request,
             streaming: true,
             context,
-            cancellationToken => StreamedRun.ReceiveInputsAsync(request, requestStream, _options.MaxRequestBytes, cancellationToken),
+            _ => StreamedRun.ReceiveInputsAsync(request, requestStream, idle, _options.MaxRequestBytes),
             result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken));
     }
 

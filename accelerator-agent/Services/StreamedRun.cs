@@ -13,9 +13,12 @@ namespace AccelBroker.Agent.Services;
 /// </summary>
 internal static class StreamedRun
 {
-    /// <summary>Reads the chunks after the header into one buffer per input, checked against the request's inputs.</summary>
+    /// <summary>
+    /// Reads the chunks after the header into one buffer per input, checked against the request's inputs; each
+    /// chunk must arrive within <paramref name="idle"/>'s timeout.
+    /// </summary>
     public static async ValueTask<List<WireTensor>> ReceiveInputsAsync(
-        RunRequest request, IAsyncStreamReader<RunStreamRequest> requestStream, long maxRequestBytes, CancellationToken cancellationToken)
+        RunRequest request, IAsyncStreamReader<RunStreamRequest> requestStream, StreamIdleWatch idle, long maxRequestBytes)
     {
         long total = 0;
         for (int i = 0; i < request.Inputs.Count; i++)
@@ -32,15 +35,11 @@ internal static class StreamedRun
                 throw DomainException.Invalid($"input {i}: raw_length {spec.RawLength} but {InputDecoder.Describe(spec)} needs {expected} bytes");
             }
 
-            total += expected;
-            if (total > maxRequestBytes)
-            {
-                throw DomainException.Exhausted($"inputs exceed this agent's limit of {maxRequestBytes} bytes per run");
-            }
+            InputDecoder.CountAgainstLimits(spec, i, expected, ref total, maxRequestBytes);
         }
 
         var assembler = new ChunkAssembler(request.Inputs.Select(spec => spec.RawLength));
-        while (await requestStream.MoveNext(cancellationToken))
+        while (await idle.MoveNextAsync(requestStream))
         {
             if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
             {

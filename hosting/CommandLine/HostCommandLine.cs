@@ -19,17 +19,14 @@ public sealed class HostCommandLine<TOptions>
     private readonly Command _command;
     private readonly HelpOption _help = new();
     private readonly Dictionary<string, HostSetting<TOptions>> _byFlag = new(StringComparer.Ordinal);
-    private readonly HostCommandLineConventions _conventions;
 
     /// <summary>Declares a flag for every setting that has one.</summary>
     /// <param name="name">The executable's name, shown in the usage line.</param>
     /// <param name="description">What the host does, shown at the top of the help.</param>
     /// <param name="settings">The host's settings.</param>
-    /// <param name="conventions">Where this host's command line differs from the other's.</param>
-    public HostCommandLine(string name, string description, HostSettings<TOptions> settings, HostCommandLineConventions conventions)
+    public HostCommandLine(string name, string description, HostSettings<TOptions> settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        _conventions = conventions ?? throw new ArgumentNullException(nameof(conventions));
         _command = new Command(name, description);
         foreach (HostSetting<TOptions> setting in settings)
         {
@@ -70,7 +67,8 @@ public sealed class HostCommandLine<TOptions>
             }
 
             string flag = token.Value;
-            if (_conventions.RejectRepeatedFlags && !given.Add(flag))
+            // Both hosts: a flag given twice is a mistake in a script, not an override.
+            if (!given.Add(flag))
             {
                 return Fail($"option {flag} is given more than once");
             }
@@ -85,7 +83,7 @@ public sealed class HostCommandLine<TOptions>
                 }
 
                 value = tokens[++i].Value;
-                if (_conventions.RejectEmptyValues && value.Length == 0)
+                if (value.Length == 0)
                 {
                     return Fail($"option {flag} needs a non-empty value");
                 }

@@ -2,19 +2,27 @@ namespace AccelBroker.Protocol.Wire;
 
 /// <summary>
 /// Reassembles the data chunks of a streaming call into one buffer per tensor, in order: chunk
-/// boundaries need not line up with tensor boundaries.
+/// boundaries need not line up with tensor boundaries. A tensor's buffer is allocated when its first byte
+/// arrives, so a header that announces much and a peer that then sends nothing cost nothing.
 /// </summary>
 internal sealed class ChunkAssembler
 {
-    private readonly byte[][] _buffers;
+    private readonly long[] _lengths;
+    private readonly byte[]?[] _buffers;
     private int _tensor;
     private int _filled;
 
-    /// <summary>Allocates a buffer of each announced length.</summary>
+    /// <summary>Takes the announced lengths; throws <see cref="OverflowException"/> for one no array can hold.</summary>
     public ChunkAssembler(IEnumerable<long> lengths)
     {
-        _buffers = lengths.Select(length => GC.AllocateUninitializedArray<byte>(checked((int)length))).ToArray();
-        Expected = _buffers.Sum(b => (long)b.Length);
+        _lengths = lengths.ToArray();
+        if (_lengths.Any(length => length < 0 || length > Array.MaxLength))
+        {
+            throw new OverflowException($"a tensor of {_lengths.First(length => length < 0 || length > Array.MaxLength)} bytes cannot be assembled");
+        }
+
+        _buffers = new byte[_lengths.Length][];
+        Expected = _lengths.Sum();
     }
 
     /// <summary>Total bytes announced.</summary>
@@ -24,7 +32,18 @@ internal sealed class ChunkAssembler
     public long Received { get; private set; }
 
     /// <summary>The buffers, complete once <see cref="Received"/> equals <see cref="Expected"/>.</summary>
-    public IReadOnlyList<byte[]> Buffers => _buffers;
+    public IReadOnlyList<byte[]> Buffers
+    {
+        get
+        {
+            for (int i = 0; i < _buffers.Length; i++)
+            {
+                _buffers[i] ??= Buffer(i);
+            }
+
+            return _buffers!;
+        }
+    }
 
     /// <summary>Copies a chunk into place; returns false if it carries more bytes than announced.</summary>
     public bool TryAppend(ReadOnlySpan<byte> chunk)
@@ -36,14 +55,15 @@ internal sealed class ChunkAssembler
 
         while (chunk.Length > 0)
         {
-            while (_filled == _buffers[_tensor].Length)
+            while (_filled == _lengths[_tensor])
             {
                 _tensor++;
                 _filled = 0;
             }
 
-            int take = Math.Min(chunk.Length, _buffers[_tensor].Length - _filled);
-            chunk[..take].CopyTo(_buffers[_tensor].AsSpan(_filled));
+            byte[] buffer = _buffers[_tensor] ??= Buffer(_tensor);
+            int take = Math.Min(chunk.Length, buffer.Length - _filled);
+            chunk[..take].CopyTo(buffer.AsSpan(_filled));
             _filled += take;
             Received += take;
             chunk = chunk[take..];
@@ -51,4 +71,6 @@ internal sealed class ChunkAssembler
 
         return true;
     }
+
+    private byte[] Buffer(int tensor) => _lengths[tensor] == 0 ? [] : GC.AllocateUninitializedArray<byte>((int)_lengths[tensor]);
 }

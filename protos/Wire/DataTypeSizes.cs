@@ -31,10 +31,14 @@ internal static class DataTypeSizes
         _ => $"unspecified({(int)dataType})",
     };
 
-    /// <summary>Number of elements of a shape; throws <see cref="OverflowException"/> when it does not fit.</summary>
+    /// <summary>
+    /// Number of elements of a shape; throws <see cref="OverflowException"/> when it, or the strides of a shape with
+    /// a zero dimension (libtorch computes them all the same), do not fit in 64 bits.
+    /// </summary>
     public static long ElementCount(IReadOnlyList<long> shape)
     {
-        long count = 1;
+        long strides = 1;
+        bool empty = false;
         foreach (long dim in shape)
         {
             if (dim < 0)
@@ -42,10 +46,32 @@ internal static class DataTypeSizes
                 throw new ArgumentException($"negative dimension {dim} in shape [{string.Join(", ", shape)}]");
             }
 
-            count = checked(count * dim);
+            empty |= dim == 0;
+            try
+            {
+                strides = checked(strides * Math.Max(dim, 1));
+            }
+            catch (OverflowException)
+            {
+                throw new OverflowException("its element count (or a stride) overflows 64 bits");
+            }
         }
 
-        return count;
+        return empty ? 0 : strides;
+    }
+
+    /// <summary>Bytes of a tensor of <paramref name="elementSize"/>-byte elements; throws <see cref="OverflowException"/> past 64 bits.</summary>
+    public static long ByteCount(IReadOnlyList<long> shape, int elementSize)
+    {
+        long count = ElementCount(shape);
+        try
+        {
+            return checked(count * elementSize);
+        }
+        catch (OverflowException)
+        {
+            throw new OverflowException("its byte count overflows 64 bits");
+        }
     }
 
     /// <summary>Formats a shape as [1, 3, 224, 224].</summary>

@@ -103,7 +103,15 @@ internal sealed class WorkerModels
         for (int i = 0; i < args.Length; i++)
         {
             LaneTensor tensor = command.Inputs[i];
-            args[i] = TorchTensorCodec.ToTorch((DataType)tensor.Dtype, [.. tensor.Shape], input.Span(tensor.Offset, tensor.Length), _device.TorchDevice, cast);
+            try
+            {
+                args[i] = TorchTensorCodec.ToTorch((DataType)tensor.Dtype, [.. tensor.Shape], input.Span(tensor.Offset, tensor.Length), _device.TorchDevice, cast);
+            }
+            catch (Exception ex) when (ex is not (DomainException or InvalidDataException))
+            {
+                // libtorch refusing a shape the agent let through must answer the caller, not end this worker.
+                throw TorchErrors.ToDomain(ex, $"input {i} cannot be made a tensor");
+            }
         }
 
         long decoded = Stopwatch.GetTimestamp();

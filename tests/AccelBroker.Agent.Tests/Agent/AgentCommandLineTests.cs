@@ -70,6 +70,18 @@ public sealed class AgentCommandLineTests
         Assert.Equal(message, error.Message);
     }
 
+    [Theory]
+    [InlineData(new[] { "--slots", "2", "--slots", "4" }, "option --slots is given more than once")]
+    [InlineData(new[] { "--agent-id=" }, "option --agent-id needs a non-empty value")]
+    [InlineData(new[] { "--agent-id", "" }, "option --agent-id needs a non-empty value")]
+    public void TheAgentReadsItsCommandLineByTheBrokersRules(string[] args, string message)
+    {
+        // One convention for both hosts: a repeated flag or an empty value is a mistake, not an override.
+        FormatException error = Assert.Throws<FormatException>(() => Program.Parse(args));
+
+        Assert.Equal(message, error.Message);
+    }
+
     [Fact]
     public void HelpReturnsNoOptions() => Assert.Null(Program.Parse(["--help"]));
 }
