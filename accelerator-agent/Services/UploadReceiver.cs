@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Models;
 using AccelBroker.Hosting.Errors;
@@ -36,9 +35,8 @@ internal sealed class UploadReceiver
     {
         try
         {
-            using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Token);
-            return await ReceiveCoreAsync(new IdleReader(requestStream, idle, linked.Token, _options.UploadIdleTimeout, cancellationToken), cancellationToken);
+            using var idle = new StreamIdleWatch(_options.UploadIdleTimeout, _time, cancellationToken, limit: "UploadIdleTimeout");
+            return await ReceiveCoreAsync(requestStream, idle, cancellationToken);
         }
         catch (DomainException ex)
         {
@@ -47,9 +45,9 @@ internal sealed class UploadReceiver
         }
     }
 
-    private async Task<UploadModelResponse> ReceiveCoreAsync(IdleReader requests, CancellationToken cancellationToken)
+    private async Task<UploadModelResponse> ReceiveCoreAsync(IAsyncStreamReader<UploadModelRequest> requests, StreamIdleWatch idle, CancellationToken cancellationToken)
     {
-        if (!await requests.MoveNextAsync() || requests.Current.KindCase != UploadModelRequest.KindOneofCase.Header)
+        if (!await idle.MoveNextAsync(requests) || requests.Current.KindCase != UploadModelRequest.KindOneofCase.Header)
         {
             throw DomainException.Invalid("the first upload message must be the header (sha256, length, compression)");
         }
@@ -72,7 +70,7 @@ internal sealed class UploadReceiver
         byte[] decompressed = ArrayPool<byte>.Shared.Rent(WireLimits.ModelChunkBytes);
         try
         {
-            while (await requests.MoveNextAsync())
+            while (await idle.MoveNextAsync(requests))
             {
                 await AppendChunkAsync(upload, requests.Current, decompressed, cancellationToken);
             }
@@ -131,26 +129,5 @@ internal sealed class UploadReceiver
         }
 
         await upload.AppendAsync(data, cancellationToken);
-    }
-
-    /// <summary>Reads the request stream, ending the upload when nothing arrives for the idle timeout.</summary>
-    private sealed class IdleReader(IAsyncStreamReader<UploadModelRequest> stream, CancellationTokenSource idle, CancellationToken read, TimeSpan timeout, CancellationToken call)
-    {
-        public UploadModelRequest Current => stream.Current;
-
-        public async Task<bool> MoveNextAsync()
-        {
-            // Restarts the countdown: the timeout is for silence, not for the whole upload.
-            idle.CancelAfter(timeout);
-            try
-            {
-                return await stream.MoveNext(read);
-            }
-            catch (OperationCanceledException) when (idle.IsCancellationRequested && !call.IsCancellationRequested)
-            {
-                throw DomainException.Deadline(
-                    $"the upload sent nothing for {timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (the agent's UploadIdleTimeoutSeconds limit); it was ended and nothing was kept");
-            }
-        }
     }
 }

@@ -71,7 +71,7 @@ public sealed class UploadLimitsTests
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
             Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-            Assert.Contains("UploadIdleTimeoutSeconds", error.Status.Detail);
+            Assert.Contains("(UploadIdleTimeout)", error.Status.Detail);
         }
 
         uploads.ForEach(u => u.Dispose());
@@ -118,7 +118,7 @@ public sealed class UploadLimitsTests
         {
             RpcException error = await Assert.ThrowsAsync<RpcException>(() => upload.Response);
             Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-            Assert.Equal("the upload sent nothing for 1 s (the agent's UploadIdleTimeoutSeconds limit); it was ended and nothing was kept", error.Status.Detail);
+            Assert.Equal("no message arrived for 1 s: this agent ends a streaming call idle for longer (UploadIdleTimeout)", error.Status.Detail);
         }
 
         await agent.AssertNothingLeftAsync();
