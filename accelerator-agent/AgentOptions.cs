@@ -80,6 +80,18 @@ public sealed record AgentOptions
     /// <summary>Largest model accepted for upload.</summary>
     public long MaxModelBytes { get; init; } = 4L * 1024 * 1024 * 1024;
 
+    /// <summary>Uploads the agent receives at once; one past it is refused at once rather than queued.</summary>
+    public int MaxConcurrentUploads { get; init; } = 8;
+
+    /// <summary>
+    /// Declared bytes of all uploads in progress together; an upload whose declared length would pass it is refused
+    /// at once. The default holds two models of the default <see cref="MaxModelBytes"/>.
+    /// </summary>
+    public long MaxUploadBytesInFlight { get; init; } = 8L * 1024 * 1024 * 1024;
+
+    /// <summary>How long an upload may send nothing before it is ended and its partial file and reservation freed.</summary>
+    public TimeSpan UploadIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest total input size accepted for one run.</summary>
     public long MaxRequestBytes { get; init; } = 2L * 1024 * 1024 * 1024;
 

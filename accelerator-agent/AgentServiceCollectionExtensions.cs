@@ -38,6 +38,8 @@ public static class AgentServiceCollectionExtensions
         {
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
         });
+        services.TryAddSingleton<UploadAdmission>();
+        services.TryAddSingleton<UploadReceiver>();
         services.TryAddSingleton<IEvictionPolicy>(LeastRecentlyUsedEviction.Instance);
         services.TryAddSingleton<SliceRegistry>();
         services.TryAddSingleton<SliceWorkers>();

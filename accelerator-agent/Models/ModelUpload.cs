@@ -34,7 +34,7 @@ internal sealed class ModelUpload : IDisposable
     {
         if (Received + data.Length > Length)
         {
-            throw DomainException.Invalid($"upload exceeds the announced length of {Length} bytes");
+            throw PastAnnouncedLength(Length);
         }
 
         _hash.AppendData(data.Span);
@@ -61,6 +61,9 @@ internal sealed class ModelUpload : IDisposable
         _committed = true;
         return _store.Commit(_partialPath, Sha256, Length);
     }
+
+    public static DomainException PastAnnouncedLength(long length) =>
+        DomainException.Invalid($"upload exceeds the announced length of {length} bytes");
 
     public void Dispose()
     {

@@ -1,13 +1,10 @@
 using AccelBroker.Agent.Execution;
-using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
-using AccelBroker.Protocol.Wire;
 using Grpc.Core;
-using Microsoft.Extensions.Logging;
 using TorchSharp;
 
 namespace AccelBroker.Agent.Services;
@@ -16,24 +13,24 @@ namespace AccelBroker.Agent.Services;
 internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 {
     private readonly ModelStore _store;
+    private readonly UploadReceiver _uploads;
     private readonly SliceRegistry _slices;
     private readonly ModelResidency _residency;
     private readonly RunPath _runs;
     private readonly InferenceRunner _runner;
     private readonly AgentIdentity _identity;
     private readonly AgentOptions _options;
-    private readonly ILogger<InferenceAgentService> _logger;
 
-    public InferenceAgentService(ModelStore store, SliceRegistry slices, ModelResidency residency, RunPath runs, InferenceRunner runner, AgentIdentity identity, AgentOptions options, ILogger<InferenceAgentService> logger)
+    public InferenceAgentService(ModelStore store, UploadReceiver uploads, SliceRegistry slices, ModelResidency residency, RunPath runs, InferenceRunner runner, AgentIdentity identity, AgentOptions options)
     {
         _store = store;
+        _uploads = uploads;
         _slices = slices;
         _residency = residency;
         _runs = runs;
         _runner = runner;
         _identity = identity;
         _options = options;
-        _logger = logger;
     }
 
     public override Task<HasModelResponse> HasModel(HasModelRequest request, ServerCallContext context)
@@ -43,83 +40,8 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         return Task.FromResult(new HasModelResponse { Held = held, Length = held ? length : 0 });
     }
 
-    public override async Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context)
-    {
-        try
-        {
-            return await ReceiveUploadAsync(requestStream, context.CancellationToken);
-        }
-        catch (DomainException ex)
-        {
-            AgentLog.UploadRejected(_logger, ex.Message);
-            throw;
-        }
-    }
-
-    private async Task<UploadModelResponse> ReceiveUploadAsync(IAsyncStreamReader<UploadModelRequest> requestStream, CancellationToken cancellationToken)
-    {
-        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != UploadModelRequest.KindOneofCase.Header)
-        {
-            throw DomainException.Invalid("the first upload message must be the header (sha256, length, compression)");
-        }
-
-        UploadModelHeader header = requestStream.Current.Header;
-        string sha256 = header.Sha256.ToLowerInvariant();
-        if (!ModelStore.IsSha256(sha256))
-        {
-            throw DomainException.Invalid($"sha256 must be 64 hex digits, got '{header.Sha256}'");
-        }
-
-        if (header.Length <= 0 || header.Length > _options.MaxModelBytes)
-        {
-            throw DomainException.Invalid($"model length must be between 1 and {_options.MaxModelBytes} bytes, got {header.Length}");
-        }
-
-        // Disposing an upload that did not complete removes its partial file: nothing half-stored remains.
-        using ModelUpload upload = _store.BeginUpload(sha256, header.Length);
-        while (await requestStream.MoveNext(cancellationToken))
-        {
-            UploadModelRequest message = requestStream.Current;
-            if (message.KindCase != UploadModelRequest.KindOneofCase.Chunk)
-            {
-                throw DomainException.Invalid("only chunks may follow the upload header");
-            }
-
-            ModelChunk chunk = message.Chunk;
-            if (chunk.RawLength <= 0 || chunk.RawLength > WireLimits.ModelChunkBytes)
-            {
-                throw DomainException.Invalid($"chunk raw_length must be between 1 and {WireLimits.ModelChunkBytes} bytes, got {chunk.RawLength}");
-            }
-
-            ReadOnlyMemory<byte> data = chunk.Data.Memory;
-            if (chunk.Compression == Compression.Lz4)
-            {
-                try
-                {
-                    data = Lz4Block.Decompress(data.Span, chunk.RawLength);
-                }
-                catch (InvalidDataException ex)
-                {
-                    throw DomainException.Invalid($"chunk at byte {upload.Received}: {ex.Message}");
-                }
-            }
-            else if (chunk.Compression is not (Compression.None or Compression.Unspecified))
-            {
-                throw DomainException.Invalid($"unknown chunk compression {(int)chunk.Compression}");
-            }
-
-            if (data.Length != chunk.RawLength)
-            {
-                throw DomainException.Invalid($"chunk at byte {upload.Received} has {data.Length} bytes but says {chunk.RawLength}");
-            }
-
-            await upload.AppendAsync(data, cancellationToken);
-        }
-
-        bool stored = await upload.CompleteAsync(cancellationToken);
-        AgentLog.ModelStored(_logger, sha256, header.Length);
-        return new UploadModelResponse { Sha256 = sha256, Length = header.Length, Stored = stored };
-    }
+    public override Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context) =>
+        _uploads.ReceiveAsync(requestStream, context.CancellationToken);
 
     public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context) =>
         _residency.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);

@@ -10,13 +10,16 @@ namespace AccelBroker.Agent.Services;
 internal sealed class StreamIdleWatch : IDisposable
 {
     private readonly TimeSpan _timeout;
+    private readonly string _limit;
     private readonly CancellationToken _call;
     private readonly CancellationTokenSource _idle;
     private readonly CancellationTokenSource _linked;
 
-    public StreamIdleWatch(TimeSpan timeout, TimeProvider time, CancellationToken call)
+    /// <param name="limit">The option the refusal names: uploads and streaming runs have one each.</param>
+    public StreamIdleWatch(TimeSpan timeout, TimeProvider time, CancellationToken call, string limit = "StreamIdleTimeout")
     {
         _timeout = timeout;
+        _limit = limit;
         _call = call;
         _idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _linked = CancellationTokenSource.CreateLinkedTokenSource(call, _idle.Token);
@@ -34,7 +37,7 @@ internal sealed class StreamIdleWatch : IDisposable
         catch (Exception ex) when (ex is OperationCanceledException or IOException && _idle.IsCancellationRequested && !_call.IsCancellationRequested)
         {
             throw DomainException.Deadline(
-                $"no message arrived for {_timeout.TotalSeconds:0.###} s: this agent ends a streaming call idle for longer (StreamIdleTimeout)");
+                $"no message arrived for {_timeout.TotalSeconds:0.###} s: this agent ends a streaming call idle for longer ({_limit})");
         }
         finally
         {

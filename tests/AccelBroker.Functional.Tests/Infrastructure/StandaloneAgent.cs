@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using AccelBroker.Agent;
+using AccelBroker.Agent.Models;
+using AccelBroker.Client.Internal;
+using AccelBroker.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace AccelBroker.Tests.Infrastructure;
+
+/// <summary>
+/// A real agent without a broker on loopback Kestrel (port 0), hosted in this process so that its resident memory
+/// and open descriptors are this process's, with raw clients for its inference and control services.
+/// </summary>
+internal sealed class StandaloneAgent : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+
+    private StandaloneAgent(WebApplication app, string dataDirectory)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        _channel = GrpcChannel.ForAddress(app.Urls.First());
+        Client = new InferenceAgent.InferenceAgentClient(_channel);
+        Control = new AgentControl.AgentControlClient(_channel);
+    }
+
+    public string DataDirectory { get; }
+
+    public InferenceAgent.InferenceAgentClient Client { get; }
+
+    public AgentControl.AgentControlClient Control { get; }
+
+    public UploadAdmission Admission => _app.Services.GetRequiredService<UploadAdmission>();
+
+    public static async Task<StandaloneAgent> StartAsync(Func<AgentOptions, AgentOptions> configure)
+    {
+        string dataDirectory = Path.Combine(Path.GetTempPath(), $"accel-standalone-{Guid.NewGuid():N}");
+        AgentOptions options = configure(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = dataDirectory, MemoryBytes = 1L << 30 });
+        WebApplication app = AgentHost.Build(options, logging => logging.ClearProviders());
+        await app.StartAsync();
+        return new StandaloneAgent(app, dataDirectory);
+    }
+
+    public static DateTime Deadline() => DateTime.UtcNow.AddSeconds(60);
+
+    /// <summary>Partial files in the store, and descriptors this process holds open on any of them.</summary>
+    public (int Files, int Descriptors) Leftovers()
+    {
+        int descriptors = 0;
+        foreach (string fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith(DataDirectory, StringComparison.Ordinal) && target.Contains(".partial", StringComparison.Ordinal))
+                {
+                    descriptors++;
+                }
+            }
+            catch (IOException)
+            {
+                // A descriptor closed while it was listed.
+            }
+        }
+
+        return (Directory.GetFiles(DataDirectory, "*.partial").Length, descriptors);
+    }
+
+    /// <summary>Resident memory of this process, which hosts the agent.</summary>
+    public static long ResidentBytes()
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>Waits (bounded) until every upload's reservation is freed, and that nothing half-stored is left.</summary>
+    public async Task AssertNothingLeftAsync()
+    {
+        // The agent notices a client's reset asynchronously; give it a bounded moment.
+        for (int i = 0; i < 250 && (Admission.Uploads != 0 || Leftovers() != (0, 0)); i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal((0, 0L), (Admission.Uploads, Admission.Bytes));
+        Assert.Equal((0, 0), Leftovers());
+    }
+
+    /// <summary>A normal upload of demo_mlp.pt, its load onto a fresh slice and a run of it: the agent still serves.</summary>
+    public async Task AssertStillServesAsync()
+    {
+        byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt"));
+        string sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        using (AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = Client.UploadModel(deadline: Deadline()))
+        {
+            await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = bytes.Length } });
+            await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = new ModelChunk { RawLength = bytes.Length, Data = ByteString.CopyFrom(bytes) } });
+            await call.RequestStream.CompleteAsync();
+            UploadModelResponse uploaded = await call;
+            Assert.Equal((sha256, (long)bytes.Length), (uploaded.Sha256, uploaded.Length));
+        }
+
+        string sliceId = "acc-" + Guid.NewGuid().ToString("N");
+        await Control.AssignSliceAsync(
+            new AssignSliceRequest { Slice = new SliceAssignment { SliceId = sliceId, SliceType = "test.small", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h", Ordinal = 0 } },
+            deadline: Deadline());
+        LoadModelResponse loaded = await Client.LoadModelAsync(new LoadModelRequest { SliceId = sliceId, Sha256 = sha256 }, deadline: Deadline());
+        var run = new RunRequest { SliceId = sliceId, ModelId = loaded.ModelId };
+        run.Inputs.Add(WireConversion.ToProto(Fixtures.Npy("demo_mlp.input0.npy"), compress: false));
+        RunResponse response = await Client.RunAsync(run, deadline: Deadline());
+        Assert.Equal([1L, 8L], Assert.Single(response.Outputs).Shape);
+        await Control.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = sliceId }, deadline: Deadline());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
