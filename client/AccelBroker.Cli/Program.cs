@@ -62,6 +62,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
+        root.Subcommands.Add(CertsCommand.Create());
         return root;
     }
 }
