@@ -34,6 +34,11 @@ public static class AgentHost
             NativeEnvironment.EnableHugePageAllocation();
         }
 
+        if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
+        {
+            throw new ArgumentException(tls, nameof(options));
+        }
+
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
         {
             throw new ArgumentException(problem, nameof(options));
@@ -55,6 +60,8 @@ public static class AgentHost
             MetricsListen = options.MetricsListen,
             MetricsAdvertisedHost = options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host,
             OtlpEndpoint = options.OtlpEndpoint,
+            TlsCertificateFile = options.TlsCertificateFile,
+            TlsKeyFile = options.TlsKeyFile,
             Limits = limits =>
             {
                 // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.

@@ -47,6 +47,8 @@ public static class BrokerHost
             TraceSourceName = BrokerTracing.SourceName,
             MetricsListen = options.MetricsListen,
             OtlpEndpoint = options.OtlpEndpoint,
+            TlsCertificateFile = options.TlsCertificateFile,
+            TlsKeyFile = options.TlsKeyFile,
         });
         configureLogging?.Invoke(host.Builder.Logging);
 
@@ -103,6 +105,11 @@ public static class BrokerHost
             || (listen.Scheme != Uri.UriSchemeHttp && listen.Scheme != Uri.UriSchemeHttps))
         {
             throw new BrokerConfigurationException($"listen address '{options.Listen}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})");
+        }
+
+        if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
+        {
+            throw new BrokerConfigurationException(tls);
         }
 
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
