@@ -39,17 +39,16 @@ public static class BrokerHost
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
 
-        var host = GrpcHostBuilder.Create(new GrpcHostSettings
+        GrpcHostBuilder host;
+        try
         {
-            ApplicationName = typeof(BrokerHost).Assembly.GetName().Name!,
-            Listen = options.Listen,
-            MeterName = BrokerMetrics.MeterName,
-            TraceSourceName = BrokerTracing.SourceName,
-            MetricsListen = options.MetricsListen,
-            OtlpEndpoint = options.OtlpEndpoint,
-            TlsCertificateFile = options.TlsCertificateFile,
-            TlsKeyFile = options.TlsKeyFile,
-        });
+            host = Create(options);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new BrokerConfigurationException(ex.Message);
+        }
+
         configureLogging?.Invoke(host.Builder.Logging);
 
         configureServices?.Invoke(host.Builder.Services);
@@ -98,6 +97,19 @@ public static class BrokerHost
 
         return app;
     }
+
+    // The TLS files are read here, so unreadable ones are a configuration error like any other.
+    private static GrpcHostBuilder Create(BrokerOptions options) => GrpcHostBuilder.Create(new GrpcHostSettings
+    {
+        ApplicationName = typeof(BrokerHost).Assembly.GetName().Name!,
+        Listen = options.Listen,
+        MeterName = BrokerMetrics.MeterName,
+        TraceSourceName = BrokerTracing.SourceName,
+        MetricsListen = options.MetricsListen,
+        OtlpEndpoint = options.OtlpEndpoint,
+        TlsCertificateFile = options.TlsCertificateFile,
+        TlsKeyFile = options.TlsKeyFile,
+    });
 
     private static void Validate(BrokerOptions options)
     {

@@ -157,6 +157,21 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.StartsWith(message, agent.Message);
     }
 
+    [Fact]
+    public void UnreadableTlsFilesAreRefusedWithTheFlagsNamed()
+    {
+        string notPem = Path.Combine(_dir, "not.pem");
+        File.WriteAllText(notPem, "not a certificate");
+        string message = $"--tls-cert {notPem} and --tls-key {notPem} are not a PEM certificate and its private key";
+
+        BrokerConfigurationException broker = Assert.Throws<BrokerConfigurationException>(() =>
+            BrokerHost.Build(new BrokerOptions { Listen = "https://127.0.0.1:0", TlsCertificateFile = notPem, TlsKeyFile = notPem }));
+        Assert.StartsWith(message, broker.Message);
+        ArgumentException agent = Assert.Throws<ArgumentException>(() =>
+            AgentHost.Build(new AgentOptions { Listen = "https://127.0.0.1:0", TlsCertificateFile = notPem, TlsKeyFile = notPem, Device = "cpu" }));
+        Assert.StartsWith(message, agent.Message);
+    }
+
     private async Task<CliProcess.Result> AttachWhenAgentRegisteredAsync(string host)
     {
         DateTime giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(30);
