@@ -34,6 +34,11 @@ public static class AgentHost
             NativeEnvironment.EnableHugePageAllocation();
         }
 
+        if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
+        {
+            throw new ArgumentException(tls, nameof(options));
+        }
+
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
         {
             throw new ArgumentException(problem, nameof(options));
@@ -46,23 +51,17 @@ public static class AgentHost
             torch.set_num_threads(intraOpThreads);
         }
 
-        var host = GrpcHostBuilder.Create(new GrpcHostSettings
+        GrpcHostBuilder host;
+        try
         {
-            ApplicationName = typeof(AgentHost).Assembly.GetName().Name!,
-            Listen = options.Listen,
-            MeterName = AgentMetrics.MeterName,
-            TraceSourceName = AgentTracing.SourceName,
-            MetricsListen = options.MetricsListen,
-            MetricsAdvertisedHost = options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host,
-            OtlpEndpoint = options.OtlpEndpoint,
-            Limits = limits =>
-            {
-                // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.
-                limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
-                limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
-                limits.MaxRequestBodySize = null;
-            },
-        });
+            host = GrpcHostBuilder.Create(HostSettings(options));
+        }
+        catch (InvalidDataException ex)
+        {
+            // Unreadable TLS files are bad options like any other.
+            throw new ArgumentException(ex.Message, nameof(options), ex);
+        }
+
         configureLogging?.Invoke(host.Builder.Logging);
 
         IServiceCollection services = host.Builder.Services;
@@ -94,6 +93,26 @@ public static class AgentHost
 
         return app;
     }
+
+    private static GrpcHostSettings HostSettings(AgentOptions options) => new()
+    {
+        ApplicationName = typeof(AgentHost).Assembly.GetName().Name!,
+        Listen = options.Listen,
+        MeterName = AgentMetrics.MeterName,
+        TraceSourceName = AgentTracing.SourceName,
+        MetricsListen = options.MetricsListen,
+        MetricsAdvertisedHost = options.AdvertiseAddress is null ? null : new Uri(options.AdvertiseAddress).Host,
+        OtlpEndpoint = options.OtlpEndpoint,
+        TlsCertificateFile = options.TlsCertificateFile,
+        TlsKeyFile = options.TlsKeyFile,
+        Limits = limits =>
+        {
+            // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.
+            limits.Http2.InitialConnectionWindowSize = 64 * 1024 * 1024;
+            limits.Http2.InitialStreamWindowSize = 32 * 1024 * 1024;
+            limits.MaxRequestBodySize = null;
+        },
+    };
 
     // A wildcard bind is not an address a client can dial; loopback is the one that works on this machine.
     private static string Advertised(string bound)

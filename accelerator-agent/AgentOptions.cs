@@ -3,7 +3,7 @@ namespace AccelBroker.Agent;
 /// <summary>Configuration of an accelerator agent.</summary>
 public sealed record AgentOptions
 {
-    /// <summary>URL Kestrel listens on (HTTP/2 without TLS); port 0 picks a free port.</summary>
+    /// <summary>URL Kestrel listens on (HTTP/2: h2c for http, TLS from <see cref="TlsCertificateFile"/> for https); port 0 picks a free port.</summary>
     public string Listen { get; init; } = "http://127.0.0.1:7001";
 
     /// <summary>
@@ -17,6 +17,15 @@ public sealed record AgentOptions
     /// (the default) exports none.
     /// </summary>
     public string? OtlpEndpoint { get; init; }
+
+    /// <summary>PEM certificate served on an https listen URL, with <see cref="TlsKeyFile"/>; reloaded when the files change.</summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>PEM CA certificates that the broker's https certificates must chain to; <see langword="null"/> uses the system store.</summary>
+    public string? CaFile { get; init; }
 
     /// <summary>Broker to register with; <see langword="null"/> runs the agent standalone.</summary>
     public string? BrokerAddress { get; init; }

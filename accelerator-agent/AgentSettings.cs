@@ -48,6 +48,12 @@ internal static class AgentSettings
             (o, v) => o with { MetricsListen = HostSettingValues.MetricsListen("--metrics-listen", v, trimSlash: true) }),
         new("OtlpEndpoint", "--otlp-endpoint", "URL", "Export traces over OTLP/HTTP to URL (for example http://127.0.0.1:4318); default: none.", "http://collector:4318",
             (o, v) => o with { OtlpEndpoint = Url("--otlp-endpoint", v) }),
+        new("TlsCert", "--tls-cert", "FILE", "Serve TLS with this PEM certificate (with --tls-key and an https --listen); reloaded when it changes.", "server.crt",
+            (o, v) => o with { TlsCertificateFile = v }),
+        new("TlsKey", "--tls-key", "FILE", "PEM private key of --tls-cert.", "server.key",
+            (o, v) => o with { TlsKeyFile = v }),
+        new("CaFile", "--ca-file", "FILE", "PEM CA that the broker's https certificates must chain to (default: the system store).", "ca.crt",
+            (o, v) => o with { CaFile = v }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.
         new("MaxRunTimeSeconds", null, null, "The longest a forward pass may run (default 600).", "60",

@@ -39,15 +39,16 @@ public static class BrokerHost
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
 
-        var host = GrpcHostBuilder.Create(new GrpcHostSettings
+        GrpcHostBuilder host;
+        try
         {
-            ApplicationName = typeof(BrokerHost).Assembly.GetName().Name!,
-            Listen = options.Listen,
-            MeterName = BrokerMetrics.MeterName,
-            TraceSourceName = BrokerTracing.SourceName,
-            MetricsListen = options.MetricsListen,
-            OtlpEndpoint = options.OtlpEndpoint,
-        });
+            host = Create(options);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new BrokerConfigurationException(ex.Message);
+        }
+
         configureLogging?.Invoke(host.Builder.Logging);
 
         configureServices?.Invoke(host.Builder.Services);
@@ -97,12 +98,30 @@ public static class BrokerHost
         return app;
     }
 
+    // The TLS files are read here, so unreadable ones are a configuration error like any other.
+    private static GrpcHostBuilder Create(BrokerOptions options) => GrpcHostBuilder.Create(new GrpcHostSettings
+    {
+        ApplicationName = typeof(BrokerHost).Assembly.GetName().Name!,
+        Listen = options.Listen,
+        MeterName = BrokerMetrics.MeterName,
+        TraceSourceName = BrokerTracing.SourceName,
+        MetricsListen = options.MetricsListen,
+        OtlpEndpoint = options.OtlpEndpoint,
+        TlsCertificateFile = options.TlsCertificateFile,
+        TlsKeyFile = options.TlsKeyFile,
+    });
+
     private static void Validate(BrokerOptions options)
     {
         if (!Uri.TryCreate(options.Listen, UriKind.Absolute, out Uri? listen)
             || (listen.Scheme != Uri.UriSchemeHttp && listen.Scheme != Uri.UriSchemeHttps))
         {
             throw new BrokerConfigurationException($"listen address '{options.Listen}' is not an absolute http or https URL (for example {BrokerOptions.DefaultListen})");
+        }
+
+        if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
+        {
+            throw new BrokerConfigurationException(tls);
         }
 
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)

@@ -24,6 +24,15 @@ public sealed record BrokerOptions
     /// </summary>
     public string? OtlpEndpoint { get; init; }
 
+    /// <summary>PEM certificate served on an https listen URL, with <see cref="TlsKeyFile"/>; reloaded when the files change.</summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
+
+    /// <summary>PEM CA certificates that agents' https certificates must chain to; <see langword="null"/> uses the system store.</summary>
+    public string? CaFile { get; init; }
+
     /// <summary>Slice-type catalogue file (JSON); <see langword="null"/> uses the built-in eia2 catalogue.</summary>
     public string? CatalogPath { get; init; }
 

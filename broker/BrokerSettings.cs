@@ -34,6 +34,12 @@ internal static class BrokerSettings
             (o, v) => o with { HeartbeatInterval = Seconds("--heartbeat-interval", v) }),
         new("OtlpEndpoint", "--otlp-endpoint", "URL", "Export traces over OTLP/HTTP to URL (for example http://127.0.0.1:4318); default: none.", "http://collector:4318",
             (o, v) => o with { OtlpEndpoint = HostSettingValues.IsHttpUrl(v) ? v.TrimEnd('/') : throw new FormatException($"--otlp-endpoint '{v}' is not an absolute http or https URL") }),
+        new("TlsCert", "--tls-cert", "FILE", "Serve TLS with this PEM certificate (with --tls-key and an https --listen); reloaded when it changes.", "server.crt",
+            (o, v) => o with { TlsCertificateFile = v }),
+        new("TlsKey", "--tls-key", "FILE", "PEM private key of --tls-cert.", "server.key",
+            (o, v) => o with { TlsKeyFile = v }),
+        new("CaFile", "--ca-file", "FILE", "PEM CA that agents' https certificates must chain to (default: the system store).", "ca.crt",
+            (o, v) => o with { CaFile = v }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.
         new("MissedHeartbeats", null, null, "Heartbeats an agent may miss before it is unhealthy (default 3).", "5",

@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Startup;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -43,7 +44,7 @@ internal sealed class BrokerRegistration : BackgroundService
         }
 
         await _ready.WhenReady.WaitAsync(stoppingToken);
-        using GrpcChannel channel = GrpcChannel.ForAddress(_options.BrokerAddress);
+        using GrpcChannel channel = ServerTrust.Channel(_options.BrokerAddress, _options.CaFile);
         var broker = new Protocol.V1.Broker.BrokerClient(channel);
         TimeSpan interval = await RegisterAsync(broker, stoppingToken);
         using var timer = new PeriodicTimer(interval, _time);

@@ -1,4 +1,5 @@
 using AccelBroker.Protocol.V1;
+using AccelBroker.Hosting.Startup;
 using Grpc.Net.Client;
 
 namespace AccelBroker.Broker.Agents;
@@ -51,7 +52,7 @@ internal sealed class GrpcAgentControlClient(BrokerOptions options) : IAgentCont
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_channels.TryGetValue(agentAddress, out GrpcChannel? channel))
             {
-                channel = GrpcChannel.ForAddress(agentAddress);
+                channel = ServerTrust.Channel(agentAddress, options.CaFile);
                 _channels.Add(agentAddress, channel);
             }
 

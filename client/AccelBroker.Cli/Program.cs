@@ -49,6 +49,7 @@ public static class Program
     {
         var root = new RootCommand("accel: attach, describe and use AccelBroker accelerators.");
         root.Options.Add(CommonOptions.Broker);
+        root.Options.Add(CommonOptions.CaFile);
         root.Subcommands.Add(SliceTypesCommand.Create());
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(AttachCommand.Create());
@@ -62,6 +63,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
+        root.Subcommands.Add(CertsCommand.Create());
         return root;
     }
 }

@@ -34,7 +34,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         if (options.UsageReportInterval > TimeSpan.Zero)
         {
             // Reports are rare and small: the process's pooled channel to the broker serves every session.
-            var brokerClient = new Protocol.V1.Broker.BrokerClient(Intercepted(AgentChannels.Get(broker, options.ConnectTimeout), options));
+            var brokerClient = new Protocol.V1.Broker.BrokerClient(Intercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
             _reporter = new UsageReporter(brokerClient, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
         }
     }
@@ -62,7 +62,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
 
         ResolveAcceleratorResponse resolved;
         // The broker is not on the data path: this channel lives only for the lookup.
-        using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout))
+        using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout, options.CaFile))
         {
             var client = new Protocol.V1.Broker.BrokerClient(Intercepted(brokerChannel, options));
             resolved = await client.ResolveAcceleratorAsync(
@@ -73,7 +73,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
 
         Protocol.V1.Accelerator a = resolved.Accelerator;
         var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, WireConversion.FromWire(a.Health));
-        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout), broker);
+        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout, options.CaFile), broker);
     }
 
     /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file, blocking.</summary>

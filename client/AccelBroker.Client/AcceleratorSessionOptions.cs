@@ -26,6 +26,12 @@ public sealed record AcceleratorSessionOptions
     /// <summary>How long to wait for a TCP connection before reporting the peer unavailable.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// PEM file of the CA certificates an https broker's or agent's certificate must chain to (a private CA made by
+    /// <c>accel certs create-ca</c>); <see langword="null"/> (the default) trusts the system store. Host names are checked either way.
+    /// </summary>
+    public string? CaFile { get; init; }
+
     /// <summary>LZ4-compress tensors and model chunks where it shrinks them. Off by default: on fast links it costs more than it saves.</summary>
     public bool Compression { get; init; }
 

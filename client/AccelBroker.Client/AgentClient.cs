@@ -22,7 +22,7 @@ public sealed class AgentClient
         ArgumentException.ThrowIfNullOrEmpty(address);
         Address = address;
         _options = options ?? new AgentClientOptions();
-        Raw = new InferenceAgent.InferenceAgentClient(AgentChannels.Get(address, _options.ConnectTimeout).CreateCallInvoker().Intercept([.. _options.Interceptors]));
+        Raw = new InferenceAgent.InferenceAgentClient(AgentChannels.Get(address, _options.ConnectTimeout, _options.CaFile).CreateCallInvoker().Intercept([.. _options.Interceptors]));
     }
 
     /// <summary>The agent's address.</summary>

@@ -8,6 +8,12 @@ public sealed record AgentClientOptions
     /// <summary>How long to wait for a TCP connection before reporting the agent unavailable. Default 5 seconds.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// PEM file of the CA certificates an https agent's certificate must chain to (a private CA made by
+    /// <c>accel certs create-ca</c>); <see langword="null"/> (the default) trusts the system store. Host names are checked either way.
+    /// </summary>
+    public string? CaFile { get; init; }
+
     /// <summary>Deadline of short calls: listings and unloads. Default 15 seconds.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

@@ -20,6 +20,7 @@ namespace AccelBroker.Client;
 public sealed class FleetClient : IDisposable
 {
     private readonly FleetClientOptions _options;
+    private readonly AgentClientOptions _agents;
     private readonly GrpcChannel _channel;
     private readonly Protocol.V1.Broker.BrokerClient _broker;
 
@@ -29,10 +30,12 @@ public sealed class FleetClient : IDisposable
     public FleetClient(FleetClientOptions? options = null)
     {
         _options = options ?? new FleetClientOptions();
+        // One private CA usually signs the broker and its agents: the broker's trust applies to agents unless they have their own.
+        _agents = _options.Agents.CaFile is null && _options.CaFile is not null ? _options.Agents with { CaFile = _options.CaFile } : _options.Agents;
         Broker = _options.Broker ?? Environment.GetEnvironmentVariable(AcceleratorSessionOptions.BrokerVariable)
             ?? throw new InvalidOperationException($"no broker given: set {nameof(FleetClientOptions.Broker)} or the {AcceleratorSessionOptions.BrokerVariable} environment variable");
         // Operator calls are few: a channel of its own, closed on dispose, rather than the process's pooled ones.
-        _channel = AgentChannels.Create(Broker, _options.ConnectTimeout);
+        _channel = AgentChannels.Create(Broker, _options.ConnectTimeout, _options.CaFile);
         _broker = new Protocol.V1.Broker.BrokerClient(_channel.CreateCallInvoker().Intercept([.. _options.Interceptors]));
     }
 
@@ -138,12 +141,12 @@ public sealed class FleetClient : IDisposable
     /// <returns>The slice, reached with <see cref="FleetClientOptions.Agents"/>.</returns>
     /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
     public async Task<SliceClient> OpenSliceAsync(string host, int ordinal, CancellationToken cancellationToken = default) =>
-        new(await ResolveAcceleratorAsync(host, ordinal, cancellationToken), _options.Agents);
+        new(await ResolveAcceleratorAsync(host, ordinal, cancellationToken), _agents);
 
     /// <summary>A client of the agent at <paramref name="address"/> (as <see cref="DescribeAgentsAsync"/> lists it), reached with <see cref="FleetClientOptions.Agents"/>.</summary>
     /// <param name="address">The agent's gRPC address.</param>
     /// <returns>A client; nothing is called yet.</returns>
-    public AgentClient Agent(string address) => new(address, _options.Agents);
+    public AgentClient Agent(string address) => new(address, _agents);
 
     /// <summary>Closes the channel to the broker; agent channels are pooled for the process and stay open.</summary>
     public void Dispose() => _channel.Dispose();

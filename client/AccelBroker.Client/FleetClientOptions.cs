@@ -11,6 +11,13 @@ public sealed record FleetClientOptions
     /// <summary>How long to wait for a TCP connection before reporting the broker unavailable. Default 5 seconds.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// PEM file of the CA certificates an https broker's certificate must chain to (a private CA made by
+    /// <c>accel certs create-ca</c>); <see langword="null"/> (the default) trusts the system store. Host names are checked either way.
+    /// Agents are verified against it too unless <see cref="AgentClientOptions.CaFile"/> of <see cref="Agents"/> is set.
+    /// </summary>
+    public string? CaFile { get; init; }
+
     /// <summary>Deadline of each call to the broker. Default 15 seconds.</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

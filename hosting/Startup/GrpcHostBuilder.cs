@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Hosting.Startup;
 
 /// <summary>
-/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http), the
+/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https), the
 /// optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
 /// </summary>
 public sealed class GrpcHostBuilder
@@ -48,10 +48,19 @@ public sealed class GrpcHostBuilder
             builder.Configuration.Sources.Remove(file);
         }
 
+        ReloadingCertificate? certificate = settings.TlsCertificateFile is { } certificateFile && settings.TlsKeyFile is { } keyFile
+            ? new ReloadingCertificate(certificateFile, keyFile, TimeProvider.System)
+            : null;
         builder.WebHost.UseUrls(settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // HTTP/2 only: over https ALPN offers h2 alone, so a client that cannot speak it fails the handshake plainly.
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+            if (certificate is not null)
+            {
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+            }
+
             settings.Limits?.Invoke(kestrel.Limits);
         });
         MetricsEndpoint? metrics = settings.MetricsListen is null

@@ -8,7 +8,7 @@ public sealed record GrpcHostSettings
     /// <summary>The host's assembly name (its application name).</summary>
     public required string ApplicationName { get; init; }
 
-    /// <summary>URL the gRPC endpoint listens on (HTTP/2 only, so http means h2c); port 0 picks a free port.</summary>
+    /// <summary>URL the gRPC endpoint listens on (HTTP/2 only, so http means h2c and https needs the TLS files); port 0 picks a free port.</summary>
     public required string Listen { get; init; }
 
     /// <summary>The host's meter; exported on <see cref="MetricsListen"/>.</summary>
@@ -25,6 +25,15 @@ public sealed record GrpcHostSettings
 
     /// <summary>OTLP/HTTP collector (for example http://collector:4318); <see langword="null"/> sends nothing anywhere.</summary>
     public string? OtlpEndpoint { get; init; }
+
+    /// <summary>
+    /// PEM certificate served on an https <see cref="Listen"/> URL (with <see cref="TlsKeyFile"/>), reloaded when the
+    /// files change; check both with <see cref="TlsSettings.FindProblem"/> first.
+    /// </summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsKeyFile { get; init; }
 
     /// <summary>Changes Kestrel's limits (an agent's large HTTP/2 windows, for example).</summary>
     public Action<KestrelServerLimits>? Limits { get; init; }

@@ -71,7 +71,7 @@ internal static class CompareCommand
             }
 
             string broker = CommonOptions.RequireBroker(parse);
-            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker });
+            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker, CaFile = parse.GetValue(CommonOptions.CaFile) });
             PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             // Every type is checked before anything is attached.
             Check(hosts, "host type", n => catalog.TryGetInstance(n, out _), catalog.KnownInstanceNames);
@@ -81,7 +81,7 @@ internal static class CompareCommand
             bool asJson = parse.GetValue(json);
             bool interactive = !asJson && !Console.IsOutputRedirected;
             string precisionName = parse.GetValue(precision)!;
-            var measuring = new CompareMeasurer(fleet, modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
+            var measuring = new CompareMeasurer(fleet, parse.GetValue(CommonOptions.CaFile), modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
             var rows = new List<CompareRow>();
             foreach (string slice in slices)
             {

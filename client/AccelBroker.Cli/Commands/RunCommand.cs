@@ -23,6 +23,7 @@ internal static class RunCommand
                 Broker = CommonOptions.RequireBroker(parse),
                 Host = parse.GetValue(host),
                 Ordinal = parse.GetValue(ordinal),
+                CaFile = parse.GetValue(CommonOptions.CaFile),
             };
             Tensor[] tensors = (parse.GetValue(inputs) ?? []).Select(f => Npy.Read(f.FullName)).ToArray();
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(options, cancellationToken);

@@ -14,6 +14,7 @@ namespace AccelBroker.Cli.Comparing;
 internal sealed class CompareMeasurer
 {
     private readonly FleetClient _fleet;
+    private readonly string? _caFile;
     private readonly string _modelPath;
     private readonly ModelPrecision _precision;
     private readonly IReadOnlyList<Tensor> _inputs;
@@ -21,9 +22,10 @@ internal sealed class CompareMeasurer
     private readonly int _warmup;
     private readonly bool _progress;
 
-    public CompareMeasurer(FleetClient fleet, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
+    public CompareMeasurer(FleetClient fleet, string? caFile, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
     {
         _fleet = fleet;
+        _caFile = caFile;
         _modelPath = modelPath;
         _precision = precision;
         _inputs = inputs;
@@ -51,7 +53,7 @@ internal sealed class CompareMeasurer
         try
         {
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
-                new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal }, cancellationToken);
+                new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal, CaFile = _caFile }, cancellationToken);
             Measurement measured = _progress
                 ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, tick, cancellationToken))
                 : await SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, null, cancellationToken);

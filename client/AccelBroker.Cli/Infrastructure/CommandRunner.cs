@@ -13,6 +13,10 @@ internal static class CommandRunner
             {
                 return await action(parse, cancellationToken);
             }
+            catch (CliUsageException ex)
+            {
+                return Fail(ex.Message, UsageExitCode);
+            }
             catch (RpcException ex)
             {
                 return Fail($"{ex.StatusCode}: {ex.Status.Detail}");
@@ -23,9 +27,12 @@ internal static class CommandRunner
             }
         });
 
-    private static int Fail(string message)
+    /// <summary>Exit code of a verb given arguments it cannot use (the shell convention for misuse).</summary>
+    public const int UsageExitCode = 2;
+
+    private static int Fail(string message, int exitCode = 1)
     {
         Console.Error.WriteLine($"accel: error: {message.ReplaceLineEndings(" ")}");
-        return 1;
+        return exitCode;
     }
 }

@@ -13,6 +13,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(AcceleratorSessionOptions.BrokerVariable),
     };
 
+    public static Option<string?> CaFile { get; } = new("--ca-file")
+    {
+        Description = "PEM CA certificates that https broker and agent certificates must chain to (default: the system store)",
+        Recursive = true,
+    };
+
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of a table" };
 
     public static Option<string> Host() => new("--host")
@@ -48,7 +54,7 @@ internal static class CommonOptions
     };
 
     /// <summary>A client of the broker given with <c>--broker</c> or <c>ACCEL_BROKER</c>, for one verb.</summary>
-    public static FleetClient OpenFleet(ParseResult parse) => new(new FleetClientOptions { Broker = RequireBroker(parse) });
+    public static FleetClient OpenFleet(ParseResult parse) => new(new FleetClientOptions { Broker = RequireBroker(parse), CaFile = parse.GetValue(CaFile) });
 
     public static string RequireBroker(ParseResult parse) =>
         parse.GetValue(Broker) is { Length: > 0 } broker

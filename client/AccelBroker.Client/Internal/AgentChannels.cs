@@ -9,12 +9,13 @@ namespace AccelBroker.Client.Internal;
 /// </summary>
 internal static class AgentChannels
 {
-    private static readonly ConcurrentDictionary<(string Address, TimeSpan ConnectTimeout), Lazy<GrpcChannel>> Channels = new();
+    private static readonly ConcurrentDictionary<(string Address, TimeSpan ConnectTimeout, string? CaFile), Lazy<GrpcChannel>> Channels = new();
 
-    public static GrpcChannel Get(string address, TimeSpan connectTimeout) =>
-        Channels.GetOrAdd((address, connectTimeout), key => new Lazy<GrpcChannel>(() => Create(key.Address, key.ConnectTimeout))).Value;
+    /// <summary>The process's channel to <paramref name="address"/>; with <paramref name="caFile"/>, https servers must chain to its CAs.</summary>
+    public static GrpcChannel Get(string address, TimeSpan connectTimeout, string? caFile = null) =>
+        Channels.GetOrAdd((address, connectTimeout, caFile), key => new Lazy<GrpcChannel>(() => Create(key.Address, key.ConnectTimeout, key.CaFile))).Value;
 
-    public static GrpcChannel Create(string address, TimeSpan connectTimeout) =>
+    public static GrpcChannel Create(string address, TimeSpan connectTimeout, string? caFile = null) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             // Outputs of a unary run may exceed 4 MB; the agent streams only large inputs.
@@ -29,6 +30,8 @@ internal static class AgentChannels
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(60),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                // Without a CA file the system store decides, as for any https client.
+                SslOptions = new() { RemoteCertificateValidationCallback = ServerTrust.Callback(caFile) },
             },
         });
 }
