@@ -16,9 +16,10 @@ internal sealed class ChunkAssembler
     public ChunkAssembler(IEnumerable<long> lengths)
     {
         _lengths = lengths.ToArray();
-        if (_lengths.Any(length => length < 0 || length > Array.MaxLength))
+        int unfit = Array.FindIndex(_lengths, length => length < 0 || length > Array.MaxLength);
+        if (unfit >= 0)
         {
-            throw new OverflowException($"a tensor of {_lengths.First(length => length < 0 || length > Array.MaxLength)} bytes cannot be assembled");
+            throw new OverflowException($"a tensor of {_lengths[unfit]} bytes cannot be assembled");
         }
 
         _buffers = new byte[_lengths.Length][];
