@@ -32,4 +32,13 @@ public enum DomainErrorKind
 
     /// <summary>A fault of this service, not of the request.</summary>
     Internal,
+
+    /// <summary>The caller presented no credential, or one that is not valid (unknown, revoked, expired, badly signed).</summary>
+    Unauthenticated,
+
+    /// <summary>The caller is known but may not do this (a role too low, a slice or host that is not theirs).</summary>
+    PermissionDenied,
+
+    /// <summary>What the request would create exists already.</summary>
+    AlreadyExists,
 }

@@ -17,6 +17,9 @@ public static class DomainErrorStatus
         DomainErrorKind.Unavailable => StatusCode.Unavailable,
         DomainErrorKind.DataLoss => StatusCode.DataLoss,
         DomainErrorKind.Internal => StatusCode.Internal,
+        DomainErrorKind.Unauthenticated => StatusCode.Unauthenticated,
+        DomainErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+        DomainErrorKind.AlreadyExists => StatusCode.AlreadyExists,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no status code for this kind"),
     };
 
@@ -34,6 +37,9 @@ public static class DomainErrorStatus
         StatusCode.Cancelled => DomainErrorKind.Cancelled,
         StatusCode.Unavailable => DomainErrorKind.Unavailable,
         StatusCode.DataLoss => DomainErrorKind.DataLoss,
+        StatusCode.Unauthenticated => DomainErrorKind.Unauthenticated,
+        StatusCode.PermissionDenied => DomainErrorKind.PermissionDenied,
+        StatusCode.AlreadyExists => DomainErrorKind.AlreadyExists,
         _ => DomainErrorKind.Internal,
     };
 

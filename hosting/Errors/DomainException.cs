@@ -42,4 +42,13 @@ public sealed class DomainException : Exception
 
     /// <summary>A fault of this service.</summary>
     public static DomainException Internal(string message, Exception? cause = null) => new(DomainErrorKind.Internal, message, cause);
+
+    /// <summary>The caller's credential is missing or not valid.</summary>
+    public static DomainException Unauthenticated(string message) => new(DomainErrorKind.Unauthenticated, message);
+
+    /// <summary>The caller may not do this.</summary>
+    public static DomainException PermissionDenied(string message) => new(DomainErrorKind.PermissionDenied, message);
+
+    /// <summary>What the request would create exists already.</summary>
+    public static DomainException AlreadyExists(string message) => new(DomainErrorKind.AlreadyExists, message);
 }
