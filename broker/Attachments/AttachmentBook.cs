@@ -49,6 +49,15 @@ internal sealed class AttachmentBook
         }
     }
 
+    /// <summary>The host of the committed attachment with <paramref name="attachmentId"/>; <see langword="null"/> when there is none.</summary>
+    public string? HostOf(string attachmentId)
+    {
+        lock (_lock)
+        {
+            return _committed.Find(a => a.Id == attachmentId)?.Host;
+        }
+    }
+
     /// <summary>Every slice the agent should hold: committed and pending.</summary>
     public IReadOnlyList<SliceAssignment> AssignmentsOn(string agentId)
     {

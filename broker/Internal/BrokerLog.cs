@@ -82,4 +82,8 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 44, EventName = "UsageSaveFailed", Level = LogLevel.Warning,
         Message = "Usage could not be saved to {Path}; trying again in {Interval}")]
     public static partial void UsageSaveFailed(ILogger logger, string path, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
+        Message = "--insecure: serving {Listen} without TLS to other machines; API keys, models and tensors travel in the clear")]
+    public static partial void ListeningInsecurely(ILogger logger, string listen);
 }

@@ -3,6 +3,7 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -14,8 +15,8 @@ namespace AccelBroker.Broker.Services;
 
 /// <summary>
 /// The <c>Broker</c> gRPC service. It only translates: the logic lives in <see cref="AgentRegistry"/>,
-/// <see cref="AttachmentCoordinator"/> and <see cref="FleetDescriber"/>, so that authentication can later
-/// be added in front of these calls without touching it.
+/// <see cref="AttachmentCoordinator"/> and <see cref="FleetDescriber"/>, and authorization sits in front of
+/// these calls (<see cref="BrokerAuthorization"/>) without touching it.
 /// </summary>
 internal sealed class BrokerGrpcService(
     BrokerOptions options,
@@ -26,6 +27,7 @@ internal sealed class BrokerGrpcService(
     AttachmentCoordinator coordinator,
     FleetDescriber describer,
     UsageAccountant usage,
+    ApiKeyAdministration keys,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
@@ -69,7 +71,12 @@ internal sealed class BrokerGrpcService(
             throw DomainException.Invalid($"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}");
         }
 
-        return new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+        var response = new AttachResponse { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+        Accelerator a = response.Accelerator;
+        SecurityLog.AcceleratorAttached(logger, a.SliceType, a.Host, a.Ordinal, a.Id, ApiKeyAdministration.CallerName(context), context.Peer);
+        // After the attach: a credential issued for an attach that then failed would be live yet never handed out.
+        keys.IssueHostCredential(request, response, context);
+        return response;
     }
 
     public override Task<ListPricesResponse> ListPrices(ListPricesRequest request, ServerCallContext context) =>
@@ -79,6 +86,7 @@ internal sealed class BrokerGrpcService(
     {
         Accelerator detached = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken);
         usage.Forget(detached.Id);
+        SecurityLog.AcceleratorDetached(logger, detached.Ordinal, detached.Id, detached.Host, ApiKeyAdministration.CallerName(context), context.Peer);
         return new() { Accelerator = detached };
     }
 
@@ -99,4 +107,13 @@ internal sealed class BrokerGrpcService(
 
     public override Task<GetUsageResponse> GetUsage(GetUsageRequest request, ServerCallContext context) =>
         Task.FromResult(usage.Describe(request));
+
+    public override Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.Create(request, context));
+
+    public override Task<ListApiKeysResponse> ListApiKeys(ListApiKeysRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.List(request));
+
+    public override Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.Revoke(request, context));
 }
