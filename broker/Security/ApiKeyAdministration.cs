@@ -1,3 +1,4 @@
+using AccelBroker.Broker.Attachments;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -7,8 +8,12 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Broker.Security;
 
 /// <summary>The key-management calls and host credentials in the broker's words, each change audited with who asked and from where.</summary>
-internal sealed class ApiKeyAdministration(ApiKeyBook keys, ILogger<ApiKeyAdministration> logger)
+internal sealed class ApiKeyAdministration(ApiKeyBook keys, AttachmentBook book, ILogger<ApiKeyAdministration> logger)
 {
+    // Issuing after an attach and retiring after the last detach are ordered, so a host is never left with
+    // accelerators and no live credential, nor a credential and no accelerators.
+    private readonly Lock _hostGate = new();
+
     public CreateApiKeyResponse Create(CreateApiKeyRequest request, ServerCallContext context)
     {
         AccessRole role = request.Role switch
@@ -46,11 +51,32 @@ internal sealed class ApiKeyAdministration(ApiKeyBook keys, ILogger<ApiKeyAdmini
     /// <summary>Fills in the host's credential after an attach, when the host has none yet or a new one was asked for.</summary>
     public void IssueHostCredential(AttachRequest request, AttachResponse response, ServerCallContext context)
     {
-        if (keys.IssueHostCredential(request.Host, request.NewHostCredential) is { } issued)
+        (ApiKeyRecord Key, string Secret)? credential;
+        lock (_hostGate)
+        {
+            credential = keys.IssueHostCredential(request.Host, request.NewHostCredential);
+        }
+
+        if (credential is { } issued)
         {
             response.HostCredential = issued.Secret;
             response.HostCredentialId = issued.Key.Id;
             SecurityLog.HostCredentialIssued(logger, issued.Key.Id, request.Host, CallerName(context), context.Peer);
+        }
+    }
+
+    /// <summary>After a detach: a host left without accelerators loses its credential, as an attachment's credential ends with it.</summary>
+    public void RetireHostCredential(string host, ServerCallContext context)
+    {
+        int revoked;
+        lock (_hostGate)
+        {
+            revoked = book.ForHost(host).Count == 0 ? keys.RevokeHost(host) : 0;
+        }
+
+        if (revoked > 0)
+        {
+            SecurityLog.HostCredentialRetired(logger, host, CallerName(context), context.Peer);
         }
     }
 

@@ -78,6 +78,29 @@ internal sealed class ApiKeyBook
         }
     }
 
+    /// <summary>Revokes the live credentials of <paramref name="host"/>; returns how many there were.</summary>
+    public int RevokeHost(string host)
+    {
+        lock (_gate)
+        {
+            ApiKeyRecord[] live = [.. _byId.Values.Where(k => k.IsLive && k.Role == AccessRole.Host && k.Host == host)];
+            if (live.Length == 0)
+            {
+                return 0;
+            }
+
+            DateTimeOffset now = _time.GetUtcNow();
+            var next = new Dictionary<string, ApiKeyRecord>(_byId, StringComparer.Ordinal);
+            foreach (ApiKeyRecord old in live)
+            {
+                next[old.Id] = old with { RevokedAt = now };
+            }
+
+            Commit(next);
+            return live.Length;
+        }
+    }
+
     /// <summary>Every key, oldest first; revoked ones only when asked.</summary>
     public IReadOnlyList<ApiKeyRecord> List(bool includeRevoked)
     {

@@ -39,4 +39,8 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 107, EventName = "NoAdminKey", Level = LogLevel.Warning,
         Message = "No admin API key exists, so keys cannot be managed; start the broker once with --admin-key-file FILE to create one")]
     public static partial void NoAdminKey(ILogger logger);
+
+    [LoggerMessage(EventId = 108, EventName = "HostCredentialRetired", Level = LogLevel.Information,
+        Message = "Host '{Host}' has no accelerator left: its credential is revoked (detach by {Caller} at {Peer})")]
+    public static partial void HostCredentialRetired(ILogger logger, string host, string caller, string peer);
 }

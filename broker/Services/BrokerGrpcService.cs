@@ -87,6 +87,7 @@ internal sealed class BrokerGrpcService(
         Accelerator detached = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken);
         usage.Forget(detached.Id);
         SecurityLog.AcceleratorDetached(logger, detached.Ordinal, detached.Id, detached.Host, ApiKeyAdministration.CallerName(context), context.Peer);
+        keys.RetireHostCredential(detached.Host, context);
         return new() { Accelerator = detached };
     }
 
