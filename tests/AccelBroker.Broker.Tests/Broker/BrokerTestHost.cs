@@ -1,4 +1,5 @@
 using AccelBroker.Broker;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,15 +15,30 @@ public sealed class BrokerTestHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly GrpcChannel _channel;
 
-    private BrokerTestHost(WebApplication app, string address)
+    private BrokerTestHost(WebApplication app, string address, string adminKey)
     {
         _app = app;
         Address = address;
+        AdminKey = adminKey;
         _channel = GrpcChannel.ForAddress(address);
-        Client = new BrokerClient(_channel);
+        Client = ClientWith(adminKey);
+        Anonymous = new BrokerClient(_channel);
     }
 
     public string Address { get; }
+
+    /// <summary>The admin key the host made before start-up; <see cref="Client"/> sends it.</summary>
+    public string AdminKey { get; }
+
+    /// <summary>A client that sends no credential.</summary>
+    public BrokerClient Anonymous { get; }
+
+    /// <summary>A client of this broker that presents <paramref name="secret"/> as its bearer credential.</summary>
+    public BrokerClient ClientWith(string secret) => new(_channel.Intercept(headers =>
+    {
+        headers.Add("authorization", "Bearer " + secret);
+        return headers;
+    }));
 
     public BrokerClient Client { get; }
 
@@ -46,8 +62,9 @@ public sealed class BrokerTestHost : IAsyncDisposable
                     services.AddSingleton(time);
                 }
             });
+        string adminKey = BrokerHost.CreateApiKey(app, "test-admin");
         await app.StartAsync();
-        return new BrokerTestHost(app, app.Urls.First());
+        return new BrokerTestHost(app, app.Urls.First(), adminKey);
     }
 
     public async ValueTask DisposeAsync()
