@@ -1,6 +1,7 @@
 using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
@@ -29,6 +30,7 @@ public static class BrokerServiceCollectionExtensions
             // Tracing outside the error mapping, so a failed span carries the status the caller sees.
             grpc.Interceptors.Add<BrokerTracing>();
             grpc.Interceptors.Add<DomainErrorInterceptor>();
+            grpc.Interceptors.Add<AgentAuthenticationInterceptor>();
         });
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
@@ -40,6 +42,15 @@ public static class BrokerServiceCollectionExtensions
             ? new InMemoryAttachmentStore()
             : new JsonFileAttachmentStore(options.DataDir));
         services.TryAddSingleton<AttachmentBook>();
+        services.TryAddSingleton<IEnrollmentTokenStore>(_ => options.DataDir is null
+            ? new InMemoryEnrollmentTokenStore()
+            : new JsonFileEnrollmentTokenStore(options.DataDir));
+        services.TryAddSingleton<IAgentCredentialStore>(_ => options.DataDir is null
+            ? new InMemoryAgentCredentialStore()
+            : new JsonFileAgentCredentialStore(options.DataDir));
+        services.TryAddSingleton<EnrollmentBook>();
+        services.TryAddSingleton<AgentAuthenticator>();
+        services.TryAddSingleton<AgentEnrollment>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();

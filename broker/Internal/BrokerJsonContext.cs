@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
@@ -16,6 +17,8 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
 [JsonSerializable(typeof(UsageDocument))]
+[JsonSerializable(typeof(EnrollmentTokensDocument))]
+[JsonSerializable(typeof(AgentCredentialsDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }
