@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Broker.Enrollment;
 
 /// <summary>The enrolment RPCs' logic: tokens, enrolment, listing and revocation, with their audit events.</summary>
-internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registry, AttachmentBook attachments, ILogger<AgentEnrollment> logger)
+internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registry, AttachmentCoordinator coordinator, ILogger<AgentEnrollment> logger)
 {
     /// <summary>Creates an enrolment token. In-process callers (loopback fixtures) use this directly.</summary>
     public CreateEnrollmentResponse Create(string name, TimeSpan? ttl, bool reusable)
@@ -42,10 +42,10 @@ internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registr
     }
 
     /// <summary>
-    /// Revokes the agent at once: its next call is refused and it leaves placement. Its slices stay recorded and
-    /// show as unhealthy (the agent is gone from the registry) until they are detached.
+    /// Revokes the agent at once: its next call is refused and it leaves placement. Its slices move to healthy agents
+    /// with room (same host and ordinal); those that find none show as unhealthy until they are detached.
     /// </summary>
-    public RevokeAgentResponse Revoke(string agentId)
+    public async Task<RevokeAgentResponse> RevokeAsync(string agentId, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(agentId))
         {
@@ -54,9 +54,9 @@ internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registr
 
         AgentCredentialRecord revoked = book.Revoke(agentId);
         registry.Remove(agentId);
-        int stranded = attachments.OnAgent(agentId).Count;
-        BrokerLog.AgentRevoked(logger, revoked.AgentId, revoked.AgentName, revoked.Id, moved: 0, stranded);
-        return new() { Agent = ToProto(revoked), SlicesMoved = 0, SlicesStranded = stranded };
+        (int moved, int stranded) = await coordinator.MoveOffAsync(agentId, ct);
+        BrokerLog.AgentRevoked(logger, revoked.AgentId, revoked.AgentName, revoked.Id, moved, stranded);
+        return new() { Agent = ToProto(revoked), SlicesMoved = moved, SlicesStranded = stranded };
     }
 
     private static EnrolledAgent ToProto(AgentCredentialRecord record)

@@ -126,5 +126,5 @@ internal sealed class BrokerGrpcService(
         Task.FromResult(enrollment.List());
 
     public override Task<RevokeAgentResponse> RevokeAgent(RevokeAgentRequest request, ServerCallContext context) =>
-        Task.FromResult(enrollment.Revoke(request.AgentId));
+        enrollment.RevokeAsync(request.AgentId, context.CancellationToken);
 }

@@ -185,6 +185,27 @@ public sealed class EnrollmentTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains(_logs.Messages, m => m.Name == "AgentRevoked" && m.Message.Contains(revoked.AgentId, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ARevokedAgentsSlicesMoveToAnAgentWithRoomUnderTheSameOrdinal()
+    {
+        EnrollAgentResponse revoked = await EnrollAsync(await CreateAsync("bad"));
+        EnrollAgentResponse good = await EnrollAsync(await CreateAsync("good"));
+        await RegisterAsync(_agent, revoked.Credential);
+        Accelerator before = (await Broker.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
+        Assert.Equal(revoked.AgentId, before.AgentId);
+        await RegisterAsync(_other, good.Credential);
+
+        RevokeAgentResponse response = await Broker.RevokeAgentAsync(new RevokeAgentRequest { AgentId = revoked.AgentId });
+
+        Assert.Equal(1, response.SlicesMoved);
+        Assert.Equal(0, response.SlicesStranded);
+        Accelerator after = Assert.Single((await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "host-a" })).Accelerators);
+        Assert.Equal(good.AgentId, after.AgentId);
+        Assert.Equal(before.Ordinal, after.Ordinal);
+        Assert.Equal(AgentHealth.Healthy, after.Health);
+        Assert.Contains(_other.Control.Slices.Values, s => s.SliceId == after.Id);
+    }
+
     private static Metadata Bearer(string secret) => new() { { "authorization", "Bearer " + secret } };
 
     private async Task<string> CreateAsync(string name, TimeSpan? ttl = null, bool reusable = false)
