@@ -108,7 +108,7 @@ internal static class AgentsCommand
             using FleetClient fleet = CommonOptions.OpenFleet(parse);
             RevokeAgentResponse revoked = await fleet.RevokeAgentAsync(parse.GetValue(id)!, cancellationToken);
             Console.Out.WriteLine(
-                $"revoked {revoked.Agent.AgentId} ({revoked.Agent.Name}); {revoked.SlicesStranded} slices left on it show unhealthy until detached");
+                $"revoked {revoked.Agent.AgentId} ({revoked.Agent.Name}); {revoked.SlicesMoved} slices moved to other agents, {revoked.SlicesStranded} found no room and show unhealthy");
             return 0;
         });
         return command;
