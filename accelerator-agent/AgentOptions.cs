@@ -51,6 +51,17 @@ public sealed record AgentOptions
     /// <summary>Identity to register under; the broker assigns one when empty.</summary>
     public string? AgentId { get; init; }
 
+    /// <summary>
+    /// File holding an enrolment token (<c>abe_...</c>), used once to enrol when <see cref="CredentialFile"/> does not exist yet.
+    /// </summary>
+    public string? EnrollmentTokenFile { get; init; }
+
+    /// <summary>
+    /// File holding this agent's credential (<c>aba_...</c>): read when it exists, otherwise written (0600) after enrolling.
+    /// Without it an enrolled credential lasts for the life of the process.
+    /// </summary>
+    public string? CredentialFile { get; init; }
+
     /// <summary>Forward passes that may run at once; with the intra-op threads this bounds CPU use.</summary>
     public int ExecutionSlots { get; init; } = 1;
 

@@ -66,6 +66,12 @@ public sealed record BrokerOptions
     /// </summary>
     public TimeSpan UsageSaveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// When true, RegisterAgent and Heartbeat need an enrolled agent's credential (<c>authorization: Bearer aba_...</c>)
+    /// and an agent registers only under the id it was enrolled with.
+    /// </summary>
+    public bool RequireAgentEnrollment { get; init; }
+
     /// <summary>How often agents are told to send a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -1,6 +1,7 @@
 using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
@@ -32,6 +33,8 @@ public static class BrokerServiceCollectionExtensions
             grpc.Interceptors.Add<DomainErrorInterceptor>();
             // Inside the error mapping, so refusals are answered as Unauthenticated or PermissionDenied.
             grpc.Interceptors.Add<BrokerAuthorization>();
+            // The methods BrokerAuthorization leaves to agents (register, heartbeat, enrol) are authenticated here.
+            grpc.Interceptors.Add<AgentAuthenticationInterceptor>();
         });
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
@@ -51,6 +54,15 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<BrokerPolicy>();
         services.TryAddSingleton<BrokerAuthorization>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AdminKeyBootstrap>());
+        services.TryAddSingleton<IEnrollmentTokenStore>(_ => options.DataDir is null
+            ? new InMemoryEnrollmentTokenStore()
+            : new JsonFileEnrollmentTokenStore(options.DataDir));
+        services.TryAddSingleton<IAgentCredentialStore>(_ => options.DataDir is null
+            ? new InMemoryAgentCredentialStore()
+            : new JsonFileAgentCredentialStore(options.DataDir));
+        services.TryAddSingleton<EnrollmentBook>();
+        services.TryAddSingleton<AgentAuthenticator>();
+        services.TryAddSingleton<AgentEnrollment>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();

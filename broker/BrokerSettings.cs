@@ -45,6 +45,9 @@ internal static class BrokerSettings
             (o, v) => o with { AdminKeyFile = v }),
         new("Insecure", "--insecure", null, "Allow a non-loopback --listen without TLS (keys then travel in the clear); warns at every start.", "true",
             (o, v) => o with { Insecure = HostSettingValues.Switch("--insecure", v) }),
+        new("RequireAgentEnrollment", "--require-agent-enrollment", null,
+            "Only enrolled agents ('accel agents enroll') may register and heartbeat, with their credential.", "true",
+            (o, v) => o with { RequireAgentEnrollment = HostSettingValues.Switch("--require-agent-enrollment", v) }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.
         new("MissedHeartbeats", null, null, "Heartbeats an agent may miss before it is unhealthy (default 3).", "5",

@@ -154,6 +154,36 @@ internal sealed class AttachmentBook
         }
     }
 
+    /// <summary>
+    /// Puts <paramref name="replacement"/> (same host and ordinal, another agent) in place of the committed attachment
+    /// <paramref name="attachmentId"/> and saves; if saving fails the old one is put back and the exception propagates.
+    /// </summary>
+    public bool Replace(string attachmentId, AttachmentRecord replacement)
+    {
+        lock (_lock)
+        {
+            int index = _committed.FindIndex(a => a.Id == attachmentId);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            AttachmentRecord previous = _committed[index];
+            _committed[index] = replacement;
+            try
+            {
+                _store.Save(_committed);
+            }
+            catch
+            {
+                _committed[index] = previous;
+                throw;
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>Removes a committed attachment and saves; if saving fails it is put back and the exception propagates.</summary>
     public bool Remove(string attachmentId)
     {

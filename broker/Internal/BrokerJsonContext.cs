@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 
@@ -18,6 +19,8 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(AttachmentsDocument))]
 [JsonSerializable(typeof(UsageDocument))]
 [JsonSerializable(typeof(ApiKeysDocument))]
+[JsonSerializable(typeof(EnrollmentTokensDocument))]
+[JsonSerializable(typeof(AgentCredentialsDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

@@ -34,6 +34,11 @@ internal sealed class BrokerPolicy
             ["CreateApiKey"] = admin,
             ["ListApiKeys"] = admin,
             ["RevokeApiKey"] = admin,
+            // A new agent has no key yet: EnrollAgent checks its enrolment token itself.
+            ["EnrollAgent"] = AccessRule.Agent,
+            ["CreateEnrollment"] = admin,
+            ["ListEnrolledAgents"] = admin,
+            ["RevokeAgent"] = admin,
         };
 
         Google.Protobuf.Reflection.ServiceDescriptor service = Protocol.V1.Broker.Descriptor;

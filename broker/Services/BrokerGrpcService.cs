@@ -1,5 +1,6 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
@@ -28,11 +29,26 @@ internal sealed class BrokerGrpcService(
     FleetDescriber describer,
     UsageAccountant usage,
     ApiKeyAdministration keys,
+    AgentEnrollment enrollment,
+    EnrollmentBook enrollmentBook,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
     {
+        if (context.UserState.TryGetValue(AgentAuthenticationInterceptor.PrincipalKey, out object? state) && state is AgentPrincipal principal)
+        {
+            // An enrolled agent registers under the id it was enrolled with (the authenticator refused any other).
+            request.AgentId = principal.AgentId;
+        }
+
         AgentRecord agent = registry.Register(request);
+        if (options.RequireAgentEnrollment && enrollmentBook.IsRevoked(agent.AgentId))
+        {
+            // Revoked while this registration was in flight: take it back so the agent is never placed on.
+            registry.Remove(agent.AgentId);
+            throw DomainException.Unauthenticated("agent credential is unknown or revoked; enrol the agent again");
+        }
+
         var response = new RegisterAgentResponse
         {
             AgentId = agent.AgentId,
@@ -117,4 +133,15 @@ internal sealed class BrokerGrpcService(
 
     public override Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context) =>
         Task.FromResult(keys.Revoke(request, context));
+    public override Task<CreateEnrollmentResponse> CreateEnrollment(CreateEnrollmentRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.Create(request.Name, request.Ttl?.ToTimeSpan(), request.Reusable));
+
+    public override Task<EnrollAgentResponse> EnrollAgent(EnrollAgentRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.Enroll(AgentAuthenticator.BearerOf(context)));
+
+    public override Task<ListEnrolledAgentsResponse> ListEnrolledAgents(ListEnrolledAgentsRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.List());
+
+    public override Task<RevokeAgentResponse> RevokeAgent(RevokeAgentRequest request, ServerCallContext context) =>
+        enrollment.RevokeAsync(request.AgentId, context.CancellationToken);
 }

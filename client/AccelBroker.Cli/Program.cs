@@ -57,6 +57,7 @@ public static class Program
         root.Subcommands.Add(DetachCommand.Create());
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
+        root.Subcommands.Add(AgentsCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(MaxModelsCommand.Create());

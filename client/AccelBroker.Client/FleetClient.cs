@@ -145,6 +145,42 @@ public sealed class FleetClient : IDisposable
     public async Task<IReadOnlyList<AgentDescription>> DescribeAgentsAsync(CancellationToken cancellationToken = default) =>
         (await _broker.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).Agents;
 
+    /// <summary>Creates an enrolment token for a new agent; the broker keeps only its hash, so this is the one chance to read it.</summary>
+    /// <param name="name">Name of the agent the token is for (shown in listings and the broker's audit log).</param>
+    /// <param name="lifetime">How long the token may be used; <see langword="null"/> means one hour (at most 30 days).</param>
+    /// <param name="reusable">Whether it enrols any number of agents until it expires, rather than exactly one.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The token (<c>abe_...</c>), its public id and its expiry. Treat the token as a secret.</returns>
+    /// <exception cref="RpcException">InvalidArgument for an empty name or a lifetime out of range.</exception>
+    public async Task<CreateEnrollmentResponse> CreateEnrollmentAsync(string name, TimeSpan? lifetime = null, bool reusable = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new CreateEnrollmentRequest { Name = name, Reusable = reusable };
+        if (lifetime is { } ttl)
+        {
+            request.Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(ttl);
+        }
+
+        return await _broker.CreateEnrollmentAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Lists the enrolled agents: id, name, when enrolled, last seen and whether revoked.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Every enrolled agent, oldest first.</returns>
+    public async Task<IReadOnlyList<EnrolledAgent>> ListEnrolledAgentsAsync(CancellationToken cancellationToken = default) =>
+        (await _broker.ListEnrolledAgentsAsync(new ListEnrolledAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).Agents;
+
+    /// <summary>Revokes an enrolled agent at once: its next registration or heartbeat is refused and it gets no new slice.</summary>
+    /// <param name="agentId">The agent's id (see <see cref="ListEnrolledAgentsAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The revoked agent and what became of its slices.</returns>
+    /// <exception cref="RpcException">NotFound when no enrolled agent has this id.</exception>
+    public async Task<RevokeAgentResponse> RevokeAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        return await _broker.RevokeAgentAsync(new RevokeAgentRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
     /// <summary>Resolves the host's accelerator at <paramref name="ordinal"/> (EI's <c>eia:N</c>) to its slice and agent.</summary>
     /// <param name="host">The client host.</param>
     /// <param name="ordinal">The accelerator's ordinal on it.</param>

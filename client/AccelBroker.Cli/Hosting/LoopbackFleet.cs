@@ -80,11 +80,15 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         try
         {
             broker = BrokerHost.Build(
-                new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath, MetricsListen = metricsListen },
+                new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath, MetricsListen = metricsListen },
                 Quiet);
             // Before start-up, so the broker never runs without an admin key (and never warns about it).
             string adminKey = BrokerHost.CreateApiKey(broker, "loopback-admin");
             await broker.StartAsync(cancellationToken);
+
+            // The agent enrols like a real one: a single-use token in a file only this user can read.
+            string tokenFile = Path.Combine(dataDirectory, "enrollment-token");
+            await WriteOwnerOnlyAsync(tokenFile, BrokerEnrollmentTokens.Create(broker.Services, "loopback-agent"), cancellationToken);
             agent = AgentHost.Build(
                 new AgentOptions
                 {
@@ -92,6 +96,8 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                     BrokerAddress = broker.Urls.First(),
                     Device = "cpu",
                     DataDirectory = dataDirectory,
+                    EnrollmentTokenFile = tokenFile,
+                    CredentialFile = Path.Combine(dataDirectory, "agent-credential"),
                     MemoryBytes = options.AgentMemoryBytes,
                     IntraOpThreads = options.IntraOpThreads,
                     ExecutionSlots = options.ExecutionSlots ?? new AgentOptions().ExecutionSlots,
@@ -158,6 +164,18 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         }
 
         throw new TimeoutException($"the in-process agent did not register with the broker within {timeout.TotalSeconds:0} s");
+    }
+
+    private static async Task WriteOwnerOnlyAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var writer = new StreamWriter(path, System.Text.Encoding.UTF8, create);
+        await writer.WriteAsync(content.AsMemory(), cancellationToken);
     }
 
     private static async Task StopAsync(WebApplication? app)

@@ -44,7 +44,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<BrokerTestHost> StartAsync(ITestOutputHelper output, BrokerOptions? options = null, TimeProvider? time = null)
+    public static async Task<BrokerTestHost> StartAsync(ITestOutputHelper output, BrokerOptions? options = null, TimeProvider? time = null, ILoggerProvider? logs = null)
     {
         options = (options ?? new BrokerOptions()) with { Listen = "http://127.0.0.1:0" };
         WebApplication app = BrokerHost.Build(
@@ -53,6 +53,11 @@ public sealed class BrokerTestHost : IAsyncDisposable
             {
                 logging.ClearProviders();
                 logging.AddProvider(new TestOutputLoggerProvider(output, "broker"));
+                if (logs is not null)
+                {
+                    logging.AddProvider(logs);
+                }
+
                 logging.SetMinimumLevel(LogLevel.Debug);
             },
             services =>
