@@ -36,7 +36,12 @@ public sealed class BrokerTestHost : IAsyncDisposable
     /// <summary>A client of this broker that presents <paramref name="secret"/> as its bearer credential.</summary>
     public BrokerClient ClientWith(string secret) => new(_channel.Intercept(headers =>
     {
-        headers.Add("authorization", "Bearer " + secret);
+        // A call that brings its own credential (an agent's, say) keeps it.
+        if (headers.Get("authorization") is null)
+        {
+            headers.Add("authorization", "Bearer " + secret);
+        }
+
         return headers;
     }));
 
@@ -44,7 +49,7 @@ public sealed class BrokerTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<BrokerTestHost> StartAsync(ITestOutputHelper output, BrokerOptions? options = null, TimeProvider? time = null, ILoggerProvider? logs = null)
+    public static async Task<BrokerTestHost> StartAsync(ITestOutputHelper output, BrokerOptions? options = null, TimeProvider? time = null, ILoggerProvider? logs = null, bool createAdminKey = true)
     {
         options = (options ?? new BrokerOptions()) with { Listen = "http://127.0.0.1:0" };
         WebApplication app = BrokerHost.Build(
@@ -67,7 +72,8 @@ public sealed class BrokerTestHost : IAsyncDisposable
                     services.AddSingleton(time);
                 }
             });
-        string adminKey = BrokerHost.CreateApiKey(app, "test-admin");
+        // Without one, a test sees what an operator's first start sees (AdminKeyFile or nothing).
+        string adminKey = createAdminKey ? BrokerHost.CreateApiKey(app, "test-admin") : "";
         await app.StartAsync();
         return new BrokerTestHost(app, app.Urls.First(), adminKey);
     }

@@ -49,7 +49,7 @@ public sealed class EnrollmentTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("authorization: Bearer aba_", register.Status.Detail, StringComparison.Ordinal);
 
         RpcException heartbeat = await Assert.ThrowsAsync<RpcException>(
-            async () => await Broker.HeartbeatAsync(new HeartbeatRequest { AgentId = "agent-000000000000" }));
+            async () => await _broker.Anonymous.HeartbeatAsync(new HeartbeatRequest { AgentId = "agent-000000000000" }));
         Assert.Equal(StatusCode.Unauthenticated, heartbeat.StatusCode);
 
         const string forged = "aba_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -237,8 +237,9 @@ public sealed class EnrollmentTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.DoesNotContain(token, refused.Status.Detail, StringComparison.Ordinal);
     }
 
+    // Agents hold no API key: without a credential the call goes out bare.
     private async Task<RegisterAgentResponse> RegisterAsync(FakeAgent agent, string? credential, string agentId = "") =>
-        await Broker.RegisterAgentAsync(
+        await (credential is null ? _broker.Anonymous : Broker).RegisterAgentAsync(
             new RegisterAgentRequest
             {
                 AgentId = agentId,

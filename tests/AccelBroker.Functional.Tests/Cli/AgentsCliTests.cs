@@ -20,11 +20,14 @@ public sealed class AgentsCliTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, MetricsListen = null });
+        string adminKey = BrokerHost.CreateApiKey(_broker, "cli-admin");
         await _broker.StartAsync();
+        TestCredentials.Register(BrokerUrl, adminKey);
     }
 
     public async Task DisposeAsync()
     {
+        TestCredentials.Forget(BrokerUrl);
         await _broker.StopAsync();
         await _broker.DisposeAsync();
     }

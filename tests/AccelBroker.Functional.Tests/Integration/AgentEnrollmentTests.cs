@@ -4,6 +4,7 @@ using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Broker;
 using AccelBroker.Tests.Infrastructure;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,7 @@ public sealed class AgentEnrollmentTests(ITestOutputHelper output) : IAsyncLifet
             new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, HeartbeatInterval = TimeSpan.FromSeconds(1) },
             logging => Log(logging, "broker")));
         string brokerUrl = broker.Urls.First();
+        TestCredentials.Register(brokerUrl, BrokerHost.CreateApiKey(broker, "test-admin"));
         string token = BrokerEnrollmentTokens.Create(broker.Services, "cpu-1");
         string tokenFile = Path.Combine(_agentDirectory, "token");
         string credentialFile = Path.Combine(_agentDirectory, "credential");
@@ -63,7 +65,7 @@ public sealed class AgentEnrollmentTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(first.AgentId, second.AgentId);
 
         using GrpcChannel channel = GrpcChannel.ForAddress(brokerUrl);
-        var client = new BrokerClient(channel);
+        var client = new BrokerClient(channel.Intercept(TestCredentials.Adding(brokerUrl)));
         await client.RevokeAgentAsync(new RevokeAgentRequest { AgentId = first.AgentId }, deadline: TestCluster.Deadline());
         Assert.DoesNotContain((await client.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: TestCluster.Deadline())).Agents,
             a => a.AgentId == first.AgentId);
@@ -116,7 +118,7 @@ public sealed class AgentEnrollmentTests(ITestOutputHelper output) : IAsyncLifet
     private static async Task<AgentDescription> WaitForAgentAsync(string brokerUrl, string agentUrl)
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(brokerUrl);
-        var broker = new BrokerClient(channel);
+        var broker = new BrokerClient(channel.Intercept(TestCredentials.Adding(brokerUrl)));
         var waited = Stopwatch.StartNew();
         for (int i = 0; i < 300 && waited.Elapsed < WaitLimit; i++)
         {
