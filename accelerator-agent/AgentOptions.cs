@@ -126,4 +126,10 @@ public sealed record AgentOptions
     /// measured here it cut a 64 MiB input's decode from ~190 ms to ~14 ms, but ResNet-18 forward passes ran slower.
     /// </summary>
     public bool HugePageAllocation { get; init; }
+
+    /// <summary>
+    /// Allow listening on a non-loopback address without TLS. Without it such an agent refuses to start; with it, it warns
+    /// at every start: models and tensors then travel in the clear.
+    /// </summary>
+    public bool Insecure { get; init; }
 }

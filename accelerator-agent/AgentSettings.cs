@@ -45,6 +45,8 @@ internal static class AgentSettings
             (o, v) => o with { ExecutionSlots = (int)Positive("--slots", v) }),
         new("Threads", "--threads", "N", "libtorch intra-op threads (default: cores / slots, so passes at once do not oversubscribe the cores).", "4",
             (o, v) => o with { IntraOpThreads = (int)Positive("--threads", v) }),
+        new("Insecure", "--insecure", null, "Allow a non-loopback --listen without TLS (models and tensors then travel in the clear); warns at every start.", "true",
+            (o, v) => o with { Insecure = HostSettingValues.Switch("--insecure", v) }),
         new("HugePages", "--huge-pages", null, "Back large CPU tensors with transparent huge pages (faster large inputs).", "true",
             (o, v) => o with { HugePageAllocation = HostSettingValues.Switch("--huge-pages", v) }),
         new("MetricsListen", "--metrics-listen", "URL|off",

@@ -96,4 +96,8 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 41, EventName = "CredentialRefused", Level = LogLevel.Error,
         Message = "Broker {Broker} refused this agent's credential ({Status}: {Reason}); it may have been revoked. Retrying in {Delay}; enrol again with a new --enrollment-token-file")]
     public static partial void CredentialRefused(ILogger logger, string broker, string status, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
+        Message = "--insecure: serving {Listen} without TLS to other machines; models and tensors travel in the clear")]
+    public static partial void ListeningInsecurely(ILogger logger, string listen);
 }
