@@ -39,6 +39,11 @@ public static class AgentHost
             throw new ArgumentException(tls, nameof(options));
         }
 
+        if (ExposureCheck.FindProblem(options.Listen, options.Insecure) is { } exposed)
+        {
+            throw new ArgumentException(exposed, nameof(options));
+        }
+
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)
         {
             throw new ArgumentException(problem, nameof(options));
@@ -82,6 +87,10 @@ public static class AgentHost
             identity.Address = options.AdvertiseAddress ?? Advertised(addresses.FirstOrDefault() ?? options.Listen);
             AgentLog.AgentStarted(logger, identity.Address, device.Label, device.Name, identity.Capacity.MemoryBytes / (1024 * 1024), identity.Capacity.Compute);
             AgentLog.ExecutionSlots(logger, Math.Max(1, options.ExecutionSlots), intraOpThreads);
+            if (ExposureCheck.IsExposedPlaintext(options.Listen))
+            {
+                AgentLog.ListeningInsecurely(logger, options.Listen);
+            }
             if (metrics is not null)
             {
                 identity.MetricsAddress = metrics.ScrapeUrl();

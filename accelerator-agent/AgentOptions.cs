@@ -51,6 +51,17 @@ public sealed record AgentOptions
     /// <summary>Identity to register under; the broker assigns one when empty.</summary>
     public string? AgentId { get; init; }
 
+    /// <summary>
+    /// File holding an enrolment token (<c>abe_...</c>), used once to enrol when <see cref="CredentialFile"/> does not exist yet.
+    /// </summary>
+    public string? EnrollmentTokenFile { get; init; }
+
+    /// <summary>
+    /// File holding this agent's credential (<c>aba_...</c>): read when it exists, otherwise written (0600) after enrolling.
+    /// Without it an enrolled credential lasts for the life of the process.
+    /// </summary>
+    public string? CredentialFile { get; init; }
+
     /// <summary>Forward passes that may run at once; with the intra-op threads this bounds CPU use.</summary>
     public int ExecutionSlots { get; init; } = 1;
 
@@ -115,4 +126,10 @@ public sealed record AgentOptions
     /// measured here it cut a 64 MiB input's decode from ~190 ms to ~14 ms, but ResNet-18 forward passes ran slower.
     /// </summary>
     public bool HugePageAllocation { get; init; }
+
+    /// <summary>
+    /// Allow listening on a non-loopback address without TLS. Without it such an agent refuses to start; with it, it warns
+    /// at every start: models and tensors then travel in the clear.
+    /// </summary>
+    public bool Insecure { get; init; }
 }

@@ -33,6 +33,7 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(_ => DeviceProbe.Resolve(options.Device));
         services.TryAddSingleton<AgentIdentity>();
+        services.TryAddSingleton<AgentCredential>();
         services.TryAddSingleton<ServerReady>();
         services.TryAddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
         {

@@ -2,6 +2,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.CommandLine;
 using AccelBroker.Hosting.Metrics;
@@ -89,6 +90,10 @@ public static class BrokerHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>()
                 .Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             BrokerLog.BrokerStarted(logger, string.Join(", ", addresses), catalog.KnownNames, storage);
+            if (ExposureCheck.IsExposedPlaintext(options.Listen))
+            {
+                BrokerLog.ListeningInsecurely(logger, options.Listen);
+            }
             if (metrics is not null)
             {
                 BrokerLog.MetricsListening(logger, metrics.ScrapeUrl());
@@ -96,6 +101,27 @@ public static class BrokerHost
         });
 
         return app;
+    }
+
+    /// <summary>
+    /// Creates an API key in a broker built by <see cref="Build(BrokerOptions, Action{ILoggingBuilder}?)"/>, for in-process
+    /// fleets (<c>accel demo</c>, tests, the benchmark) that provision themselves instead of asking an operator.
+    /// </summary>
+    /// <param name="broker">The broker application.</param>
+    /// <param name="name">The key's name, as listings and audit events show it.</param>
+    /// <param name="role"><c>viewer</c>, <c>operator</c> or <c>admin</c>.</param>
+    /// <returns>The key's secret, which the broker does not keep.</returns>
+    public static string CreateApiKey(WebApplication broker, string name, string role = "admin")
+    {
+        ArgumentNullException.ThrowIfNull(broker);
+        AccessRole access = role switch
+        {
+            "viewer" => AccessRole.Viewer,
+            "operator" => AccessRole.Operator,
+            "admin" => AccessRole.Admin,
+            _ => throw new ArgumentException($"role '{role}' is not viewer, operator or admin", nameof(role)),
+        };
+        return broker.Services.GetRequiredService<ApiKeyBook>().Create(name, access, createdBy: null).Secret;
     }
 
     // The TLS files are read here, so unreadable ones are a configuration error like any other.
@@ -122,6 +148,11 @@ public static class BrokerHost
         if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
         {
             throw new BrokerConfigurationException(tls);
+        }
+
+        if (ExposureCheck.FindProblem(options.Listen, options.Insecure) is { } exposed)
+        {
+            throw new BrokerConfigurationException(exposed);
         }
 
         if (options.MetricsListen is not null && MetricsEndpoint.FindProblem(options.MetricsListen, options.Listen) is { } problem)

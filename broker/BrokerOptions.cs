@@ -33,6 +33,18 @@ public sealed record BrokerOptions
     /// <summary>PEM CA certificates that agents' https certificates must chain to; <see langword="null"/> uses the system store.</summary>
     public string? CaFile { get; init; }
 
+    /// <summary>
+    /// When no live admin API key exists at start-up, create one and write it to this file (mode 0600), or print it once to
+    /// standard output for <c>-</c>; <see langword="null"/> creates none.
+    /// </summary>
+    public string? AdminKeyFile { get; init; }
+
+    /// <summary>
+    /// Allow listening on a non-loopback address without TLS. Without it such a broker refuses to start; with it, it
+    /// warns at every start. API keys are checked either way, but travel in the clear.
+    /// </summary>
+    public bool Insecure { get; init; }
+
     /// <summary>Slice-type catalogue file (JSON); <see langword="null"/> uses the built-in eia2 catalogue.</summary>
     public string? CatalogPath { get; init; }
 
@@ -53,6 +65,12 @@ public sealed record BrokerOptions
     /// loses at most this much of it.
     /// </summary>
     public TimeSpan UsageSaveInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// When true, RegisterAgent and Heartbeat need an enrolled agent's credential (<c>authorization: Bearer aba_...</c>)
+    /// and an agent registers only under the id it was enrolled with.
+    /// </summary>
+    public bool RequireAgentEnrollment { get; init; }
 
     /// <summary>How often agents are told to send a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);

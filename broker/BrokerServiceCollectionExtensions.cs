@@ -1,9 +1,11 @@
 using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +31,10 @@ public static class BrokerServiceCollectionExtensions
             // Tracing outside the error mapping, so a failed span carries the status the caller sees.
             grpc.Interceptors.Add<BrokerTracing>();
             grpc.Interceptors.Add<DomainErrorInterceptor>();
+            // Inside the error mapping, so refusals are answered as Unauthenticated or PermissionDenied.
+            grpc.Interceptors.Add<BrokerAuthorization>();
+            // The methods BrokerAuthorization leaves to agents (register, heartbeat, enrol) are authenticated here.
+            grpc.Interceptors.Add<AgentAuthenticationInterceptor>();
         });
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
@@ -40,6 +46,23 @@ public static class BrokerServiceCollectionExtensions
             ? new InMemoryAttachmentStore()
             : new JsonFileAttachmentStore(options.DataDir));
         services.TryAddSingleton<AttachmentBook>();
+        services.TryAddSingleton<IApiKeyStore>(_ => options.DataDir is null
+            ? new InMemoryApiKeyStore()
+            : new JsonFileApiKeyStore(options.DataDir));
+        services.TryAddSingleton<ApiKeyBook>();
+        services.TryAddSingleton<ApiKeyAdministration>();
+        services.TryAddSingleton<BrokerPolicy>();
+        services.TryAddSingleton<BrokerAuthorization>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AdminKeyBootstrap>());
+        services.TryAddSingleton<IEnrollmentTokenStore>(_ => options.DataDir is null
+            ? new InMemoryEnrollmentTokenStore()
+            : new JsonFileEnrollmentTokenStore(options.DataDir));
+        services.TryAddSingleton<IAgentCredentialStore>(_ => options.DataDir is null
+            ? new InMemoryAgentCredentialStore()
+            : new JsonFileAgentCredentialStore(options.DataDir));
+        services.TryAddSingleton<EnrollmentBook>();
+        services.TryAddSingleton<AgentAuthenticator>();
+        services.TryAddSingleton<AgentEnrollment>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();

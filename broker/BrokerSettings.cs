@@ -40,6 +40,14 @@ internal static class BrokerSettings
             (o, v) => o with { TlsKeyFile = v }),
         new("CaFile", "--ca-file", "FILE", "PEM CA that agents' https certificates must chain to (default: the system store).", "ca.crt",
             (o, v) => o with { CaFile = v }),
+        new("AdminKeyFile", "--admin-key-file", "FILE|-",
+            "When no admin API key exists, create one and write it to FILE (mode 0600), or print it once for -.", "/etc/accel/admin.key",
+            (o, v) => o with { AdminKeyFile = v }),
+        new("Insecure", "--insecure", null, "Allow a non-loopback --listen without TLS (keys then travel in the clear); warns at every start.", "true",
+            (o, v) => o with { Insecure = HostSettingValues.Switch("--insecure", v) }),
+        new("RequireAgentEnrollment", "--require-agent-enrollment", null,
+            "Only enrolled agents ('accel agents enroll') may register and heartbeat, with their credential.", "true",
+            (o, v) => o with { RequireAgentEnrollment = HostSettingValues.Switch("--require-agent-enrollment", v) }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.
         new("MissedHeartbeats", null, null, "Heartbeats an agent may miss before it is unhealthy (default 3).", "5",

@@ -88,4 +88,16 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 36, EventName = "WorkerRecycled", Level = LogLevel.Information,
         Message = "Slice {SliceId} has no models left and its worker held memory that none accounts for: it was replaced by a fresh one")]
     public static partial void WorkerRecycled(ILogger logger, string sliceId);
+
+    [LoggerMessage(EventId = 40, EventName = "AgentEnrolled", Level = LogLevel.Information,
+        Message = "Enrolled with broker {Broker} as agent {AgentId}; credential kept in {Where}")]
+    public static partial void AgentEnrolled(ILogger logger, string broker, string agentId, string where);
+
+    [LoggerMessage(EventId = 41, EventName = "CredentialRefused", Level = LogLevel.Error,
+        Message = "Broker {Broker} refused this agent's credential ({Status}: {Reason}); it may have been revoked. Retrying in {Delay}; enrol again with a new --enrollment-token-file")]
+    public static partial void CredentialRefused(ILogger logger, string broker, string status, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
+        Message = "--insecure: serving {Listen} without TLS to other machines; models and tensors travel in the clear")]
+    public static partial void ListeningInsecurely(ILogger logger, string listen);
 }

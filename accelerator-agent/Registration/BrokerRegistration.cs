@@ -17,6 +17,10 @@ internal sealed class BrokerRegistration : BackgroundService
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
+    // A refused credential will not fix itself soon (revoked, or an operator must enrol the agent again), so
+    // retries back off up to this instead of hammering the broker.
+    private static readonly TimeSpan MaxRefusedDelay = TimeSpan.FromMinutes(1);
+
     // The last heartbeat must not hold up a stop for long when the broker is gone too.
     private static readonly TimeSpan LastHeartbeatLimit = TimeSpan.FromSeconds(2);
     private readonly AgentOptions _options;
@@ -25,9 +29,12 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly ServerReady _ready;
     private readonly TimeProvider _time;
     private readonly ILogger<BrokerRegistration> _logger;
+    private readonly AgentCredential _credential;
 
-    public BrokerRegistration(AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, TimeProvider time, ILogger<BrokerRegistration> logger)
+    public BrokerRegistration(
+        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
+        _credential = credential;
         _options = options;
         _identity = identity;
         _slices = slices;
@@ -55,12 +62,13 @@ internal sealed class BrokerRegistration : BackgroundService
                 try
                 {
                     long mark = _slices.ReconcileMark();
-                    HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
+                    HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
                     _slices.Reconcile(response.Slices, mark);
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+                catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
-                    // The broker forgot us (restarted without state): register again under the same id.
+                    // NotFound: the broker forgot us (restarted without state), so register again under the same id.
+                    // Unauthenticated/PermissionDenied: the credential was refused; registering logs it and backs off.
                     await RegisterAsync(broker, stoppingToken);
                 }
                 catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
@@ -81,7 +89,7 @@ internal sealed class BrokerRegistration : BackgroundService
         try
         {
             TimeSpan limit = interval < LastHeartbeatLimit ? interval : LastHeartbeatLimit;
-            await broker.HeartbeatAsync(Heartbeat(), deadline: _time.GetUtcNow().UtcDateTime + limit, cancellationToken: CancellationToken.None);
+            await broker.HeartbeatAsync(Heartbeat(), _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime + limit, cancellationToken: CancellationToken.None);
         }
         catch (RpcException ex)
         {
@@ -100,10 +108,12 @@ internal sealed class BrokerRegistration : BackgroundService
 
     private async Task<TimeSpan> RegisterAsync(Protocol.V1.Broker.BrokerClient broker, CancellationToken stoppingToken)
     {
+        TimeSpan refusedDelay = RetryDelay;
         while (true)
         {
             try
             {
+                await _credential.EnsureAsync(broker, _options.BrokerAddress!, _time.GetUtcNow().UtcDateTime.AddSeconds(10), stoppingToken);
                 var request = new RegisterAgentRequest
                 {
                     AgentId = _identity.AgentId,
@@ -115,12 +125,18 @@ internal sealed class BrokerRegistration : BackgroundService
                     MetricsAddress = _identity.MetricsAddress,
                 };
                 long mark = _slices.ReconcileMark();
-                RegisterAgentResponse response = await broker.RegisterAgentAsync(request, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
+                RegisterAgentResponse response = await broker.RegisterAgentAsync(request, _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
                 _identity.Remember(response.AgentId);
                 _slices.Reconcile(response.Slices, mark);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;
                 return interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);
+            }
+            catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+            {
+                AgentLog.CredentialRefused(_logger, _options.BrokerAddress!, ex.StatusCode.ToString(), ex.Status.Detail, refusedDelay);
+                await Task.Delay(refusedDelay, _time, stoppingToken);
+                refusedDelay = refusedDelay * 2 < MaxRefusedDelay ? refusedDelay * 2 : MaxRefusedDelay;
             }
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode != StatusCode.InvalidArgument)
             {

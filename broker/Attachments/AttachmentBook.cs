@@ -49,6 +49,15 @@ internal sealed class AttachmentBook
         }
     }
 
+    /// <summary>The host of the committed attachment with <paramref name="attachmentId"/>; <see langword="null"/> when there is none.</summary>
+    public string? HostOf(string attachmentId)
+    {
+        lock (_lock)
+        {
+            return _committed.Find(a => a.Id == attachmentId)?.Host;
+        }
+    }
+
     /// <summary>Every slice the agent should hold: committed and pending.</summary>
     public IReadOnlyList<SliceAssignment> AssignmentsOn(string agentId)
     {
@@ -142,6 +151,36 @@ internal sealed class AttachmentBook
                 _pending.Add(attachmentId, attachment);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="replacement"/> (same host and ordinal, another agent) in place of the committed attachment
+    /// <paramref name="attachmentId"/> and saves; if saving fails the old one is put back and the exception propagates.
+    /// </summary>
+    public bool Replace(string attachmentId, AttachmentRecord replacement)
+    {
+        lock (_lock)
+        {
+            int index = _committed.FindIndex(a => a.Id == attachmentId);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            AttachmentRecord previous = _committed[index];
+            _committed[index] = replacement;
+            try
+            {
+                _store.Save(_committed);
+            }
+            catch
+            {
+                _committed[index] = previous;
+                throw;
+            }
+
+            return true;
         }
     }
 

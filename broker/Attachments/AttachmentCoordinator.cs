@@ -125,7 +125,101 @@ internal sealed class AttachmentCoordinator(
         return removed;
     }
 
+    /// <summary>
+    /// Moves every slice of <paramref name="agentId"/> (already gone from the registry: revoked) to a healthy agent with
+    /// room, keeping each host's ordinal; a slice that finds none stays where it is and shows unhealthy.
+    /// </summary>
+    public async Task<(int Moved, int Stranded)> MoveOffAsync(string agentId, CancellationToken ct)
+    {
+        int moved = 0;
+        int stranded = 0;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            foreach (AttachmentRecord old in book.OnAgent(agentId))
+            {
+                if (await TryMoveAsync(old, ct))
+                {
+                    moved++;
+                }
+                else
+                {
+                    stranded++;
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return (moved, stranded);
+    }
+
     public void Dispose() => _gate.Dispose();
+
+    // Called inside the gate.
+    private async Task<bool> TryMoveAsync(AttachmentRecord old, CancellationToken ct)
+    {
+        if (!catalog.TryGet(old.SliceType, out SliceTypeSpec? sliceType))
+        {
+            return false;
+        }
+
+        PlacementResult placement = Place(sliceType);
+        if (!placement.Placed)
+        {
+            BrokerLog.PlacementFailed(logger, old.Host, sliceType.Name, placement.Failure!);
+            return false;
+        }
+
+        if (!registry.TryGet(placement.AgentId!, out AgentRecord? agent))
+        {
+            return false;
+        }
+
+        AttachmentRecord replacement = old with
+        {
+            Id = "acc-" + Guid.NewGuid().ToString("N"),
+            AgentId = agent.AgentId,
+            AgentAddress = agent.Address,
+            AttachedAt = time.GetUtcNow(),
+        };
+        try
+        {
+            await agents.AssignSliceAsync(agent.Address, replacement.ToAssignment(), ct);
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
+        {
+            BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, replacement.Id, DescribeFailure(ex));
+            return false;
+        }
+
+        try
+        {
+            book.Replace(old.Id, replacement);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            BrokerLog.AttachmentsSaveFailed(logger, ex);
+            await ReleaseBestEffortAsync(agent.AgentId, agent.Address, replacement.Id);
+            return false;
+        }
+
+        BrokerLog.AcceleratorAttached(logger, replacement.Id, replacement.Host, replacement.Ordinal, replacement.SliceType, agent.AgentId, agent.Address);
+        return true;
+    }
+
+    // Called inside the gate.
+    private PlacementResult Place(SliceTypeSpec sliceType)
+    {
+        IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> allocations = book.AllocationsByAgent();
+        return SlicePlacer.Place(sliceType, registry.Snapshot().Select(agent =>
+        {
+            (long memory, double compute) = allocations.GetValueOrDefault(agent.AgentId);
+            return new AgentLoad(agent.AgentId, registry.IsHealthy(agent), agent.CapacityMemoryBytes, agent.CapacityCompute, memory, compute);
+        }));
+    }
 
     // Called inside the gate.
     private (AgentRecord Agent, AttachmentRecord Attachment) Reserve(string host, SliceTypeSpec sliceType, string hostType)

@@ -84,6 +84,15 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
         return true;
     }
 
+    /// <summary>Forgets the agent (revoked): it is no longer placed on and its slices show unhealthy.</summary>
+    public bool Remove(string agentId)
+    {
+        lock (_lock)
+        {
+            return _agents.Remove(agentId);
+        }
+    }
+
     public bool TryGet(string agentId, [NotNullWhen(true)] out AgentRecord? agent)
     {
         lock (_lock)

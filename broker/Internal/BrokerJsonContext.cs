@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
+using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
@@ -16,6 +18,9 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
 [JsonSerializable(typeof(UsageDocument))]
+[JsonSerializable(typeof(ApiKeysDocument))]
+[JsonSerializable(typeof(EnrollmentTokensDocument))]
+[JsonSerializable(typeof(AgentCredentialsDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

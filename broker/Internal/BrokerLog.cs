@@ -82,4 +82,28 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 44, EventName = "UsageSaveFailed", Level = LogLevel.Warning,
         Message = "Usage could not be saved to {Path}; trying again in {Interval}")]
     public static partial void UsageSaveFailed(ILogger logger, string path, TimeSpan interval, Exception exception);
+
+    [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
+        Message = "--insecure: serving {Listen} without TLS to other machines; API keys, models and tensors travel in the clear")]
+    public static partial void ListeningInsecurely(ILogger logger, string listen);
+    // Audit events of enrolment: ids and names only, never a token or credential.
+    [LoggerMessage(EventId = 60, EventName = "EnrollmentCreated", Level = LogLevel.Information,
+        Message = "Audit: enrolment token {TokenId} created for agent '{AgentName}', expires {ExpiresAt:O}, reusable {Reusable}")]
+    public static partial void EnrollmentCreated(ILogger logger, string tokenId, string agentName, DateTimeOffset expiresAt, bool reusable);
+
+    [LoggerMessage(EventId = 61, EventName = "AgentEnrolled", Level = LogLevel.Information,
+        Message = "Audit: agent {AgentId} '{AgentName}' enrolled with token {TokenId}; credential {CredentialId}")]
+    public static partial void AgentEnrolled(ILogger logger, string agentId, string agentName, string tokenId, string credentialId);
+
+    [LoggerMessage(EventId = 62, EventName = "EnrollmentRefused", Level = LogLevel.Warning,
+        Message = "Audit: enrolment with token {TokenId} refused (unknown, expired or used up)")]
+    public static partial void EnrollmentRefused(ILogger logger, string tokenId);
+
+    [LoggerMessage(EventId = 63, EventName = "AgentRevoked", Level = LogLevel.Warning,
+        Message = "Audit: agent {AgentId} '{AgentName}' revoked (credential {CredentialId}); {Moved} slices moved, {Stranded} left unhealthy")]
+    public static partial void AgentRevoked(ILogger logger, string agentId, string agentName, string credentialId, int moved, int stranded);
+
+    [LoggerMessage(EventId = 64, EventName = "AgentCallRefused", Level = LogLevel.Warning,
+        Message = "Audit: {Method} from agent '{AgentId}' refused: {Reason}")]
+    public static partial void AgentCallRefused(ILogger logger, string method, string agentId, string reason);
 }

@@ -1,8 +1,10 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -14,8 +16,8 @@ namespace AccelBroker.Broker.Services;
 
 /// <summary>
 /// The <c>Broker</c> gRPC service. It only translates: the logic lives in <see cref="AgentRegistry"/>,
-/// <see cref="AttachmentCoordinator"/> and <see cref="FleetDescriber"/>, so that authentication can later
-/// be added in front of these calls without touching it.
+/// <see cref="AttachmentCoordinator"/> and <see cref="FleetDescriber"/>, and authorization sits in front of
+/// these calls (<see cref="BrokerAuthorization"/>) without touching it.
 /// </summary>
 internal sealed class BrokerGrpcService(
     BrokerOptions options,
@@ -26,11 +28,27 @@ internal sealed class BrokerGrpcService(
     AttachmentCoordinator coordinator,
     FleetDescriber describer,
     UsageAccountant usage,
+    ApiKeyAdministration keys,
+    AgentEnrollment enrollment,
+    EnrollmentBook enrollmentBook,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
     {
+        if (context.UserState.TryGetValue(AgentAuthenticationInterceptor.PrincipalKey, out object? state) && state is AgentPrincipal principal)
+        {
+            // An enrolled agent registers under the id it was enrolled with (the authenticator refused any other).
+            request.AgentId = principal.AgentId;
+        }
+
         AgentRecord agent = registry.Register(request);
+        if (options.RequireAgentEnrollment && enrollmentBook.IsRevoked(agent.AgentId))
+        {
+            // Revoked while this registration was in flight: take it back so the agent is never placed on.
+            registry.Remove(agent.AgentId);
+            throw DomainException.Unauthenticated("agent credential is unknown or revoked; enrol the agent again");
+        }
+
         var response = new RegisterAgentResponse
         {
             AgentId = agent.AgentId,
@@ -69,7 +87,12 @@ internal sealed class BrokerGrpcService(
             throw DomainException.Invalid($"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}");
         }
 
-        return new() { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+        var response = new AttachResponse { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+        Accelerator a = response.Accelerator;
+        SecurityLog.AcceleratorAttached(logger, a.SliceType, a.Host, a.Ordinal, a.Id, ApiKeyAdministration.CallerName(context), context.Peer);
+        // After the attach: a credential issued for an attach that then failed would be live yet never handed out.
+        keys.IssueHostCredential(request, response, context);
+        return response;
     }
 
     public override Task<ListPricesResponse> ListPrices(ListPricesRequest request, ServerCallContext context) =>
@@ -79,6 +102,8 @@ internal sealed class BrokerGrpcService(
     {
         Accelerator detached = await coordinator.DetachAsync(request.Host, request.Ordinal, context.CancellationToken);
         usage.Forget(detached.Id);
+        SecurityLog.AcceleratorDetached(logger, detached.Ordinal, detached.Id, detached.Host, ApiKeyAdministration.CallerName(context), context.Peer);
+        keys.RetireHostCredential(detached.Host, context);
         return new() { Accelerator = detached };
     }
 
@@ -99,4 +124,24 @@ internal sealed class BrokerGrpcService(
 
     public override Task<GetUsageResponse> GetUsage(GetUsageRequest request, ServerCallContext context) =>
         Task.FromResult(usage.Describe(request));
+
+    public override Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.Create(request, context));
+
+    public override Task<ListApiKeysResponse> ListApiKeys(ListApiKeysRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.List(request));
+
+    public override Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context) =>
+        Task.FromResult(keys.Revoke(request, context));
+    public override Task<CreateEnrollmentResponse> CreateEnrollment(CreateEnrollmentRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.Create(request.Name, request.Ttl?.ToTimeSpan(), request.Reusable));
+
+    public override Task<EnrollAgentResponse> EnrollAgent(EnrollAgentRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.Enroll(AgentAuthenticator.BearerOf(context)));
+
+    public override Task<ListEnrolledAgentsResponse> ListEnrolledAgents(ListEnrolledAgentsRequest request, ServerCallContext context) =>
+        Task.FromResult(enrollment.List());
+
+    public override Task<RevokeAgentResponse> RevokeAgent(RevokeAgentRequest request, ServerCallContext context) =>
+        enrollment.RevokeAsync(request.AgentId, context.CancellationToken);
 }

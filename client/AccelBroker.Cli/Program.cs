@@ -50,12 +50,14 @@ public static class Program
         var root = new RootCommand("accel: attach, describe and use AccelBroker accelerators.");
         root.Options.Add(CommonOptions.Broker);
         root.Options.Add(CommonOptions.CaFile);
+        root.Options.Add(CommonOptions.ApiKeyFile);
         root.Subcommands.Add(SliceTypesCommand.Create());
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(AttachCommand.Create());
         root.Subcommands.Add(DetachCommand.Create());
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
+        root.Subcommands.Add(AgentsCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(MaxModelsCommand.Create());
@@ -64,6 +66,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(CertsCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 }

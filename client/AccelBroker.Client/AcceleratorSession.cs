@@ -34,7 +34,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         if (options.UsageReportInterval > TimeSpan.Zero)
         {
             // Reports are rare and small: the process's pooled channel to the broker serves every session.
-            var brokerClient = new Protocol.V1.Broker.BrokerClient(Intercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
+            var brokerClient = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
             _reporter = new UsageReporter(brokerClient, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
         }
     }
@@ -64,7 +64,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         // The broker is not on the data path: this channel lives only for the lookup.
         using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout, options.CaFile))
         {
-            var client = new Protocol.V1.Broker.BrokerClient(Intercepted(brokerChannel, options));
+            var client = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(brokerChannel, options));
             resolved = await client.ResolveAcceleratorAsync(
                 new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal },
                 deadline: Deadline(options),
@@ -384,6 +384,10 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     // The caller's interceptors see calls as the session makes them, and errors as the session reports them.
     private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
         channel.Intercept(ConnectionLossInterceptor.Instance).Intercept([.. options.Interceptors]);
+
+    // The credential goes to the broker alone: an agent must never learn a host credential or an operator key.
+    private static CallInvoker BrokerIntercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
+        channel.Intercept(ConnectionLossInterceptor.Instance).Intercept(BearerCredential.Around(options.Interceptors, options.ResolveCredential()));
 
     private static DateTime Deadline(AcceleratorSessionOptions options) => DateTime.UtcNow + options.CallTimeout;
 }

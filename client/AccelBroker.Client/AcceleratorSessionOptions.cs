@@ -11,11 +11,24 @@ public sealed record AcceleratorSessionOptions
     /// <summary>Environment variable naming this client host.</summary>
     public const string HostVariable = "ACCEL_HOST";
 
+    /// <summary>Environment variable holding the host's credential (<see cref="HostCredential"/>).</summary>
+    public const string HostCredentialVariable = "ACCEL_HOST_CREDENTIAL";
+
+    /// <summary>Environment variable holding an operator API key, the fallback when no host credential is given.</summary>
+    public const string ApiKeyVariable = "ACCEL_API_KEY";
+
     /// <summary>Broker URL; defaults to <c>ACCEL_BROKER</c>.</summary>
     public string? Broker { get; init; }
 
     /// <summary>Client host the accelerator is attached to; defaults to <c>ACCEL_HOST</c>, then the machine's host name.</summary>
     public string? Host { get; init; }
+
+    /// <summary>
+    /// What the session presents to the broker to resolve the host's accelerator and report its usage: the host credential
+    /// <c>accel attach</c> printed for the host (<c>abh_…</c>), or an operator API key. Defaults to <c>ACCEL_HOST_CREDENTIAL</c>,
+    /// then <c>ACCEL_API_KEY</c>. It is sent to the broker only, never to an agent.
+    /// </summary>
+    public string? HostCredential { get; init; }
 
     /// <summary>Accelerator ordinal on the host (0 for EI's eia:0).</summary>
     public int Ordinal { get; init; }
@@ -54,6 +67,9 @@ public sealed record AcceleratorSessionOptions
     internal string ResolveBroker() =>
         Broker ?? Environment.GetEnvironmentVariable(BrokerVariable)
         ?? throw new InvalidOperationException($"no broker given: set {nameof(Broker)} or the {BrokerVariable} environment variable");
+
+    internal string? ResolveCredential() =>
+        HostCredential ?? Environment.GetEnvironmentVariable(HostCredentialVariable) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
 
     internal string ResolveHost() =>
         Host ?? Environment.GetEnvironmentVariable(HostVariable) ?? System.Net.Dns.GetHostName();

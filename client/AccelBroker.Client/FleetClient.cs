@@ -36,7 +36,8 @@ public sealed class FleetClient : IDisposable
             ?? throw new InvalidOperationException($"no broker given: set {nameof(FleetClientOptions.Broker)} or the {AcceleratorSessionOptions.BrokerVariable} environment variable");
         // Operator calls are few: a channel of its own, closed on dispose, rather than the process's pooled ones.
         _channel = AgentChannels.Create(Broker, _options.ConnectTimeout, _options.CaFile);
-        _broker = new Protocol.V1.Broker.BrokerClient(_channel.CreateCallInvoker().Intercept([.. _options.Interceptors]));
+        string? apiKey = _options.ApiKey ?? Environment.GetEnvironmentVariable(AcceleratorSessionOptions.ApiKeyVariable);
+        _broker = new Protocol.V1.Broker.BrokerClient(_channel.CreateCallInvoker().Intercept(BearerCredential.Around(_options.Interceptors, apiKey)));
     }
 
     /// <summary>The broker's URL.</summary>
@@ -70,6 +71,51 @@ public sealed class FleetClient : IDisposable
         return response.Accelerator;
     }
 
+    /// <summary>
+    /// Attaches as <see cref="AttachAsync(string, string, string?, CancellationToken)"/> does and returns the broker's whole answer,
+    /// including the host's credential (<see cref="AttachResponse.HostCredential"/>) when this attach created it: the host's first,
+    /// or one with <see cref="AttachRequest.NewHostCredential"/> set, which revokes the old credential.
+    /// </summary>
+    /// <param name="request">Host, slice type, host type and whether to issue a new host credential.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The accelerator and, when issued now, the host credential, shown this once.</returns>
+    /// <exception cref="RpcException">As the other overload; PermissionDenied without the operator role.</exception>
+    public async Task<AttachResponse> AttachAsync(AttachRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return await _broker.AttachAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Creates an operator API key (admin role needed).</summary>
+    /// <param name="name">Who or what will hold it.</param>
+    /// <param name="role">Viewer, operator or admin.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The key's description and its secret, shown this once: the broker keeps only a hash.</returns>
+    /// <exception cref="RpcException">PermissionDenied without the admin role; InvalidArgument for an empty name or a host role.</exception>
+    public async Task<CreateApiKeyResponse> CreateApiKeyAsync(string name, ApiKeyRole role, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return await _broker.CreateApiKeyAsync(new CreateApiKeyRequest { Name = name, Role = role }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Lists API keys and host credentials, without their secrets (admin role needed).</summary>
+    /// <param name="includeRevoked">Include revoked keys.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Id, name, role, host, creation and revocation of each key, oldest first.</returns>
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(bool includeRevoked = false, CancellationToken cancellationToken = default) =>
+        (await _broker.ListApiKeysAsync(new ListApiKeysRequest { IncludeRevoked = includeRevoked }, deadline: Deadline(), cancellationToken: cancellationToken)).Keys;
+
+    /// <summary>Revokes an API key or host credential by id; it stops working at once (admin role needed).</summary>
+    /// <param name="id">The key's public id, as <see cref="ListApiKeysAsync"/> shows it.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The revoked key.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown id.</exception>
+    public async Task<ApiKeyInfo> RevokeApiKeyAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return (await _broker.RevokeApiKeyAsync(new RevokeApiKeyRequest { Id = id }, deadline: Deadline(), cancellationToken: cancellationToken)).Key;
+    }
+
     /// <summary>Detaches the host's accelerator at <paramref name="ordinal"/>, freeing its slice; its usage is forgotten.</summary>
     /// <param name="host">The client host.</param>
     /// <param name="ordinal">The accelerator's ordinal on it.</param>
@@ -98,6 +144,42 @@ public sealed class FleetClient : IDisposable
     /// <returns>Every agent.</returns>
     public async Task<IReadOnlyList<AgentDescription>> DescribeAgentsAsync(CancellationToken cancellationToken = default) =>
         (await _broker.DescribeAgentsAsync(new DescribeAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).Agents;
+
+    /// <summary>Creates an enrolment token for a new agent; the broker keeps only its hash, so this is the one chance to read it.</summary>
+    /// <param name="name">Name of the agent the token is for (shown in listings and the broker's audit log).</param>
+    /// <param name="lifetime">How long the token may be used; <see langword="null"/> means one hour (at most 30 days).</param>
+    /// <param name="reusable">Whether it enrols any number of agents until it expires, rather than exactly one.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The token (<c>abe_...</c>), its public id and its expiry. Treat the token as a secret.</returns>
+    /// <exception cref="RpcException">InvalidArgument for an empty name or a lifetime out of range.</exception>
+    public async Task<CreateEnrollmentResponse> CreateEnrollmentAsync(string name, TimeSpan? lifetime = null, bool reusable = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var request = new CreateEnrollmentRequest { Name = name, Reusable = reusable };
+        if (lifetime is { } ttl)
+        {
+            request.Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(ttl);
+        }
+
+        return await _broker.CreateEnrollmentAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Lists the enrolled agents: id, name, when enrolled, last seen and whether revoked.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Every enrolled agent, oldest first.</returns>
+    public async Task<IReadOnlyList<EnrolledAgent>> ListEnrolledAgentsAsync(CancellationToken cancellationToken = default) =>
+        (await _broker.ListEnrolledAgentsAsync(new ListEnrolledAgentsRequest(), deadline: Deadline(), cancellationToken: cancellationToken)).Agents;
+
+    /// <summary>Revokes an enrolled agent at once: its next registration or heartbeat is refused and it gets no new slice.</summary>
+    /// <param name="agentId">The agent's id (see <see cref="ListEnrolledAgentsAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The revoked agent and what became of its slices.</returns>
+    /// <exception cref="RpcException">NotFound when no enrolled agent has this id.</exception>
+    public async Task<RevokeAgentResponse> RevokeAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        return await _broker.RevokeAgentAsync(new RevokeAgentRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
 
     /// <summary>Resolves the host's accelerator at <paramref name="ordinal"/> (EI's <c>eia:N</c>) to its slice and agent.</summary>
     /// <param name="host">The client host.</param>

@@ -8,6 +8,13 @@ public sealed record FleetClientOptions
     /// <summary>Broker URL; defaults to the <c>ACCEL_BROKER</c> environment variable (<see cref="AcceleratorSessionOptions.BrokerVariable"/>).</summary>
     public string? Broker { get; init; }
 
+    /// <summary>
+    /// Operator API key (<c>abk_…</c>) sent with every broker call; defaults to the <c>ACCEL_API_KEY</c> environment variable
+    /// (<see cref="AcceleratorSessionOptions.ApiKeyVariable"/>). Its role decides what the broker allows: viewer (describe,
+    /// usage, prices), operator (also attach, detach, resolve any host), admin (also manage keys). Never sent to agents.
+    /// </summary>
+    public string? ApiKey { get; init; }
+
     /// <summary>How long to wait for a TCP connection before reporting the broker unavailable. Default 5 seconds.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

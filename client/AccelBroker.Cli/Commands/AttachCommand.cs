@@ -13,19 +13,37 @@ internal static class AttachCommand
         Option<string> host = CommonOptions.Host();
         Option<string> type = new("--type") { Description = "Slice type, e.g. eia2.medium", Required = true };
         Option<string?> hostType = new("--host-type") { Description = "Instance type of the client host, e.g. c5.large" };
+        Option<bool> newCredential = new("--new-host-credential") { Description = "Issue the host a new credential, revoking its old one" };
         Option<bool> json = CommonOptions.Json();
-        var command = new Command("attach", "Attach an accelerator slice to a client host") { host, type, hostType, json };
+        var command = new Command("attach", "Attach an accelerator slice to a client host") { host, type, hostType, newCredential, json };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             using FleetClient fleet = CommonOptions.OpenFleet(parse);
-            Accelerator a = await fleet.AttachAsync(parse.GetValue(host)!, parse.GetValue(type)!, parse.GetValue(hostType), cancellationToken);
+            AttachResponse response = await fleet.AttachAsync(
+                new AttachRequest { Host = parse.GetValue(host)!, SliceType = parse.GetValue(type)!, HostType = parse.GetValue(hostType) ?? "", NewHostCredential = parse.GetValue(newCredential) },
+                cancellationToken);
+            Accelerator a = response.Accelerator;
+            string? credential = response.HostCredential is { Length: > 0 } c ? c : null;
             if (parse.GetValue(json))
             {
-                CliJson.Print(AcceleratorJson.From(a));
+                // The accelerator's usual shape, plus the credential when this attach issued one.
+                System.Text.Json.Nodes.JsonObject output = CliJson.ToObject(AcceleratorJson.From(a));
+                if (credential is not null)
+                {
+                    output["host_credential"] = credential;
+                    output["host_credential_id"] = response.HostCredentialId;
+                }
+
+                CliJson.Print(output);
             }
             else
             {
                 Console.Out.WriteLine($"attached {a.SliceType} to {a.Host} as ordinal {a.Ordinal} (eia:{a.Ordinal}): id {a.Id}, agent {a.AgentId} at {a.AgentAddress}, device {Formatting.Device(a.Device)}");
+                if (credential is not null)
+                {
+                    // Shown once: the broker keeps only its hash.
+                    Console.Out.WriteLine($"host credential for {a.Host} (shown once; set {AcceleratorSessionOptions.HostCredentialVariable} on the host): {credential}");
+                }
             }
 
             return 0;

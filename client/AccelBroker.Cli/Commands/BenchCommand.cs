@@ -41,13 +41,13 @@ internal static class BenchCommand
             string hostName = parse.GetValue(host)!;
             int hostOrdinal = parse.GetValue(ordinal);
 
-            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker, CaFile = parse.GetValue(CommonOptions.CaFile) });
+            using var fleet = new FleetClient(CommonOptions.FleetOptions(parse));
             PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             Accelerator resolved = await fleet.ResolveAcceleratorAsync(hostName, hostOrdinal, cancellationToken);
             UsedPrices used = UsedPrices.For(catalog, resolved);
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
-                new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile) }, cancellationToken);
+                new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile), HostCredential = CommonOptions.ApiKey(parse) }, cancellationToken);
             ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
             bool asJson = parse.GetValue(json);
             Measurement measured = asJson || Console.IsOutputRedirected

@@ -71,7 +71,7 @@ internal static class CompareCommand
             }
 
             string broker = CommonOptions.RequireBroker(parse);
-            using var fleet = new FleetClient(new FleetClientOptions { Broker = broker, CaFile = parse.GetValue(CommonOptions.CaFile) });
+            using var fleet = new FleetClient(CommonOptions.FleetOptions(parse));
             PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             // Every type is checked before anything is attached.
             Check(hosts, "host type", n => catalog.TryGetInstance(n, out _), catalog.KnownInstanceNames);

@@ -24,6 +24,8 @@ internal static class RunCommand
                 Host = parse.GetValue(host),
                 Ordinal = parse.GetValue(ordinal),
                 CaFile = parse.GetValue(CommonOptions.CaFile),
+                // An operator's key when given; otherwise the session falls back to the host's ACCEL_HOST_CREDENTIAL.
+                HostCredential = CommonOptions.ApiKey(parse),
             };
             Tensor[] tensors = (parse.GetValue(inputs) ?? []).Select(f => Npy.Read(f.FullName)).ToArray();
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(options, cancellationToken);

@@ -41,9 +41,13 @@ internal sealed class CompareMeasurer
     public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> AttachedAsync(string hostType, string sliceType, CancellationToken cancellationToken)
     {
         Accelerator accelerator;
+        string hostCredential;
         try
         {
-            accelerator = await _fleet.AttachAsync(TempHost, sliceType, hostType, cancellationToken);
+            // The temporary host is new, so the broker hands out its credential: the session uses it as an application would.
+            AttachResponse attached = await _fleet.AttachAsync(new AttachRequest { Host = TempHost, SliceType = sliceType, HostType = hostType }, cancellationToken);
+            accelerator = attached.Accelerator;
+            hostCredential = attached.HostCredential;
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted or StatusCode.FailedPrecondition or StatusCode.NotFound)
         {
@@ -53,7 +57,7 @@ internal sealed class CompareMeasurer
         try
         {
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
-                new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal, CaFile = _caFile }, cancellationToken);
+                new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal, CaFile = _caFile, HostCredential = hostCredential }, cancellationToken);
             Measurement measured = _progress
                 ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, tick, cancellationToken))
                 : await SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, null, cancellationToken);

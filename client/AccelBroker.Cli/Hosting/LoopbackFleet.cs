@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using AccelBroker.Agent;
 using AccelBroker.Broker;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,9 +21,11 @@ internal sealed class LoopbackFleet : IAsyncDisposable
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
     private readonly GrpcChannel _brokerChannel;
+    private readonly ConcurrentDictionary<string, string> _hostCredentials = new(StringComparer.Ordinal);
 
-    private LoopbackFleet(WebApplication broker, WebApplication agent, string dataDirectory)
+    private LoopbackFleet(WebApplication broker, WebApplication agent, string dataDirectory, string adminKey)
     {
+        AdminKey = adminKey;
         Broker = broker;
         Agent = agent;
         DataDirectory = dataDirectory;
@@ -30,8 +34,16 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         BrokerMetricsUrl = broker.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
         AgentMetricsUrl = agent.Services.GetService<AccelBroker.Hosting.Metrics.MetricsEndpoint>()?.ScrapeUrl();
         _brokerChannel = GrpcChannel.ForAddress(BrokerUrl, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) } });
-        BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel);
+        string authorization = "Bearer " + adminKey;
+        BrokerClient = new Protocol.V1.Broker.BrokerClient(_brokerChannel.Intercept(headers =>
+        {
+            headers.Add("authorization", authorization);
+            return headers;
+        }));
     }
+
+    /// <summary>The admin API key the fleet made for itself: loopback fleets provision their own credentials.</summary>
+    public string AdminKey { get; }
 
     public WebApplication Broker { get; }
 
@@ -68,9 +80,15 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         try
         {
             broker = BrokerHost.Build(
-                new BrokerOptions { Listen = "http://127.0.0.1:0", HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath, MetricsListen = metricsListen },
+                new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, HeartbeatInterval = options.HeartbeatInterval, CatalogPath = options.CatalogPath, MetricsListen = metricsListen },
                 Quiet);
+            // Before start-up, so the broker never runs without an admin key (and never warns about it).
+            string adminKey = BrokerHost.CreateApiKey(broker, "loopback-admin");
             await broker.StartAsync(cancellationToken);
+
+            // The agent enrols like a real one: a single-use token in a file only this user can read.
+            string tokenFile = Path.Combine(dataDirectory, "enrollment-token");
+            await WriteOwnerOnlyAsync(tokenFile, BrokerEnrollmentTokens.Create(broker.Services, "loopback-agent"), cancellationToken);
             agent = AgentHost.Build(
                 new AgentOptions
                 {
@@ -78,6 +96,8 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                     BrokerAddress = broker.Urls.First(),
                     Device = "cpu",
                     DataDirectory = dataDirectory,
+                    EnrollmentTokenFile = tokenFile,
+                    CredentialFile = Path.Combine(dataDirectory, "agent-credential"),
                     MemoryBytes = options.AgentMemoryBytes,
                     IntraOpThreads = options.IntraOpThreads,
                     ExecutionSlots = options.ExecutionSlots ?? new AgentOptions().ExecutionSlots,
@@ -85,7 +105,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                 },
                 Quiet);
             await agent.StartAsync(cancellationToken);
-            var fleet = new LoopbackFleet(broker, agent, dataDirectory);
+            var fleet = new LoopbackFleet(broker, agent, dataDirectory, adminKey);
             await fleet.WaitForHealthyAgentAsync(options.RegistrationTimeout, cancellationToken);
             return fleet;
         }
@@ -101,11 +121,25 @@ internal sealed class LoopbackFleet : IAsyncDisposable
     public async Task<Protocol.V1.Accelerator> AttachAsync(string host, string sliceType, CancellationToken cancellationToken = default)
     {
         AttachResponse response = await BrokerClient.AttachAsync(new AttachRequest { Host = host, SliceType = sliceType }, deadline: Deadline(), cancellationToken: cancellationToken);
+        if (response.HostCredential.Length > 0)
+        {
+            _hostCredentials[host] = response.HostCredential;
+        }
+
         return response.Accelerator;
     }
 
-    public Task<AcceleratorSession> OpenSessionAsync(string host, int ordinal, AcceleratorSessionOptions? options = null, CancellationToken cancellationToken = default) =>
-        AcceleratorSession.OpenAsync((options ?? new AcceleratorSessionOptions()) with { Broker = BrokerUrl, Host = host, Ordinal = ordinal }, cancellationToken);
+    /// <summary>The credential the broker issued to <paramref name="host"/> at its first attach through this fleet; <see langword="null"/> when none was.</summary>
+    public string? HostCredentialOf(string host) => _hostCredentials.GetValueOrDefault(host);
+
+    /// <summary>Opens a session as the host's application would: with the host's credential (the admin key for a host attached elsewhere).</summary>
+    public Task<AcceleratorSession> OpenSessionAsync(string host, int ordinal, AcceleratorSessionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new AcceleratorSessionOptions();
+        return AcceleratorSession.OpenAsync(
+            options with { Broker = BrokerUrl, Host = host, Ordinal = ordinal, HostCredential = options.HostCredential ?? HostCredentialOf(host) ?? AdminKey },
+            cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -130,6 +164,18 @@ internal sealed class LoopbackFleet : IAsyncDisposable
         }
 
         throw new TimeoutException($"the in-process agent did not register with the broker within {timeout.TotalSeconds:0} s");
+    }
+
+    private static async Task WriteOwnerOnlyAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var writer = new StreamWriter(path, System.Text.Encoding.UTF8, create);
+        await writer.WriteAsync(content.AsMemory(), cancellationToken);
     }
 
     private static async Task StopAsync(WebApplication? app)

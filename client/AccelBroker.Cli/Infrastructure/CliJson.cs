@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace AccelBroker.Cli.Infrastructure;
 
@@ -12,4 +13,7 @@ internal static class CliJson
     };
 
     public static void Print<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Options));
+
+    /// <summary><paramref name="value"/> as a JSON object, for output that adds fields to a shared shape.</summary>
+    public static JsonObject ToObject<T>(T value) => JsonSerializer.SerializeToNode(value, Options)!.AsObject();
 }

@@ -19,6 +19,12 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static Option<string?> ApiKeyFile { get; } = new("--api-key-file")
+    {
+        Description = $"File holding the operator API key (default: ${AcceleratorSessionOptions.ApiKeyVariable})",
+        Recursive = true,
+    };
+
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of a table" };
 
     public static Option<string> Host() => new("--host")
@@ -54,7 +60,31 @@ internal static class CommonOptions
     };
 
     /// <summary>A client of the broker given with <c>--broker</c> or <c>ACCEL_BROKER</c>, for one verb.</summary>
-    public static FleetClient OpenFleet(ParseResult parse) => new(new FleetClientOptions { Broker = RequireBroker(parse), CaFile = parse.GetValue(CaFile) });
+    public static FleetClient OpenFleet(ParseResult parse) => new(FleetOptions(parse));
+
+    /// <summary>Broker, CA file and API key as the command line gives them.</summary>
+    public static FleetClientOptions FleetOptions(ParseResult parse) =>
+        new() { Broker = RequireBroker(parse), CaFile = parse.GetValue(CaFile), ApiKey = ApiKey(parse) };
+
+    /// <summary>The API key from <c>--api-key-file</c>, else <c>ACCEL_API_KEY</c>; <see langword="null"/> when neither is given.</summary>
+    public static string? ApiKey(ParseResult parse)
+    {
+        if (parse.GetValue(ApiKeyFile) is not { Length: > 0 } file)
+        {
+            return Environment.GetEnvironmentVariable(AcceleratorSessionOptions.ApiKeyVariable) is { Length: > 0 } key ? key.Trim() : null;
+        }
+
+        try
+        {
+            return File.ReadAllText(file).Trim() is { Length: > 0 } fromFile
+                ? fromFile
+                : throw new CliException($"--api-key-file '{file}' is empty");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--api-key-file '{file}' cannot be read: {ex.Message}");
+        }
+    }
 
     public static string RequireBroker(ParseResult parse) =>
         parse.GetValue(Broker) is { Length: > 0 } broker

@@ -70,7 +70,9 @@ public sealed class BrokerSettingsTests
                 .AddInMemoryCollection([KeyValuePair.Create($"Broker:{setting.Key}", (string?)setting.Sample)])
                 .Build();
 
-            Assert.Equal(BrokerCommandLine.Parse([], configured).Options, BrokerCommandLine.Parse([setting.Flag!, setting.Sample]).Options);
+            // A switch (no value name) is given bare on the command line.
+            string[] args = setting.ValueName is null ? [setting.Flag!] : [setting.Flag!, setting.Sample];
+            Assert.Equal(BrokerCommandLine.Parse([], configured).Options, BrokerCommandLine.Parse(args).Options);
         }
     }
 

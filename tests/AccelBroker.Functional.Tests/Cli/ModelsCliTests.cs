@@ -307,7 +307,7 @@ public sealed class ModelsCliTests : IClassFixture<ClusterFixture>
     }
 
     private Task<AcceleratorSession> OpenAsync(string host) =>
-        AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = 0, UsageReportInterval = TimeSpan.Zero });
+        AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = 0, UsageReportInterval = TimeSpan.Zero, HostCredential = _cluster.AdminKey });
 
     private async Task<JsonDocument> JsonAsync(params string[] args)
     {

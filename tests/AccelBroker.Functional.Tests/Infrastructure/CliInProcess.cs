@@ -14,6 +14,7 @@ internal static class CliInProcess
 
     public static async Task<CliProcess.Result> RunAsync(params string[] args)
     {
+        args = TestCredentials.WithKey(args);
         using var output = new StringWriter();
         using var error = new StringWriter();
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings

@@ -11,6 +11,7 @@ internal static class CliProcess
 
     public static async Task<Result> RunAsync(params string[] args)
     {
+        args = TestCredentials.WithKey(args);
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -26,6 +27,7 @@ internal static class CliProcess
 
         start.Environment.Remove("ACCEL_BROKER");
         start.Environment.Remove("ACCEL_HOST");
+        start.Environment.Remove("ACCEL_API_KEY");
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start accel");
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();

@@ -118,7 +118,7 @@ public sealed class BadInputTests : IClassFixture<ClusterFixture>
         await _cluster.AttachAsync(host, TestCluster.TinySlice);
 
         RpcException error = await Assert.ThrowsAsync<RpcException>(() =>
-            AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = 5 }));
+            AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = 5, HostCredential = _cluster.AdminKey }));
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
         Assert.Contains("0, 1", error.Status.Detail);

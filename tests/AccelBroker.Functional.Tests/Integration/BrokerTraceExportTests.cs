@@ -1,11 +1,13 @@
 using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Infrastructure;
+using Grpc.Core.Interceptors;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using TracerProvider = OpenTelemetry.Trace.TracerProvider;
 using Xunit;
+using TracerProvider = OpenTelemetry.Trace.TracerProvider;
 
 namespace AccelBroker.Tests.Integration;
 
@@ -18,11 +20,13 @@ public sealed class BrokerTraceExportTests
         await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
 
         WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url });
+        string adminKey = BrokerHost.CreateApiKey(broker, "trace-admin");
         await broker.StartAsync();
+        TestCredentials.Register(broker.Urls.First(), adminKey);
         try
         {
             using GrpcChannel channel = GrpcChannel.ForAddress(broker.Urls.First());
-            var client = new AccelBroker.Protocol.V1.Broker.BrokerClient(channel);
+            var client = new AccelBroker.Protocol.V1.Broker.BrokerClient(channel.Intercept(TestCredentials.Adding(broker.Urls.First())));
             await client.RegisterAgentAsync(
                 new RegisterAgentRequest
                 {

@@ -116,7 +116,7 @@ public sealed class FleetClientTests : IClassFixture<ClusterFixture>
         Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), $"took {waited.Elapsed}");
     }
 
-    private FleetClient Fleet() => new(new FleetClientOptions { Broker = _cluster.BrokerUrl });
+    private FleetClient Fleet() => new(new FleetClientOptions { Broker = _cluster.BrokerUrl, ApiKey = _cluster.AdminKey });
 
     private static string NewHost() => "fleet-" + Guid.NewGuid().ToString("N")[..8];
 }

@@ -182,7 +182,8 @@ public sealed class MetricsTests
         await using LoopbackFleet fleet = await StartAsync();
         await fleet.AttachAsync("cli-host", "eia2.medium");
 
-        CliProcess.Result result = await CliInProcess.RunAsync("describe-agents", "--json", "--broker", fleet.BrokerUrl);
+        CliProcess.Result result = await CliInProcess.RunAsync("describe-agents", "--json", "--broker", fleet.BrokerUrl, "--api-key-file", TestCredentials.Register(fleet.BrokerUrl, fleet.AdminKey));
+        TestCredentials.Forget(fleet.BrokerUrl);
 
         Assert.Equal(0, result.ExitCode);
         using JsonDocument json = JsonDocument.Parse(result.StdOut);

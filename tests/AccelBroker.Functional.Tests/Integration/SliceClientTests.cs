@@ -185,5 +185,5 @@ public sealed class SliceClientTests : IClassFixture<ClusterFixture>
         return path;
     }
 
-    private FleetClient Fleet() => new(new FleetClientOptions { Broker = _cluster.BrokerUrl });
+    private FleetClient Fleet() => new(new FleetClientOptions { Broker = _cluster.BrokerUrl, ApiKey = _cluster.AdminKey });
 }

@@ -44,7 +44,9 @@ public sealed class TlsTests : IAsyncLifetime
             CaFile = CaFile,
             HeartbeatInterval = TimeSpan.FromSeconds(0.5),
         });
+        string adminKey = BrokerHost.CreateApiKey(_broker, "tls-admin");
         await _broker.StartAsync();
+        TestCredentials.Register(BrokerUrl, adminKey);
         _agent = AgentHost.Build(new AgentOptions
         {
             Listen = "https://127.0.0.1:0",
@@ -88,7 +90,7 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.True(ran.ExitCode == 0, ran.StdErr);
         Assert.True(File.Exists(Path.Combine(outputDir, "output_0.npy")));
 
-        using AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = BrokerUrl, Host = host, Ordinal = 0, CaFile = CaFile });
+        using AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = BrokerUrl, Host = host, Ordinal = 0, CaFile = CaFile, HostCredential = TestCredentials.KeyOf(BrokerUrl) });
         RemoteModel model = await session.LoadModelAsync(Fixtures.Path("identity.pt"));
         Tensor input = Fixtures.Npy("identity.input0.npy");
         ModelOutput output = await session.RunAsync(model, [input]);
@@ -99,7 +101,7 @@ public sealed class TlsTests : IAsyncLifetime
     public async Task AClientTrustingAnotherCaFailsTheHandshakeWithUnavailable()
     {
         RpcException session = await Assert.ThrowsAsync<RpcException>(() =>
-            AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = BrokerUrl, Host = "tls-wrong", Ordinal = 0, CaFile = WrongCaFile }));
+            AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = BrokerUrl, Host = "tls-wrong", Ordinal = 0, CaFile = WrongCaFile, HostCredential = TestCredentials.KeyOf(BrokerUrl) }));
         Assert.True(session.StatusCode == StatusCode.Unavailable, session.ToString());
         Assert.Contains("certificate (CN=broker) is not trusted", session.Status.Detail);
 
@@ -109,7 +111,7 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.Contains("is not trusted", cli.StdErr);
 
         // Without a CA file the system store decides, and it does not know a private CA.
-        using var fleet = new FleetClient(new FleetClientOptions { Broker = BrokerUrl });
+        using var fleet = new FleetClient(new FleetClientOptions { Broker = BrokerUrl, ApiKey = TestCredentials.KeyOf(BrokerUrl) });
         RpcException system = await Assert.ThrowsAsync<RpcException>(() => fleet.ListSliceTypesAsync());
         Assert.Equal(StatusCode.Unavailable, system.StatusCode);
         Assert.Contains("is not trusted: it does not chain to a CA in the system store", system.Status.Detail);
@@ -139,7 +141,7 @@ public sealed class TlsTests : IAsyncLifetime
         }
 
         Assert.Equal(expected.SerialNumber, served);
-        using var fleet = new FleetClient(new FleetClientOptions { Broker = BrokerUrl, CaFile = CaFile });
+        using var fleet = new FleetClient(new FleetClientOptions { Broker = BrokerUrl, CaFile = CaFile, ApiKey = TestCredentials.KeyOf(BrokerUrl) });
         Assert.NotEmpty(await fleet.ListSliceTypesAsync());
     }
 

@@ -5,12 +5,13 @@ using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Broker;
 using AccelBroker.Tests.Infrastructure;
+using Grpc.Core.Interceptors;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
-using Xunit;
 using Xunit.Abstractions;
+using Xunit;
 using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
 
 namespace AccelBroker.Tests.Integration;
@@ -120,7 +121,9 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
             new BrokerOptions { Listen = "http://127.0.0.1:0", DataDir = _brokerDirectory, HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(1) },
             logging => Log(logging, "broker"));
         _apps.Add(broker);
+        string adminKey = BrokerHost.CreateApiKey(broker, "test-admin");
         await broker.StartAsync();
+        TestCredentials.Register(broker.Urls.First(), adminKey);
         return broker;
     }
 
@@ -153,7 +156,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
     private static async Task<Accelerator> AttachAsync(string brokerUrl)
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(brokerUrl);
-        AttachResponse response = await new BrokerClient(channel).AttachAsync(
+        AttachResponse response = await new BrokerClient(channel.Intercept(TestCredentials.Adding(brokerUrl))).AttachAsync(
             new AttachRequest { Host = "usage-host", SliceType = "eia2.medium", HostType = "c5.large" }, deadline: TestCluster.Deadline());
         return response.Accelerator;
     }
@@ -162,7 +165,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
     private static async Task RunAsync(string brokerUrl, Accelerator attached, int runs)
     {
         await using AcceleratorSession session = await AcceleratorSession.OpenAsync(
-            new AcceleratorSessionOptions { Broker = brokerUrl, Host = attached.Host, Ordinal = attached.Ordinal });
+            new AcceleratorSessionOptions { Broker = brokerUrl, Host = attached.Host, Ordinal = attached.Ordinal, HostCredential = TestCredentials.KeyOf(brokerUrl) });
         RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
         Tensor input = Fixtures.Npy("demo_mlp.input0.npy");
         for (int i = 0; i < runs; i++)
@@ -192,7 +195,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
     private static async Task WaitForAgentAsync(string brokerUrl, string agentUrl)
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(brokerUrl);
-        var broker = new BrokerClient(channel);
+        var broker = new BrokerClient(channel.Intercept(TestCredentials.Adding(brokerUrl)));
         var waited = Stopwatch.StartNew();
         for (int i = 0; i < 300 && waited.Elapsed < WaitLimit; i++)
         {
@@ -211,7 +214,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
     private static async Task<AcceleratorUsage> GetUsageAsync(string brokerUrl, Accelerator attached)
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(brokerUrl);
-        GetUsageResponse response = await new BrokerClient(channel).GetUsageAsync(
+        GetUsageResponse response = await new BrokerClient(channel.Intercept(TestCredentials.Adding(brokerUrl))).GetUsageAsync(
             new GetUsageRequest { Host = attached.Host, Ordinal = attached.Ordinal }, deadline: TestCluster.Deadline());
         AcceleratorUsage usage = Assert.Single(response.Accelerators);
         Assert.Equal(attached.Id, usage.Accelerator.Id);

@@ -41,7 +41,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         Accelerator attached = (await _cluster.BrokerClient.AttachAsync(
             new AttachRequest { Host = host, SliceType = TestCluster.TinySlice, HostType = "c5.large" }, deadline: TestCluster.Deadline())).Accelerator;
         string modelId;
-        await using (AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = attached.Ordinal }))
+        await using (AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions { Broker = _cluster.BrokerUrl, Host = host, Ordinal = attached.Ordinal, HostCredential = _cluster.HostCredentialOf(host) ?? _cluster.AdminKey }))
         {
             RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
             modelId = model.ModelId;
@@ -134,6 +134,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         await using (AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions
         {
             Broker = _cluster.BrokerUrl,
+            HostCredential = _cluster.HostCredentialOf(host),
             Host = host,
             Ordinal = attached.Ordinal,
             UsageReportInterval = TimeSpan.Zero,
@@ -164,6 +165,7 @@ public sealed class UsageTests : IClassFixture<ClusterFixture>
         await using AcceleratorSession session = await AcceleratorSession.OpenAsync(new AcceleratorSessionOptions
         {
             Broker = _cluster.BrokerUrl,
+            HostCredential = _cluster.HostCredentialOf(host),
             Host = host,
             Ordinal = attached.Ordinal,
             UsageReportInterval = TimeSpan.FromMilliseconds(200),

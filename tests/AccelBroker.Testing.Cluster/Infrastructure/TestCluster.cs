@@ -48,6 +48,12 @@ public sealed class TestCluster : IAsyncDisposable
 
     public Protocol.V1.Broker.BrokerClient BrokerClient => _fleet.BrokerClient;
 
+    /// <summary>The admin key the fleet made for itself.</summary>
+    public string AdminKey => _fleet.AdminKey;
+
+    /// <summary>The credential the broker issued to <paramref name="host"/> when this cluster attached it.</summary>
+    public string? HostCredentialOf(string host) => _fleet.HostCredentialOf(host);
+
     /// <summary>A raw agent client, for requests the session would refuse to build.</summary>
     public InferenceAgent.InferenceAgentClient AgentClient { get; }
 
@@ -63,6 +69,7 @@ public sealed class TestCluster : IAsyncDisposable
             // mark the agent unhealthy between tests, and no integration test waits for health to change.
             HeartbeatInterval = TimeSpan.FromSeconds(2),
         });
+        TestCredentials.Register(fleet.BrokerUrl, fleet.AdminKey);
         return new TestCluster(fleet, catalogPath);
     }
 
@@ -92,6 +99,7 @@ public sealed class TestCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _agentChannel.Dispose();
+        TestCredentials.Forget(BrokerUrl);
         await _fleet.DisposeAsync();
         File.Delete(_catalogPath);
     }

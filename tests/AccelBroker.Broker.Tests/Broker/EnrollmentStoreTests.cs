@@ -1,0 +1,46 @@
+using AccelBroker.Broker;
+using AccelBroker.Broker.Enrollment;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace AccelBroker.Tests.Broker;
+
+/// <summary>Enrolment files in the data directory: owner-only, hashes only, read back after a restart.</summary>
+public sealed class EnrollmentStoreTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "enrol-" + Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void TokensAndCredentialsSurviveARestartAsHashesInOwnerOnlyFiles()
+    {
+        EnrollmentBook book = NewBook();
+        (_, string token) = book.CreateToken("gpu-1", TimeSpan.FromHours(1), reusable: false);
+        (AgentCredentialRecord record, string credential, _) = book.Enroll(token);
+
+        EnrollmentBook restarted = NewBook();
+        Assert.Equal(record.AgentId, restarted.FindLive(credential)?.AgentId);
+        Assert.Throws<AccelBroker.Hosting.Errors.DomainException>(() => restarted.Enroll(token));
+
+        foreach (string file in new[] { JsonFileEnrollmentTokenStore.FileName, JsonFileAgentCredentialStore.FileName })
+        {
+            string path = Path.Combine(_dir, file);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            }
+
+            string text = File.ReadAllText(path);
+            Assert.DoesNotContain(token, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(credential, text, StringComparison.Ordinal);
+        }
+
+        restarted.Revoke(record.AgentId);
+        Assert.Null(NewBook().FindLive(credential));
+    }
+
+    private EnrollmentBook NewBook() =>
+        new(new JsonFileEnrollmentTokenStore(_dir), new JsonFileAgentCredentialStore(_dir), _time);
+}
