@@ -53,7 +53,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
         await StartAgentAsync(brokerUrl);
         Accelerator attached = await AttachAsync(brokerUrl);
         await RunAsync(brokerUrl, attached, FirstRuns);
-        AcceleratorUsage before = await WaitForUsageAsync(brokerUrl, attached, FirstRuns);
+        AcceleratorUsage before = await WaitForUsageAsync(brokerUrl, attached, FirstRuns, failures: 1);
         Assert.Equal(FirstRuns, before.ClientInferences);
         Assert.Equal(1, before.Failures);
 
@@ -80,7 +80,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
         WebApplication agent = await StartAgentAsync(brokerUrl);
         Accelerator attached = await AttachAsync(brokerUrl);
         await RunAsync(brokerUrl, attached, FirstRuns);
-        await WaitForUsageAsync(brokerUrl, attached, FirstRuns);
+        await WaitForUsageAsync(brokerUrl, attached, FirstRuns, failures: 1);
 
         await StopAsync(agent);
         string restartedUrl = (await StartAgentAsync(brokerUrl)).Urls.First();
@@ -88,7 +88,7 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
 
         // The new agent process counts from zero; the broker shows the runs of both.
         await RunAsync(brokerUrl, attached, SecondRuns);
-        AcceleratorUsage usage = await WaitForUsageAsync(brokerUrl, attached, FirstRuns + SecondRuns);
+        AcceleratorUsage usage = await WaitForUsageAsync(brokerUrl, attached, FirstRuns + SecondRuns, failures: 2);
 
         Assert.Equal(restartedUrl, usage.Accelerator.AgentAddress);
         Assert.Equal(2, usage.Failures);
@@ -176,12 +176,13 @@ public sealed class UsageRestartTests(ITestOutputHelper output) : IAsyncLifetime
         await Assert.ThrowsAsync<RpcException>(() => session.RunAsync(model, [Tensor.Zeros(TensorDataType.Float32, 1, 15)]));
     }
 
-    // The agent's figures arrive with a heartbeat; the client's came with the session's last report.
-    private async Task<AcceleratorUsage> WaitForUsageAsync(string brokerUrl, Accelerator attached, int inferences)
+    // The agent's figures arrive with a heartbeat; the client's came with the session's last report. A heartbeat may
+    // fall between the last good run and the failing one, so both counts are waited for.
+    private async Task<AcceleratorUsage> WaitForUsageAsync(string brokerUrl, Accelerator attached, int inferences, int failures)
     {
         var waited = Stopwatch.StartNew();
         AcceleratorUsage usage = await GetUsageAsync(brokerUrl, attached);
-        for (int i = 0; i < 300 && usage.Inferences != inferences && waited.Elapsed < WaitLimit; i++)
+        for (int i = 0; i < 300 && (usage.Inferences != inferences || usage.Failures != failures) && waited.Elapsed < WaitLimit; i++)
         {
             await Task.Delay(100);
             usage = await GetUsageAsync(brokerUrl, attached);
