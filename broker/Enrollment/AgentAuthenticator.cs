@@ -1,3 +1,4 @@
+using AccelBroker.Broker.Security;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
@@ -25,7 +26,7 @@ internal sealed class AgentAuthenticator(EnrollmentBook book)
     /// </exception>
     public AgentPrincipal Authenticate(ServerCallContext context, string method, object request)
     {
-        string? bearer = BearerOf(context);
+        string? bearer = BrokerAuthorization.BearerOf(context);
         if (method == EnrollAgentMethod)
         {
             // The token's id is public; the secret is checked and the token consumed atomically by EnrollAgent.
@@ -59,16 +60,6 @@ internal sealed class AgentAuthenticator(EnrollmentBook book)
 
         book.MarkSeen(credential.Id);
         return new AgentPrincipal(credential.AgentId, credential.AgentName, credential.Id);
-    }
-
-    /// <summary>The bearer value of the call's authorization header, or null.</summary>
-    public static string? BearerOf(ServerCallContext context)
-    {
-        string? header = context.RequestHeaders.GetValue("authorization");
-        const string scheme = "Bearer ";
-        return header is not null && header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            ? header[scheme.Length..].Trim()
-            : null;
     }
 
     private static string MethodName(string rpc) => $"/{Protocol.V1.Broker.Descriptor.FullName}/{rpc}";

@@ -137,7 +137,7 @@ internal sealed class BrokerGrpcService(
         Task.FromResult(enrollment.Create(request.Name, request.Ttl?.ToTimeSpan(), request.Reusable));
 
     public override Task<EnrollAgentResponse> EnrollAgent(EnrollAgentRequest request, ServerCallContext context) =>
-        Task.FromResult(enrollment.Enroll(AgentAuthenticator.BearerOf(context)));
+        Task.FromResult(enrollment.Enroll(BrokerAuthorization.BearerOf(context)));
 
     public override Task<ListEnrolledAgentsResponse> ListEnrolledAgents(ListEnrolledAgentsRequest request, ServerCallContext context) =>
         Task.FromResult(enrollment.List());

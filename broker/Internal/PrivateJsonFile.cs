@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
-namespace AccelBroker.Broker.Enrollment;
+namespace AccelBroker.Broker.Internal;
 
 /// <summary>
 /// One JSON document in the data directory, readable by the broker's user only (0600): hashes of credentials
