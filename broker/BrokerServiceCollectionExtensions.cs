@@ -4,6 +4,7 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,6 +40,10 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<IAttachmentStore>(_ => options.DataDir is null
             ? new InMemoryAttachmentStore()
             : new JsonFileAttachmentStore(options.DataDir));
+        services.TryAddSingleton<ISigningKeyStore>(_ => options.DataDir is null
+            ? new InMemorySigningKeyStore()
+            : new JsonFileSigningKeyStore(options.DataDir));
+        services.TryAddSingleton<SigningKeyRing>();
         services.TryAddSingleton<AttachmentBook>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();

@@ -1,11 +1,12 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
 
-/// <summary>Source-generated JSON for the catalogue, the attachment file and the usage file (snake_case, comments and trailing commas allowed).</summary>
+/// <summary>Source-generated JSON for the catalogue, the attachment file, the usage file and the signing keys (snake_case, comments and trailing commas allowed).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
@@ -16,6 +17,7 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(CatalogDocument))]
 [JsonSerializable(typeof(AttachmentsDocument))]
 [JsonSerializable(typeof(UsageDocument))]
+[JsonSerializable(typeof(SigningKeysDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }
