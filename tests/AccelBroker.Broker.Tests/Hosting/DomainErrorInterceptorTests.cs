@@ -22,6 +22,9 @@ public sealed class DomainErrorInterceptorTests
         { DomainErrorKind.Unavailable, StatusCode.Unavailable },
         { DomainErrorKind.DataLoss, StatusCode.DataLoss },
         { DomainErrorKind.Internal, StatusCode.Internal },
+        { DomainErrorKind.Unauthenticated, StatusCode.Unauthenticated },
+        { DomainErrorKind.PermissionDenied, StatusCode.PermissionDenied },
+        { DomainErrorKind.AlreadyExists, StatusCode.AlreadyExists },
     };
 
     [Fact]
@@ -90,6 +93,6 @@ public sealed class DomainErrorInterceptorTests
     public void ACodeNoKindStandsForIsInternal()
     {
         Assert.Equal(DomainErrorKind.Internal, DomainErrorStatus.KindOf(StatusCode.Unknown));
-        Assert.Equal(DomainErrorKind.Internal, DomainErrorStatus.KindOf(StatusCode.PermissionDenied));
+        Assert.Equal(DomainErrorKind.Internal, DomainErrorStatus.KindOf(StatusCode.Aborted));
     }
 }
