@@ -5,11 +5,8 @@ using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
-<<<<<<< HEAD
 using AccelBroker.Broker.Security;
-=======
 using AccelBroker.Broker.Tokens;
->>>>>>> tokens
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -53,6 +50,7 @@ public static class BrokerServiceCollectionExtensions
             ? new InMemorySigningKeyStore()
             : new JsonFileSigningKeyStore(options.DataDir));
         services.TryAddSingleton<SigningKeyRing>();
+        services.TryAddSingleton<AccessTokenMinter>();
         services.TryAddSingleton<AttachmentBook>();
         services.TryAddSingleton<IApiKeyStore>(_ => options.DataDir is null
             ? new InMemoryApiKeyStore()

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AccelBroker.Hosting.Tokens;
 
 namespace AccelBroker.Broker.Tokens;
 
@@ -67,7 +68,7 @@ internal sealed class SigningKeyRing : IDisposable
     }
 
     /// <summary>The public keys agents should trust now: the current one and those retired within the overlap.</summary>
-    public IReadOnlyList<SigningKeyPublic> PublicKeys()
+    public IReadOnlyList<TrustedKey> PublicKeys()
     {
         lock (_gate)
         {
@@ -76,7 +77,7 @@ internal sealed class SigningKeyRing : IDisposable
                 _store.Save(_keys);
             }
 
-            return [.. _keys.Select(k => new SigningKeyPublic(k.Kid, k.PublicKeyDer(), k.NotAfter))];
+            return [.. _keys.Select(k => new TrustedKey(k.Kid, k.PublicKeyDer(), k.NotAfter))];
         }
     }
 

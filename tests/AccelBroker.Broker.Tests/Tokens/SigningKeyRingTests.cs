@@ -47,7 +47,7 @@ public sealed class SigningKeyRingTests : IDisposable
         _time.Advance(TimeSpan.FromHours(24));
         string second = ring.Current.Kid;
         Assert.NotEqual(first, second);
-        IReadOnlyList<SigningKeyPublic> published = ring.PublicKeys();
+        IReadOnlyList<TrustedKey> published = ring.PublicKeys();
         Assert.Equal([first, second], published.Select(k => k.Kid));
         Assert.Equal(_time.GetUtcNow() + TimeSpan.FromMinutes(20), published[0].NotAfter);
         Assert.Null(published[1].NotAfter);
