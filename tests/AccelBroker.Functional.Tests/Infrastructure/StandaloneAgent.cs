@@ -112,9 +112,15 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     /// <summary>A normal upload of demo_mlp.pt, its load onto a fresh slice and a run of it: the agent still serves.</summary>
     public async Task AssertStillServesAsync()
     {
+        string sliceId = "acc-" + Guid.NewGuid().ToString("N");
+        await Control.AssignSliceAsync(
+            new AssignSliceRequest { Slice = new SliceAssignment { SliceId = sliceId, SliceType = "test.small", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h", Ordinal = 0 } },
+            deadline: Deadline());
         byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt"));
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        using (AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = Client.UploadModel(deadline: Deadline()))
+        // Uploaded through the slice, as a client host would: a slice loads only bytes that came through it.
+        var sliceToken = new Metadata { { "authorization", "Bearer " + _issuer.Mint(AccessScope.Slice, AgentId, sliceId) } };
+        using (AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = Client.UploadModel(sliceToken, deadline: Deadline()))
         {
             await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = bytes.Length } });
             await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = new ModelChunk { RawLength = bytes.Length, Data = ByteString.CopyFrom(bytes) } });
@@ -123,10 +129,6 @@ internal sealed class StandaloneAgent : IAsyncDisposable
             Assert.Equal((sha256, (long)bytes.Length), (uploaded.Sha256, uploaded.Length));
         }
 
-        string sliceId = "acc-" + Guid.NewGuid().ToString("N");
-        await Control.AssignSliceAsync(
-            new AssignSliceRequest { Slice = new SliceAssignment { SliceId = sliceId, SliceType = "test.small", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h", Ordinal = 0 } },
-            deadline: Deadline());
         LoadModelResponse loaded = await Client.LoadModelAsync(new LoadModelRequest { SliceId = sliceId, Sha256 = sha256 }, deadline: Deadline());
         var run = new RunRequest { SliceId = sliceId, ModelId = loaded.ModelId };
         run.Inputs.Add(WireConversion.ToProto(Fixtures.Npy("demo_mlp.input0.npy"), compress: false));

@@ -199,18 +199,25 @@ public sealed class RemoteInferenceTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
-    public async Task AHeldModelIsNeverSentAgain()
+    public async Task BytesUploadedThroughASliceAreNeverSentAgainThroughItButAnotherTenantMustSendThemItself()
     {
         byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("control_flow.pt"));
-        using AcceleratorSession first = await _cluster.OpenSessionAsync();
-        using AcceleratorSession second = await _cluster.OpenSessionAsync();
+        string host = "held-" + Guid.NewGuid().ToString("N")[..8];
+        var attached = await _cluster.AttachAsync(host, TestCluster.TinySlice);
+        using AcceleratorSession first = await _cluster.OpenSessionAsync(host, attached.Ordinal);
+        using AcceleratorSession second = await _cluster.OpenSessionAsync(host, attached.Ordinal);
+        using AcceleratorSession otherTenant = await _cluster.OpenSessionAsync();
 
         RemoteModel a = await first.LoadModelAsync(bytes);
         RemoteModel b = await second.LoadModelAsync(bytes);
         RemoteModel c = await second.LoadModelAsync(bytes);
+        // The agent holds the bytes already, but the other slice must not learn that: it uploads them as if new.
+        RemoteModel d = await otherTenant.LoadModelAsync(bytes);
 
+        Assert.True(a.Uploaded);
         Assert.False(b.Uploaded);
         Assert.False(c.Uploaded);
+        Assert.True(d.Uploaded);
         Assert.Equal(a.Sha256, b.Sha256);
         Assert.Equal(b.ModelId, c.ModelId);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), a.Sha256);

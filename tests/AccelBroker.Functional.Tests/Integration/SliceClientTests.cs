@@ -31,8 +31,8 @@ public sealed class SliceClientTests : IClassFixture<ClusterFixture>
         HeldModel first, second;
         try
         {
-            first = await fleet.Agent(_cluster.AgentUrl).EnsureModelHeldAsync(path);
-            second = await fleet.Agent(_cluster.AgentUrl).EnsureModelHeldAsync(path);
+            first = await (await fleet.OpenAgentAsync(_cluster.AgentId)).EnsureModelHeldAsync(path);
+            second = await (await fleet.OpenAgentAsync(_cluster.AgentId)).EnsureModelHeldAsync(path);
         }
         finally
         {
@@ -102,14 +102,15 @@ public sealed class SliceClientTests : IClassFixture<ClusterFixture>
         Assert.Equal(StatusCode.InvalidArgument, badAlias.StatusCode);
         Assert.StartsWith("alias must be at most 64 letters, digits", badAlias.Status.Detail);
         Assert.Equal(StatusCode.NotFound, notHeld.StatusCode);
-        Assert.Contains("is not held by this agent; upload it first", notHeld.Status.Detail);
+        Assert.Contains($"was not uploaded through slice '{slice.SliceId}'; upload it first", notHeld.Status.Detail);
         Assert.Equal(StatusCode.NotFound, unknownModel.StatusCode);
         Assert.StartsWith($"unknown model 'no-such-model' on slice '{slice.SliceId}'", unknownModel.Status.Detail);
 
         await fleet.DetachAsync(host, 0);
         RpcException detached = await Assert.ThrowsAsync<RpcException>(() => WhenReleasedAsync(slice));
-        Assert.Equal(StatusCode.NotFound, detached.StatusCode);
-        Assert.Equal($"slice '{slice.SliceId}' is not held by this agent (it may have been detached)", detached.Status.Detail);
+        // The slice token outlives the slice, but reaches nothing once the agent let the slice go.
+        Assert.Equal(StatusCode.PermissionDenied, detached.StatusCode);
+        Assert.Equal($"the token is for slice '{slice.SliceId}', which this agent does not hold (detached, or moved to another agent)", detached.Status.Detail);
     }
 
     [Fact]
@@ -133,7 +134,7 @@ public sealed class SliceClientTests : IClassFixture<ClusterFixture>
     public async Task TheAgentLocalBenchmarkTimesEachMeasuredRunOnTheAgent()
     {
         using FleetClient fleet = Fleet();
-        AgentClient agent = fleet.Agent(_cluster.AgentUrl);
+        AgentClient agent = (await fleet.OpenAgentAsync(_cluster.AgentId));
         HeldModel held = await agent.EnsureModelHeldAsync(Fixtures.Path("demo_mlp.pt"));
 
         LocalBenchmarkResult result = await agent.BenchmarkLocalAsync(held, [Fixtures.Npy("demo_mlp.input0.npy")], new LocalBenchmarkOptions { Iterations = 7, Warmup = 2 });

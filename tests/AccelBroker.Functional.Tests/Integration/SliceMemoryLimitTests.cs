@@ -111,13 +111,14 @@ public sealed class SliceMemoryLimitTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
-    public async Task ListingTheModelsOfASliceTheAgentDoesNotHoldIsNotFound()
+    public async Task ListingTheModelsOfASliceTheAgentDoesNotHoldIsRefusedEvenWithAValidToken()
     {
+        // A broker-signed token for a slice this agent does not hold (detached, or moved) reaches nothing.
         RpcException error = await Assert.ThrowsAsync<RpcException>(
             () => _cluster.AgentClient.ListModelsAsync(new ListModelsRequest { SliceId = "acc-missing" }, deadline: TestCluster.Deadline()).ResponseAsync);
 
-        Assert.Equal(StatusCode.NotFound, error.StatusCode);
-        Assert.Contains("slice 'acc-missing' is not held by this agent", error.Status.Detail);
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("slice 'acc-missing', which this agent does not hold", error.Status.Detail);
     }
 
     private Task<ListModelsResponse> ListAsync(AcceleratorSession session) =>

@@ -1,8 +1,12 @@
 using AccelBroker.Agent;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Tokens;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -20,14 +24,21 @@ public sealed class TraceExportTests
             Listen = "http://127.0.0.1:0",
             OtlpEndpoint = receiver.Url,
             DataDirectory = Path.Combine(Path.GetTempPath(), $"accel-otlp-{Guid.NewGuid():N}"),
+            AgentId = "otlp-agent",
         });
         await agent.StartAsync();
+        using var issuer = new TestTokenIssuer();
+        agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([issuer.Key]);
         try
         {
             using GrpcChannel channel = GrpcChannel.ForAddress(agent.Urls.First());
-            var client = new InferenceAgent.InferenceAgentClient(channel);
+            CallInvoker invoker = channel.Intercept(new TestTokenInjector((scope, slice) => issuer.Mint(scope, "otlp-agent", slice)));
+            await new AgentControl.AgentControlClient(invoker).AssignSliceAsync(
+                new AssignSliceRequest { Slice = new SliceAssignment { SliceId = "traced-slice", SliceType = "t", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h" } },
+                deadline: DateTime.UtcNow.AddSeconds(30));
+            var client = new InferenceAgent.InferenceAgentClient(invoker);
             RpcException error = await Assert.ThrowsAsync<RpcException>(async () =>
-                await client.RunAsync(new RunRequest { SliceId = "no-such-slice", ModelId = "m" }, deadline: DateTime.UtcNow.AddSeconds(30)));
+                await client.RunAsync(new RunRequest { SliceId = "traced-slice", ModelId = "no-such-model" }, deadline: DateTime.UtcNow.AddSeconds(30)));
             Assert.Equal(StatusCode.NotFound, error.StatusCode);
         }
         finally
@@ -39,7 +50,7 @@ public sealed class TraceExportTests
 
         (string path, byte[] spans) = Assert.Single(receiver.Posts, post => OtlpReceiver.Contains(post.Body, "agent.run"));
         Assert.Equal("/v1/traces", path);
-        Assert.True(OtlpReceiver.Contains(spans, "no-such-slice"), "the span names its slice");
+        Assert.True(OtlpReceiver.Contains(spans, "traced-slice"), "the span names its slice");
         Assert.True(OtlpReceiver.Contains(spans, "AccelBroker.Agent"), "the span names its source");
     }
 }

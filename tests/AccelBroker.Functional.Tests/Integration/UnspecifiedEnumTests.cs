@@ -124,7 +124,7 @@ public sealed class UnspecifiedEnumTests : IClassFixture<ClusterFixture>
         spec.Compression = compression;
         request.Inputs.Add(spec);
 
-        using var call = _cluster.AgentClient.RunStream(deadline: TestCluster.Deadline());
+        using var call = _cluster.AgentClient.RunStream(_cluster.SliceHeaders(session.Accelerator.Id), deadline: TestCluster.Deadline());
         await call.RequestStream.WriteAsync(new RunStreamRequest { Header = new RunStreamHeader { Request = request } });
         await call.RequestStream.WriteAsync(new RunStreamRequest { Chunk = ByteString.CopyFrom(tensor.Data.Span) });
         await call.RequestStream.CompleteAsync();

@@ -71,6 +71,9 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>A raw agent client that sends no token unless the call sets one.</summary>
     public InferenceAgent.InferenceAgentClient RawAgentClient { get; }
 
+    /// <summary>Headers carrying a slice token for <paramref name="sliceId"/>, for streaming calls that name their slice only in a message.</summary>
+    public Grpc.Core.Metadata SliceHeaders(string sliceId) => new() { { "authorization", "Bearer " + MintForAgent(AccessScope.Slice, sliceId) } };
+
     /// <summary>Signs a token of <paramref name="scope"/> for this cluster's agent with the broker's current key.</summary>
     public string MintForAgent(AccessScope scope, string? sliceId)
     {
