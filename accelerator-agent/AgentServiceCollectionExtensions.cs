@@ -8,6 +8,7 @@ using AccelBroker.Agent.Registration;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Startup;
 using AccelBroker.Protocol.Wire;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -35,6 +36,8 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<AgentIdentity>();
         services.TryAddSingleton<AgentCredential>();
         services.TryAddSingleton<ServerReady>();
+        services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));
         services.TryAddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
         {
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
@@ -70,7 +73,7 @@ public static class AgentServiceCollectionExtensions
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<DomainErrorInterceptor>();
-        });
+        }).AddServiceOptions<AgentControlService>(control => control.Interceptors.Add<ControlCertificateInterceptor>());
         return new AcceleratorAgentBuilder(services);
     }
 }

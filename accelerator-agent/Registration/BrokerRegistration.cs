@@ -30,10 +30,13 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<BrokerRegistration> _logger;
     private readonly AgentCredential _credential;
+    private readonly ClientCertificate _clientCertificate;
 
     public BrokerRegistration(
-        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, TimeProvider time, ILogger<BrokerRegistration> logger)
+        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, ClientCertificate clientCertificate,
+        TimeProvider time, ILogger<BrokerRegistration> logger)
     {
+        _clientCertificate = clientCertificate;
         _credential = credential;
         _options = options;
         _identity = identity;
@@ -51,7 +54,7 @@ internal sealed class BrokerRegistration : BackgroundService
         }
 
         await _ready.WhenReady.WaitAsync(stoppingToken);
-        using GrpcChannel channel = ServerTrust.Channel(_options.BrokerAddress, _options.CaFile);
+        using GrpcChannel channel = ServerTrust.Channel(_options.BrokerAddress, _options.CaFile, _clientCertificate);
         var broker = new Protocol.V1.Broker.BrokerClient(channel);
         TimeSpan interval = await RegisterAsync(broker, stoppingToken);
         using var timer = new PeriodicTimer(interval, _time);

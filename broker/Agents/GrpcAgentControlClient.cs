@@ -6,9 +6,10 @@ namespace AccelBroker.Broker.Agents;
 
 /// <summary>
 /// Calls agents over gRPC with a deadline of <see cref="BrokerOptions.AgentCallTimeout"/>, keeping one
-/// channel per agent address for the life of the broker (disposed with the host).
+/// channel per agent address for the life of the broker (disposed with the host). The channels present the broker's
+/// client certificate, if it has one, to agents that require mutual TLS.
 /// </summary>
-internal sealed class GrpcAgentControlClient(BrokerOptions options) : IAgentControlClient, IDisposable
+internal sealed class GrpcAgentControlClient(BrokerOptions options, ClientCertificate clientCertificate) : IAgentControlClient, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
@@ -52,7 +53,7 @@ internal sealed class GrpcAgentControlClient(BrokerOptions options) : IAgentCont
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_channels.TryGetValue(agentAddress, out GrpcChannel? channel))
             {
-                channel = ServerTrust.Channel(agentAddress, options.CaFile);
+                channel = ServerTrust.Channel(agentAddress, options.CaFile, clientCertificate);
                 _channels.Add(agentAddress, channel);
             }
 

@@ -2,6 +2,7 @@ using AccelBroker.Hosting.Metrics;
 using AccelBroker.Hosting.Tracing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -9,7 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Hosting.Startup;
 
 /// <summary>
-/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https), the
+/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https, with client certificates checked
+/// against a CA bundle for mutual TLS), the
 /// optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
 /// </summary>
 public sealed class GrpcHostBuilder
@@ -51,6 +53,9 @@ public sealed class GrpcHostBuilder
         ReloadingCertificate? certificate = settings.TlsCertificateFile is { } certificateFile && settings.TlsKeyFile is { } keyFile
             ? new ReloadingCertificate(certificateFile, keyFile, TimeProvider.System)
             : null;
+        ClientCertificateValidator? clients = settings.ClientCaFile is { } clientCaFile
+            ? new ClientCertificateValidator(clientCaFile, TimeProvider.System)
+            : null;
         builder.WebHost.UseUrls(settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -58,7 +63,16 @@ public sealed class GrpcHostBuilder
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             if (certificate is not null)
             {
-                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificateSelector = (_, _) => certificate.Current;
+                    if (clients is not null)
+                    {
+                        // Allow, not require: client hosts without certificates still reach inference and the operator RPCs.
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        https.ClientCertificateValidation = (presented, _, _) => clients.IsTrusted(presented);
+                    }
+                });
             }
 
             settings.Limits?.Invoke(kestrel.Limits);
