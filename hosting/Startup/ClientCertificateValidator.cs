@@ -36,7 +36,8 @@ internal sealed class ClientCertificateValidator
         }
     }
 
-    public bool IsTrusted(X509Certificate2 certificate)
+    /// <summary>Whether <paramref name="certificate"/> is admitted; <paramref name="why"/> says why not.</summary>
+    public bool IsTrusted(X509Certificate2 certificate, out string why)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -46,6 +47,13 @@ internal sealed class ClientCertificateValidator
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         chain.ChainPolicy.VerificationTimeIgnored = false;
-        return chain.Build(certificate);
+        if (chain.Build(certificate))
+        {
+            why = "";
+            return true;
+        }
+
+        why = string.Join(", ", chain.ChainStatus.Select(s => s.Status).Distinct());
+        return false;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Hosting.Startup;
@@ -70,7 +71,17 @@ public sealed class GrpcHostBuilder
                     {
                         // Allow, not require: client hosts without certificates still reach inference and the operator RPCs.
                         https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
-                        https.ClientCertificateValidation = (presented, _, _) => clients.IsTrusted(presented);
+                        var log = new Lazy<ILogger>(() => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClientCertificateLog.Category));
+                        https.ClientCertificateValidation = (presented, _, _) =>
+                        {
+                            if (clients.IsTrusted(presented, out string why))
+                            {
+                                return true;
+                            }
+
+                            ClientCertificateLog.Refused(log.Value, presented.Subject, presented.Issuer, why);
+                            return false;
+                        };
                     }
                 });
             }

@@ -63,7 +63,8 @@ public sealed class MutualTlsTests : IAsyncLifetime
     [Fact]
     public async Task AgentControlNeedsAClientCertificateFromTheClientCa()
     {
-        string agent = await StartAgentAsync(brokerUrl: null, clientCertificate: null);
+        var logs = new RecordingLoggerProvider();
+        string agent = await StartAgentAsync(brokerUrl: null, clientCertificate: null, logs);
 
         RpcException without = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, clientCertificate: null).AssignSliceAsync(Assignment("acc-none")));
         Assert.Equal(StatusCode.Unauthenticated, without.StatusCode);
@@ -78,6 +79,10 @@ public sealed class MutualTlsTests : IAsyncLifetime
         // A server certificate of the right CA does not allow client authentication.
         RpcException server = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, "broker").AssignSliceAsync(Assignment("acc-server")));
         Assert.True(server.StatusCode == StatusCode.Unavailable, server.ToString());
+
+        // The client only sees its connection closed; the agent's operator is told why.
+        Assert.Contains(logs.Messages, m => m.Name == "ClientCertificateRefused" && m.Message.Contains("CN=rogue (issued by CN=Someone Else's CA)", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Name == "ClientCertificateRefused" && m.Message.Contains("CN=broker (", StringComparison.Ordinal) && m.Message.Contains("NotValidForUsage", StringComparison.Ordinal));
 
         // The broker's client certificate is admitted, and the agent keeps serving after the refusals.
         AgentControl.AgentControlClient broker = Control(agent, "broker-client");
