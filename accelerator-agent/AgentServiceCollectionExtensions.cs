@@ -5,10 +5,12 @@ using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Hosting.Startup;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.Wire;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -35,6 +37,9 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(_ => DeviceProbe.Resolve(options.Device));
         services.TryAddSingleton<AgentIdentity>();
         services.TryAddSingleton<AgentCredential>();
+        services.TryAddSingleton(provider => new AccessTokenVerifier(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<BrokerTokenKeys>();
+        services.TryAddSingleton<AgentPolicy>();
         services.TryAddSingleton<ServerReady>();
         services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));
@@ -73,7 +78,11 @@ public static class AgentServiceCollectionExtensions
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<DomainErrorInterceptor>();
-        }).AddServiceOptions<AgentControlService>(control => control.Interceptors.Add<ControlCertificateInterceptor>());
+            // Mutual TLS before tokens: with --client-ca-file, AgentControl is only for the broker's certificate.
+            grpc.Interceptors.Add<ControlCertificateInterceptor>();
+            // Inside the error mapping: every method of both services needs a broker-signed token.
+            grpc.Interceptors.Add<AgentAuthorization>();
+        });
         return new AcceleratorAgentBuilder(services);
     }
 }

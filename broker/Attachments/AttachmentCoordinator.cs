@@ -51,7 +51,7 @@ internal sealed class AttachmentCoordinator(
             (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType);
             try
             {
-                await agents.AssignSliceAsync(agent.Address, attachment.ToAssignment(), ct);
+                await agents.AssignSliceAsync(agent.AgentId, agent.Address, attachment.ToAssignment(), ct);
             }
             catch (Exception ex)
             {
@@ -187,7 +187,7 @@ internal sealed class AttachmentCoordinator(
         };
         try
         {
-            await agents.AssignSliceAsync(agent.Address, replacement.ToAssignment(), ct);
+            await agents.AssignSliceAsync(agent.AgentId, agent.Address, replacement.ToAssignment(), ct);
         }
         catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
         {
@@ -262,7 +262,7 @@ internal sealed class AttachmentCoordinator(
 
         try
         {
-            await agents.ReleaseSliceAsync(agentAddress, sliceId, CancellationToken.None);
+            await agents.ReleaseSliceAsync(agentId, agentAddress, sliceId, CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -43,4 +43,8 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 108, EventName = "HostCredentialRetired", Level = LogLevel.Information,
         Message = "Host '{Host}' has no accelerator left: its credential is revoked (detach by {Caller} at {Peer})")]
     public static partial void HostCredentialRetired(ILogger logger, string host, string caller, string peer);
+
+    [LoggerMessage(EventId = 109, EventName = "AgentTokenIssued", Level = LogLevel.Information,
+        Message = "Operator token for agent {AgentId} issued to {Caller} at {Peer}")]
+    public static partial void AgentTokenIssued(ILogger logger, string caller, string agentId, string peer);
 }

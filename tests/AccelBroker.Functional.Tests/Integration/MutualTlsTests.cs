@@ -1,13 +1,16 @@
+using System.Security.Cryptography;
 using AccelBroker.Agent;
 using AccelBroker.Broker;
 using AccelBroker.Client;
 using AccelBroker.Hosting.Startup;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Broker;
 using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -21,10 +24,15 @@ namespace AccelBroker.Tests.Integration;
 public sealed class MutualTlsTests : IAsyncLifetime
 {
     private const string Required = "requires a client certificate signed by --client-ca-file";
+    private const string StandaloneAgentId = "agent-mtls";
+    private const string TokenKeyId = "mtls-test-key";
 
     private readonly string _dir = Directory.CreateTempSubdirectory("accel-mtls-").FullName;
     private readonly List<WebApplication> _apps = [];
     private readonly List<GrpcChannel> _channels = [];
+
+    // Stands in for the broker's signing key, so an agent without a broker accepts the tokens the tests sign.
+    private readonly ECDsa _tokenKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
     private string CaFile => Path.Combine(_dir, "ca", "ca.crt");
 
@@ -57,6 +65,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
             await _apps[i].DisposeAsync();
         }
 
+        _tokenKey.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -66,18 +75,19 @@ public sealed class MutualTlsTests : IAsyncLifetime
         var logs = new RecordingLoggerProvider();
         string agent = await StartAgentAsync(brokerUrl: null, clientCertificate: null, logs);
 
-        RpcException without = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, clientCertificate: null).AssignSliceAsync(Assignment("acc-none")));
+        // A valid control token does not stand in for the certificate.
+        RpcException without = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, clientCertificate: null).AssignSliceAsync(Assignment("acc-none"), Token(AccessScope.Control)));
         Assert.Equal(StatusCode.Unauthenticated, without.StatusCode);
         Assert.Equal($"AgentControl {Required} (the caller presents one with --tls-client-cert and --tls-client-key)", without.Status.Detail);
-        RpcException release = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, clientCertificate: null).ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = "acc-none" }));
+        RpcException release = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, clientCertificate: null).ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = "acc-none" }, Token(AccessScope.Control)));
         Assert.Equal(StatusCode.Unauthenticated, release.StatusCode);
 
         // Another CA's certificate is refused in the handshake, so no call is made at all.
-        RpcException rogue = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, "rogue").AssignSliceAsync(Assignment("acc-rogue")));
+        RpcException rogue = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, "rogue").AssignSliceAsync(Assignment("acc-rogue"), Token(AccessScope.Control)));
         Assert.True(rogue.StatusCode == StatusCode.Unavailable, rogue.ToString());
 
         // A server certificate of the right CA does not allow client authentication.
-        RpcException server = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, "broker").AssignSliceAsync(Assignment("acc-server")));
+        RpcException server = await Assert.ThrowsAsync<RpcException>(async () => await Control(agent, "broker").AssignSliceAsync(Assignment("acc-server"), Token(AccessScope.Control)));
         Assert.True(server.StatusCode == StatusCode.Unavailable, server.ToString());
 
         // The client only sees its connection closed; the agent's operator is told why.
@@ -86,8 +96,8 @@ public sealed class MutualTlsTests : IAsyncLifetime
 
         // The broker's client certificate is admitted, and the agent keeps serving after the refusals.
         AgentControl.AgentControlClient broker = Control(agent, "broker-client");
-        await broker.AssignSliceAsync(Assignment("acc-mtls"));
-        await broker.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = "acc-mtls" });
+        await broker.AssignSliceAsync(Assignment("acc-mtls"), Token(AccessScope.Control));
+        await broker.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = "acc-mtls" }, Token(AccessScope.Control));
     }
 
     [Fact]
@@ -96,7 +106,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
         string agent = await StartAgentAsync(brokerUrl: null, clientCertificate: null);
 
         var inference = new InferenceAgent.InferenceAgentClient(Channel(agent, clientCertificate: null));
-        GetAgentInfoResponse info = await inference.GetAgentInfoAsync(new GetAgentInfoRequest());
+        GetAgentInfoResponse info = await inference.GetAgentInfoAsync(new GetAgentInfoRequest(), Token(AccessScope.Operator));
 
         Assert.Equal("cpu", info.Device.Kind);
     }
@@ -255,6 +265,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
                 TlsClientKeyFile = clientCertificate is null ? null : Path.Combine(_dir, clientCertificate + ".key"),
                 ClientCaFile = CaFile,
                 BrokerAddress = brokerUrl,
+                AgentId = brokerUrl is null ? StandaloneAgentId : null,
                 Device = "cpu",
                 DataDirectory = Path.Combine(_dir, "models-" + Guid.NewGuid().ToString("N")[..8]),
                 MemoryBytes = 4L * 1024 * 1024 * 1024,
@@ -265,10 +276,27 @@ public sealed class MutualTlsTests : IAsyncLifetime
                 {
                     logging.AddProvider(logs);
                 }
+            },
+            services =>
+            {
+                if (brokerUrl is null)
+                {
+                    var verifier = new AccessTokenVerifier(TimeProvider.System);
+                    verifier.Trust([new TrustedKey(TokenKeyId, _tokenKey.ExportSubjectPublicKeyInfo(), NotAfter: null)]);
+                    services.AddSingleton(verifier);
+                }
             });
         _apps.Add(agent);
         await agent.StartAsync();
         return agent.Urls.First();
+    }
+
+    // A token for the standalone agent, signed with the key it trusts, as the broker would sign it.
+    private Metadata Token(AccessScope scope)
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var grant = new AccessGrant(scope, StandaloneAgentId, scope == AccessScope.Control ? AccessGrant.BrokerSubject : "mtls-test", SliceId: null, now.AddMinutes(5));
+        return new Metadata { { "authorization", "Bearer " + AccessTokenIssuer.Issue(TokenKeyId, _tokenKey, grant, now) } };
     }
 
     private AgentControl.AgentControlClient Control(string agentUrl, string? clientCertificate) => new(Channel(agentUrl, clientCertificate));
