@@ -78,7 +78,7 @@ public static class AgentServiceCollectionExtensions
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<DomainErrorInterceptor>();
-            // Mutual TLS before tokens: with --client-ca-file, AgentControl is only for the broker's certificate.
+            // Mutual TLS before tokens: with --client-ca-file, AgentControl needs a client certificate from that CA.
             grpc.Interceptors.Add<ControlCertificateInterceptor>();
             // Inside the error mapping: every method of both services needs a broker-signed token.
             grpc.Interceptors.Add<AgentAuthorization>();

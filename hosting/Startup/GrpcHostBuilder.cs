@@ -11,9 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Hosting.Startup;
 
 /// <summary>
-/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https, with client certificates checked
-/// against a CA bundle for mutual TLS), the
-/// optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
+/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https,
+/// with client certificates checked against a CA bundle for mutual TLS), the optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
 /// </summary>
 public sealed class GrpcHostBuilder
 {

@@ -3,7 +3,7 @@ using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace AccelBroker.Agent.Services;
+namespace AccelBroker.Agent.Security;
 
 /// <summary>
 /// For AgentControl calls only: with <c>--client-ca-file</c>, a call must come over a connection whose client
