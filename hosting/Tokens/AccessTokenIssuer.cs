@@ -9,6 +9,12 @@ public static class AccessTokenIssuer
 {
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
+    /// <summary>
+    /// Signature providers uncached: the library caches them process-wide by key thumbprint, so a key disposed by one
+    /// ring (a broker stopped, a key pruned) would be handed to another ring that loaded the same key.
+    /// </summary>
+    internal static readonly CryptoProviderFactory UncachedProviders = new() { CacheSignatureProviders = false };
+
     /// <summary>Signs a token that grants <paramref name="grant"/> from <paramref name="issuedAt"/> to its expiry.</summary>
     /// <param name="kid">The signing key's id, which agents look the public key up by.</param>
     /// <param name="key">The ECDSA P-256 private key.</param>
@@ -38,7 +44,10 @@ public static class AccessTokenIssuer
             NotBefore = issuedAt.UtcDateTime,
             Expires = grant.ExpiresAt.UtcDateTime,
             Claims = claims,
-            SigningCredentials = new SigningCredentials(new ECDsaSecurityKey(key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256),
+            SigningCredentials = new SigningCredentials(new ECDsaSecurityKey(key) { KeyId = kid, CryptoProviderFactory = UncachedProviders }, SecurityAlgorithms.EcdsaSha256)
+            {
+                CryptoProviderFactory = UncachedProviders,
+            },
         });
     }
 }

@@ -67,7 +67,8 @@ public sealed class AccessTokenVerifier
                     continue;
                 }
 
-                signingKeys.Add(new ECDsaSecurityKey(ecdsa) { KeyId = key.Kid });
+                // Uncached for the reason AccessTokenIssuer gives; verified tokens are remembered here instead.
+                signingKeys.Add(new ECDsaSecurityKey(ecdsa) { KeyId = key.Kid, CryptoProviderFactory = AccessTokenIssuer.UncachedProviders });
             }
 
             bool removed = _keys.Any(old => !live.Any(k => k.Kid == old.Kid));

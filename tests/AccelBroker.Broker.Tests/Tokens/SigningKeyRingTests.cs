@@ -1,5 +1,6 @@
 using AccelBroker.Broker;
 using AccelBroker.Broker.Tokens;
+using AccelBroker.Hosting.Tokens;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
