@@ -5,6 +5,7 @@ using AccelBroker.Hosting.Metrics;
 using AccelBroker.Hosting.Startup;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using TorchSharp;
 
 namespace AccelBroker.Agent;
@@ -39,6 +40,11 @@ public static class AgentHost
             throw new ArgumentException(tls, nameof(options));
         }
 
+        if (TlsSettings.FindClientProblem(options.Listen, options.TlsClientCertificateFile, options.TlsClientKeyFile, options.ClientCaFile) is { } mutual)
+        {
+            throw new ArgumentException(mutual, nameof(options));
+        }
+
         if (ExposureCheck.FindProblem(options.Listen, options.Insecure) is { } exposed)
         {
             throw new ArgumentException(exposed, nameof(options));
@@ -57,9 +63,11 @@ public static class AgentHost
         }
 
         GrpcHostBuilder host;
+        ClientCertificate clientCertificate;
         try
         {
             host = GrpcHostBuilder.Create(HostSettings(options));
+            clientCertificate = ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, TimeProvider.System);
         }
         catch (InvalidDataException ex)
         {
@@ -72,6 +80,7 @@ public static class AgentHost
         IServiceCollection services = host.Builder.Services;
         configureServices?.Invoke(services);
         services.AddSingleton(device);
+        services.TryAddSingleton(clientCertificate);
         services.AddAcceleratorAgent(options);
 
         WebApplication app = host.Build();
@@ -114,6 +123,7 @@ public static class AgentHost
         OtlpEndpoint = options.OtlpEndpoint,
         TlsCertificateFile = options.TlsCertificateFile,
         TlsKeyFile = options.TlsKeyFile,
+        ClientCaFile = options.ClientCaFile,
         Limits = limits =>
         {
             // Large tensors: HTTP/2's default windows (1 MiB / 768 KiB) would stall a 64 MB transfer on round trips.

@@ -27,6 +27,21 @@ public sealed record AgentOptions
     /// <summary>PEM CA certificates that the broker's https certificates must chain to; <see langword="null"/> uses the system store.</summary>
     public string? CaFile { get; init; }
 
+    /// <summary>
+    /// PEM client certificate the agent presents to the broker, with <see cref="TlsClientKeyFile"/>, for a broker that
+    /// requires mutual TLS; reloaded when the files change.
+    /// </summary>
+    public string? TlsClientCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsClientCertificateFile"/>.</summary>
+    public string? TlsClientKeyFile { get; init; }
+
+    /// <summary>
+    /// PEM CA bundle that the broker's client certificate must chain to (https only): every AgentControl call then needs
+    /// a connection with such a certificate. Inference clients need none.
+    /// </summary>
+    public string? ClientCaFile { get; init; }
+
     /// <summary>Broker to register with; <see langword="null"/> runs the agent standalone.</summary>
     public string? BrokerAddress { get; init; }
 

@@ -9,6 +9,7 @@ using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Startup;
 using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.Wire;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -40,6 +41,8 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<BrokerTokenKeys>();
         services.TryAddSingleton<AgentPolicy>();
         services.TryAddSingleton<ServerReady>();
+        services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));
         services.TryAddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
         {
             InUse = sha256 => provider.GetRequiredService<SliceRegistry>().Holds(sha256),
@@ -75,6 +78,8 @@ public static class AgentServiceCollectionExtensions
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<DomainErrorInterceptor>();
+            // Mutual TLS before tokens: with --client-ca-file, AgentControl needs a client certificate from that CA.
+            grpc.Interceptors.Add<ControlCertificateInterceptor>();
             // Inside the error mapping: every method of both services needs a broker-signed token.
             grpc.Interceptors.Add<AgentAuthorization>();
         });

@@ -60,6 +60,13 @@ internal static class AgentSettings
             (o, v) => o with { TlsKeyFile = v }),
         new("CaFile", "--ca-file", "FILE", "PEM CA that the broker's https certificates must chain to (default: the system store).", "ca.crt",
             (o, v) => o with { CaFile = v }),
+        new("TlsClientCert", "--tls-client-cert", "FILE", "Present this PEM client certificate to the broker (with --tls-client-key; accel certs issue --client makes it); reloaded when it changes.", "agent-client.crt",
+            (o, v) => o with { TlsClientCertificateFile = v }),
+        new("TlsClientKey", "--tls-client-key", "FILE", "PEM private key of --tls-client-cert.", "agent-client.key",
+            (o, v) => o with { TlsClientKeyFile = v }),
+        new("ClientCaFile", "--client-ca-file", "FILE",
+            "Mutual TLS: AgentControl calls (the broker's) need a client certificate that chains to this PEM CA (https only).", "ca.crt",
+            (o, v) => o with { ClientCaFile = v }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.
         new("MaxRunTimeSeconds", null, null, "The longest a forward pass may run (default 600).", "60",

@@ -9,6 +9,7 @@ using AccelBroker.Hosting.Metrics;
 using AccelBroker.Hosting.Startup;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AccelBroker.Broker;
 
@@ -41,9 +42,11 @@ public static class BrokerHost
         Validate(options);
 
         GrpcHostBuilder host;
+        ClientCertificate clientCertificate;
         try
         {
             host = Create(options);
+            clientCertificate = ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, TimeProvider.System);
         }
         catch (InvalidDataException ex)
         {
@@ -53,6 +56,7 @@ public static class BrokerHost
         configureLogging?.Invoke(host.Builder.Logging);
 
         configureServices?.Invoke(host.Builder.Services);
+        host.Builder.Services.TryAddSingleton(clientCertificate);
         host.Builder.Services.AddAccelBroker(options);
 
         WebApplication app = host.Build();
@@ -135,6 +139,7 @@ public static class BrokerHost
         OtlpEndpoint = options.OtlpEndpoint,
         TlsCertificateFile = options.TlsCertificateFile,
         TlsKeyFile = options.TlsKeyFile,
+        ClientCaFile = options.ClientCaFile,
     });
 
     private static void Validate(BrokerOptions options)
@@ -148,6 +153,11 @@ public static class BrokerHost
         if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
         {
             throw new BrokerConfigurationException(tls);
+        }
+
+        if (TlsSettings.FindClientProblem(options.Listen, options.TlsClientCertificateFile, options.TlsClientKeyFile, options.ClientCaFile) is { } mutual)
+        {
+            throw new BrokerConfigurationException(mutual);
         }
 
         if (ExposureCheck.FindProblem(options.Listen, options.Insecure) is { } exposed)

@@ -34,6 +34,21 @@ public sealed record BrokerOptions
     public string? CaFile { get; init; }
 
     /// <summary>
+    /// PEM client certificate the broker presents on its calls to agents, with <see cref="TlsClientKeyFile"/>, for agents
+    /// that require mutual TLS; reloaded when the files change.
+    /// </summary>
+    public string? TlsClientCertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="TlsClientCertificateFile"/>.</summary>
+    public string? TlsClientKeyFile { get; init; }
+
+    /// <summary>
+    /// PEM CA bundle that agents' client certificates must chain to (https only): RegisterAgent, Heartbeat and
+    /// EnrollAgent then need a connection with such a certificate; other callers need none.
+    /// </summary>
+    public string? ClientCaFile { get; init; }
+
+    /// <summary>
     /// When no live admin API key exists at start-up, create one and write it to this file (mode 0600), or print it once to
     /// standard output for <c>-</c>; <see langword="null"/> creates none.
     /// </summary>

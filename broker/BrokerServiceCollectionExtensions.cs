@@ -9,6 +9,7 @@ using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Startup;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
@@ -39,6 +40,8 @@ public static class BrokerServiceCollectionExtensions
         });
         services.TryAddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));
         services.TryAddSingleton(_ => options.CatalogPath is null
             ? SliceTypeCatalog.LoadDefault()
             : SliceTypeCatalog.LoadFile(options.CatalogPath));

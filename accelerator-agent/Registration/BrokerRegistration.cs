@@ -32,10 +32,13 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly ILogger<BrokerRegistration> _logger;
     private readonly AgentCredential _credential;
     private readonly BrokerTokenKeys _tokenKeys;
+    private readonly ClientCertificate _clientCertificate;
 
     public BrokerRegistration(
-        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys, TimeProvider time, ILogger<BrokerRegistration> logger)
+        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys,
+        ClientCertificate clientCertificate, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
+        _clientCertificate = clientCertificate;
         _credential = credential;
         _options = options;
         _identity = identity;
@@ -54,7 +57,7 @@ internal sealed class BrokerRegistration : BackgroundService
         }
 
         await _ready.WhenReady.WaitAsync(stoppingToken);
-        using GrpcChannel channel = ServerTrust.Channel(_options.BrokerAddress, _options.CaFile);
+        using GrpcChannel channel = ServerTrust.Channel(_options.BrokerAddress, _options.CaFile, _clientCertificate);
         var broker = new Protocol.V1.Broker.BrokerClient(channel);
         TimeSpan interval = await RegisterAsync(broker, stoppingToken);
         using var timer = new PeriodicTimer(interval, _time);

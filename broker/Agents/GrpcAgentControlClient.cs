@@ -9,9 +9,10 @@ namespace AccelBroker.Broker.Agents;
 /// <summary>
 /// Calls agents over gRPC with a deadline of <see cref="BrokerOptions.AgentCallTimeout"/>, keeping one
 /// channel per agent address for the life of the broker (disposed with the host). Every call carries a control token
-/// for the agent's id, reused until most of its life has passed.
+/// for the agent's id, reused until most of its life has passed. The channels present the broker's client certificate,
+/// if it has one, to agents that require mutual TLS.
 /// </summary>
-internal sealed class GrpcAgentControlClient(BrokerOptions options, AccessTokenMinter tokens, TimeProvider time) : IAgentControlClient, IDisposable
+internal sealed class GrpcAgentControlClient(BrokerOptions options, AccessTokenMinter tokens, ClientCertificate clientCertificate, TimeProvider time) : IAgentControlClient, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
@@ -79,7 +80,7 @@ internal sealed class GrpcAgentControlClient(BrokerOptions options, AccessTokenM
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_channels.TryGetValue(agentAddress, out GrpcChannel? channel))
             {
-                channel = ServerTrust.Channel(agentAddress, options.CaFile);
+                channel = ServerTrust.Channel(agentAddress, options.CaFile, clientCertificate);
                 _channels.Add(agentAddress, channel);
             }
 

@@ -2,15 +2,17 @@ using AccelBroker.Hosting.Metrics;
 using AccelBroker.Hosting.Tracing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Hosting.Startup;
 
 /// <summary>
-/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https), the
-/// optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
+/// The one HTTP/2 start-up of both hosts: Kestrel on the listen URL speaking HTTP/2 only (h2c for http; TLS from PEM files, reloaded when they change, for https,
+/// with client certificates checked against a CA bundle for mutual TLS), the optional metrics endpoint, the optional OTLP trace export, and the logging filters both hosts use.
 /// </summary>
 public sealed class GrpcHostBuilder
 {
@@ -51,6 +53,9 @@ public sealed class GrpcHostBuilder
         ReloadingCertificate? certificate = settings.TlsCertificateFile is { } certificateFile && settings.TlsKeyFile is { } keyFile
             ? new ReloadingCertificate(certificateFile, keyFile, TimeProvider.System)
             : null;
+        ClientCertificateValidator? clients = settings.ClientCaFile is { } clientCaFile
+            ? new ClientCertificateValidator(clientCaFile, TimeProvider.System)
+            : null;
         builder.WebHost.UseUrls(settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -58,7 +63,26 @@ public sealed class GrpcHostBuilder
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             if (certificate is not null)
             {
-                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    https.ServerCertificateSelector = (_, _) => certificate.Current;
+                    if (clients is not null)
+                    {
+                        // Allow, not require: client hosts without certificates still reach inference and the operator RPCs.
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        var log = new Lazy<ILogger>(() => kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClientCertificateLog.Category));
+                        https.ClientCertificateValidation = (presented, _, _) =>
+                        {
+                            if (clients.IsTrusted(presented, out string why))
+                            {
+                                return true;
+                            }
+
+                            ClientCertificateLog.Refused(log.Value, presented.Subject, presented.Issuer, why);
+                            return false;
+                        };
+                    }
+                });
             }
 
             settings.Limits?.Invoke(kestrel.Limits);

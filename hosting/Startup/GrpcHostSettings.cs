@@ -35,6 +35,13 @@ public sealed record GrpcHostSettings
     /// <summary>PEM private key of <see cref="TlsCertificateFile"/>.</summary>
     public string? TlsKeyFile { get; init; }
 
+    /// <summary>
+    /// PEM CA bundle that client certificates must chain to (mutual TLS, https only): Kestrel then asks every client for
+    /// a certificate, admits connections without one, and fails the handshake of one that does not chain to it. Which
+    /// calls need a certificate is the host's <see cref="ClientCertificateRequirement"/>.
+    /// </summary>
+    public string? ClientCaFile { get; init; }
+
     /// <summary>Changes Kestrel's limits (an agent's large HTTP/2 windows, for example).</summary>
     public Action<KestrelServerLimits>? Limits { get; init; }
 }

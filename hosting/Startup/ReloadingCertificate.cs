@@ -4,8 +4,9 @@ using System.Security.Cryptography.X509Certificates;
 namespace AccelBroker.Hosting.Startup;
 
 /// <summary>
-/// The server certificate from a PEM certificate and key file, reloaded when either file's write time changes
-/// (checked at most once per <see cref="CheckInterval"/>), so a renewed certificate is served without a restart.
+/// A certificate from a PEM certificate and key file, reloaded when either file's write time changes (checked at most
+/// once per <see cref="CheckInterval"/>), so a renewed certificate is used without a restart: the server certificate
+/// a host serves, or the client certificate it presents on its own calls.
 /// </summary>
 internal sealed class ReloadingCertificate
 {
@@ -13,6 +14,7 @@ internal sealed class ReloadingCertificate
 
     private readonly string _certificateFile;
     private readonly string _keyFile;
+    private readonly (string Certificate, string Key) _flags;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private X509Certificate2 _current;
@@ -21,13 +23,18 @@ internal sealed class ReloadingCertificate
 
     /// <summary>Loads the files now, so that bad ones fail the start rather than the first handshake.</summary>
     /// <exception cref="InvalidDataException">The files are not a PEM certificate and its key.</exception>
-    public ReloadingCertificate(string certificateFile, string keyFile, TimeProvider time)
+    /// <param name="certificateFile">PEM certificate file.</param>
+    /// <param name="keyFile">PEM private key file.</param>
+    /// <param name="time">When to check the files again.</param>
+    /// <param name="flags">The options that named the files, for the message when they are not usable.</param>
+    public ReloadingCertificate(string certificateFile, string keyFile, TimeProvider time, (string Certificate, string Key)? flags = null)
     {
         _certificateFile = certificateFile;
         _keyFile = keyFile;
+        _flags = flags ?? ("--tls-cert", "--tls-key");
         _time = time;
         _loadedStamps = Stamps();
-        _current = Load(certificateFile, keyFile);
+        _current = Load();
         _lastCheck = time.GetTimestamp();
     }
 
@@ -59,7 +66,7 @@ internal sealed class ReloadingCertificate
         try
         {
             // The old certificate stays in use by handshakes in flight and is left to the finalizer.
-            _current = Load(_certificateFile, _keyFile);
+            _current = Load();
             _loadedStamps = stamps;
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
@@ -70,11 +77,11 @@ internal sealed class ReloadingCertificate
 
     private (DateTime, DateTime) Stamps() => (File.GetLastWriteTimeUtc(_certificateFile), File.GetLastWriteTimeUtc(_keyFile));
 
-    private static X509Certificate2 Load(string certificateFile, string keyFile)
+    private X509Certificate2 Load()
     {
         try
         {
-            X509Certificate2 pem = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+            X509Certificate2 pem = X509Certificate2.CreateFromPemFile(_certificateFile, _keyFile);
             if (!OperatingSystem.IsWindows())
             {
                 return pem;
@@ -88,7 +95,7 @@ internal sealed class ReloadingCertificate
         }
         catch (Exception ex) when (ex is CryptographicException or IOException)
         {
-            throw new InvalidDataException($"--tls-cert {certificateFile} and --tls-key {keyFile} are not a PEM certificate and its private key: {ex.Message}", ex);
+            throw new InvalidDataException($"{_flags.Certificate} {_certificateFile} and {_flags.Key} {_keyFile} are not a PEM certificate and its private key: {ex.Message}", ex);
         }
     }
 }

@@ -29,4 +29,27 @@ public static class TlsSettings
 
         return null;
     }
+
+    /// <summary>
+    /// What is wrong with the mutual TLS settings, or <see langword="null"/>: the client certificate and key both or
+    /// neither, and <paramref name="clientCaFile"/> only with an https <paramref name="listen"/>, since client
+    /// certificates travel only in a TLS handshake.
+    /// </summary>
+    public static string? FindClientProblem(string listen, string? clientCertificateFile, string? clientKeyFile, string? clientCaFile)
+    {
+        if ((clientCertificateFile is null) != (clientKeyFile is null))
+        {
+            return clientCertificateFile is null
+                ? "--tls-client-key needs --tls-client-cert: pass the client certificate (PEM) that goes with the key"
+                : "--tls-client-cert needs --tls-client-key: pass the private key (PEM) that goes with the client certificate";
+        }
+
+        bool https = Uri.TryCreate(listen, UriKind.Absolute, out Uri? uri) && uri.Scheme == Uri.UriSchemeHttps;
+        if (clientCaFile is not null && !https)
+        {
+            return $"--client-ca-file requires client certificates, which only TLS carries, but --listen '{listen}' is http: listen on an https URL with --tls-cert and --tls-key";
+        }
+
+        return null;
+    }
 }

@@ -103,5 +103,20 @@ public sealed class AgentSettingsTests
         Assert.Equal("", error.ToString());
     }
 
+    [Theory]
+    [InlineData(new[] { "--tls-client-cert", "agent-client.crt" }, "error: --tls-client-cert needs --tls-client-key")]
+    [InlineData(new[] { "--tls-client-key", "agent-client.key" }, "error: --tls-client-key needs --tls-client-cert")]
+    [InlineData(new[] { "--client-ca-file", "ca.crt" }, "error: --client-ca-file requires client certificates, which only TLS carries, but --listen 'http://127.0.0.1:7001' is http")]
+    public async Task MutualTlsFlagsThatDoNotGoTogetherStopTheStartWithTheFlagNamed(string[] args, string message)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = await Program.Run([.. args, "--metrics-listen", "off"], Empty(), output, error);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith(message, error.ToString(), StringComparison.Ordinal);
+    }
+
     private static IConfiguration Empty() => new ConfigurationBuilder().Build();
 }

@@ -90,4 +90,19 @@ public sealed class BrokerSettingsTests
             Assert.Contains(setting.Flag!, output.ToString(), StringComparison.Ordinal);
         }
     }
+
+    [Theory]
+    [InlineData(new[] { "--tls-client-cert", "broker-client.crt" }, "broker: --tls-client-cert needs --tls-client-key")]
+    [InlineData(new[] { "--tls-client-key", "broker-client.key" }, "broker: --tls-client-key needs --tls-client-cert")]
+    [InlineData(new[] { "--client-ca-file", "ca.crt" }, "broker: --client-ca-file requires client certificates, which only TLS carries, but --listen 'http://127.0.0.1:5050' is http")]
+    public async Task MutualTlsFlagsThatDoNotGoTogetherStopTheStartWithTheFlagNamed(string[] args, string message)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = await Program.Run([.. args, "--metrics-listen", "off"], new ConfigurationBuilder().Build(), output, error);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith(message, error.ToString(), StringComparison.Ordinal);
+    }
 }
