@@ -50,6 +50,9 @@ internal sealed class StandaloneAgent : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The agent's gRPC address on loopback.</summary>
+    public string Address => _app.Urls.First();
+
     public InferenceAgent.InferenceAgentClient Client { get; }
 
     public AgentControl.AgentControlClient Control { get; }
