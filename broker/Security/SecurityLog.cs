@@ -43,4 +43,12 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 108, EventName = "HostCredentialRetired", Level = LogLevel.Information,
         Message = "Host '{Host}' has no accelerator left: its credential is revoked (detach by {Caller} at {Peer})")]
     public static partial void HostCredentialRetired(ILogger logger, string host, string caller, string peer);
+
+    [LoggerMessage(EventId = 109, EventName = "AllowedModelsSet", Level = LogLevel.Information,
+        Message = "Host '{Host}' ordinal {Ordinal} ({AcceleratorId}) may load only {Count} allowed models, set by {Caller} at {Peer}")]
+    public static partial void AllowedModelsSet(ILogger logger, string host, int ordinal, string acceleratorId, int count, string caller, string peer);
+
+    [LoggerMessage(EventId = 110, EventName = "AllowedModelsCleared", Level = LogLevel.Information,
+        Message = "Host '{Host}' ordinal {Ordinal} ({AcceleratorId}) may load any model: allowlist cleared by {Caller} at {Peer}")]
+    public static partial void AllowedModelsCleared(ILogger logger, string host, int ordinal, string acceleratorId, string caller, string peer);
 }
