@@ -33,7 +33,8 @@ internal sealed class AcceleratorSlice
         _eviction = eviction ?? LeastRecentlyUsedEviction.Instance;
     }
 
-    public SliceAssignment Assignment { get; }
+    /// <summary>As the broker assigned it, with the allowlist it gave last.</summary>
+    public SliceAssignment Assignment { get; private set; }
 
     public string Id => Assignment.SliceId;
 
@@ -97,6 +98,9 @@ internal sealed class AcceleratorSlice
     public int RestrictTo(ModelAllowlist? allowlist)
     {
         _allowlist = SetOf(allowlist);
+        SliceAssignment updated = Assignment.Clone();
+        updated.Allowlist = allowlist?.Clone();
+        Assignment = updated;
         int removed = 0;
         foreach (SliceModelEntry entry in _models.Values)
         {

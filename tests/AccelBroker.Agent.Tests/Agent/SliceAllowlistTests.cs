@@ -33,6 +33,7 @@ public sealed class SliceAllowlistTests
         Assert.Same(held, _registry.Get("s"));
         Assert.False(held.Allows(A));
         Assert.True(held.Allows(B));
+        Assert.Equal([B.ToUpperInvariant()], held.Assignment.Allowlist.Sha256);
     }
 
     [Fact]
