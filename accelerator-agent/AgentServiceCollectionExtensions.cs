@@ -5,9 +5,11 @@ using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Metering;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.Wire;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -34,6 +36,9 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(_ => DeviceProbe.Resolve(options.Device));
         services.TryAddSingleton<AgentIdentity>();
         services.TryAddSingleton<AgentCredential>();
+        services.TryAddSingleton(provider => new AccessTokenVerifier(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<BrokerTokenKeys>();
+        services.TryAddSingleton<AgentPolicy>();
         services.TryAddSingleton<ServerReady>();
         services.TryAddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)
         {
@@ -70,6 +75,8 @@ public static class AgentServiceCollectionExtensions
             // Outputs of a unary run may be larger than its inputs; the client accepts them.
             grpc.MaxSendMessageSize = null;
             grpc.Interceptors.Add<DomainErrorInterceptor>();
+            // Inside the error mapping: every method of both services needs a broker-signed token.
+            grpc.Interceptors.Add<AgentAuthorization>();
         });
         return new AcceleratorAgentBuilder(services);
     }

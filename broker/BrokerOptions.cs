@@ -84,6 +84,21 @@ public sealed record BrokerOptions
     /// <summary>Deadline of each call from the broker to an agent (assigning or releasing a slice).</summary>
     public TimeSpan AgentCallTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Lifetime of a slice token the broker hands a client host with a resolved accelerator (default 10 minutes).</summary>
+    public TimeSpan SliceTokenLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the broker starts signing tokens with a new key (default 24 hours).</summary>
+    public TimeSpan SigningKeyRotation { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How long a retired signing key's public half is still published to agents, so tokens it signed keep verifying;
+    /// <see langword="null"/> (the default) means 2 × <see cref="SliceTokenLifetime"/>.
+    /// </summary>
+    public TimeSpan? SigningKeyOverlap { get; init; }
+
+    /// <summary>The overlap in force: <see cref="SigningKeyOverlap"/> or 2 × <see cref="SliceTokenLifetime"/>.</summary>
+    public TimeSpan EffectiveSigningKeyOverlap => SigningKeyOverlap ?? SliceTokenLifetime * 2;
+
     /// <summary>Silence after which an agent is unhealthy: <see cref="HeartbeatInterval"/> × <see cref="MissedHeartbeats"/>.</summary>
     public TimeSpan UnhealthyAfter => HeartbeatInterval * MissedHeartbeats;
 }

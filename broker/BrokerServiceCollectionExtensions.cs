@@ -6,6 +6,7 @@ using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -45,6 +46,11 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<IAttachmentStore>(_ => options.DataDir is null
             ? new InMemoryAttachmentStore()
             : new JsonFileAttachmentStore(options.DataDir));
+        services.TryAddSingleton<ISigningKeyStore>(_ => options.DataDir is null
+            ? new InMemorySigningKeyStore()
+            : new JsonFileSigningKeyStore(options.DataDir));
+        services.TryAddSingleton<SigningKeyRing>();
+        services.TryAddSingleton<AccessTokenMinter>();
         services.TryAddSingleton<AttachmentBook>();
         services.TryAddSingleton<IApiKeyStore>(_ => options.DataDir is null
             ? new InMemoryApiKeyStore()

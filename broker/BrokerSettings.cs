@@ -59,6 +59,13 @@ internal static class BrokerSettings
             }),
         new("AgentCallTimeout", null, null, "Deadline in seconds of each call from the broker to an agent (default 5).", "10",
             (o, v) => o with { AgentCallTimeout = Seconds("AgentCallTimeout", v) }),
+        new("SliceTokenLifetime", null, null, "Lifetime in seconds of a slice token given to client hosts (default 600).", "300",
+            (o, v) => o with { SliceTokenLifetime = Seconds("SliceTokenLifetime", v) }),
+        new("SigningKeyRotation", null, null, "Seconds between token signing key rotations (default 86400).", "3600",
+            (o, v) => o with { SigningKeyRotation = Seconds("SigningKeyRotation", v) }),
+        new("SigningKeyOverlap", null, null,
+            "Seconds a retired signing key is still trusted by agents (default 2 x SliceTokenLifetime).", "1800",
+            (o, v) => o with { SigningKeyOverlap = Seconds("SigningKeyOverlap", v) }),
     ]);
 
     /// <summary>The options <paramref name="configuration"/> sets; throws <see cref="FormatException"/> for a bad value.</summary>

@@ -105,4 +105,12 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
         Message = "--insecure: serving {Listen} without TLS to other machines; models and tensors travel in the clear")]
     public static partial void ListeningInsecurely(ILogger logger, string listen);
+
+    [LoggerMessage(EventId = 60, EventName = "CallRefused", Level = LogLevel.Warning,
+        Message = "Refused {Method} from {Peer}: {Reason}")]
+    public static partial void CallRefused(ILogger logger, string method, string peer, string reason);
+
+    [LoggerMessage(EventId = 61, EventName = "TokenKeysChanged", Level = LogLevel.Information,
+        Message = "Trusting the broker's token keys [{KeyIds}]")]
+    public static partial void TokenKeysChanged(ILogger logger, string keyIds);
 }

@@ -1,4 +1,5 @@
 using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Startup;
 using AccelBroker.Protocol.V1;
@@ -30,14 +31,16 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<BrokerRegistration> _logger;
     private readonly AgentCredential _credential;
+    private readonly BrokerTokenKeys _tokenKeys;
 
     public BrokerRegistration(
-        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, TimeProvider time, ILogger<BrokerRegistration> logger)
+        AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
         _credential = credential;
         _options = options;
         _identity = identity;
         _slices = slices;
+        _tokenKeys = tokenKeys;
         _ready = ready;
         _time = time;
         _logger = logger;
@@ -63,7 +66,8 @@ internal sealed class BrokerRegistration : BackgroundService
                 {
                     long mark = _slices.ReconcileMark();
                     HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
-                    _slices.Reconcile(response.Slices, mark);
+                    _tokenKeys.Accept(response.TokenKeys);
+                _slices.Reconcile(response.Slices, mark);
                 }
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
@@ -127,6 +131,7 @@ internal sealed class BrokerRegistration : BackgroundService
                 long mark = _slices.ReconcileMark();
                 RegisterAgentResponse response = await broker.RegisterAgentAsync(request, _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime.AddSeconds(10), cancellationToken: stoppingToken);
                 _identity.Remember(response.AgentId);
+                _tokenKeys.Accept(response.TokenKeys);
                 _slices.Reconcile(response.Slices, mark);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;

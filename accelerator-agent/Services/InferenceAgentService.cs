@@ -1,8 +1,10 @@
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
 using TorchSharp;
@@ -36,15 +38,36 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     public override Task<HasModelResponse> HasModel(HasModelRequest request, ServerCallContext context)
     {
         string sha256 = request.Sha256.ToLowerInvariant();
-        bool held = _store.TryGetLength(sha256, out long length);
+        // A slice sees only the bytes that came through it: the store is shared, what tenants uploaded is not.
+        bool held = _store.TryGetLength(sha256, out long length) && (SliceOf(context) is not { } slice || slice.KnowsBytes(sha256));
         return Task.FromResult(new HasModelResponse { Held = held, Length = held ? length : 0 });
     }
 
-    public override Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context) =>
-        _uploads.ReceiveAsync(requestStream, context.CancellationToken);
+    public override async Task<UploadModelResponse> UploadModel(IAsyncStreamReader<UploadModelRequest> requestStream, ServerCallContext context)
+    {
+        AcceleratorSlice? slice = SliceOf(context);
+        UploadModelResponse response = await _uploads.ReceiveAsync(requestStream, context.CancellationToken);
+        if (slice is not null)
+        {
+            // Whether another tenant sent the same bytes first stays unknown: through this slice they are new.
+            response.Stored = !slice.KnowsBytes(response.Sha256);
+            slice.Uploaded(response.Sha256);
+        }
 
-    public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context) =>
-        _residency.LoadAsync(_slices.Get(request.SliceId), request, context.CancellationToken);
+        return response;
+    }
+
+    public override Task<LoadModelResponse> LoadModel(LoadModelRequest request, ServerCallContext context)
+    {
+        AcceleratorSlice slice = _slices.Get(request.SliceId);
+        string sha256 = request.Sha256.ToLowerInvariant();
+        if (SliceOf(context) is not null && ModelStore.IsSha256(sha256) && !slice.KnowsBytes(sha256))
+        {
+            throw DomainException.NotFound($"model sha256={sha256} was not uploaded through slice '{slice.Id}'; upload it first");
+        }
+
+        return _residency.LoadAsync(slice, request, context.CancellationToken);
+    }
 
     public override async Task<UnloadModelResponse> UnloadModel(UnloadModelRequest request, ServerCallContext context)
     {
@@ -121,6 +144,10 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         response.Slices.AddRange(_slices.All.Select(s => s.Assignment));
         return Task.FromResult(response);
     }
+
+    // The slice of a slice token (the authorization interceptor checked it is held); null for an operator token.
+    private AcceleratorSlice? SliceOf(ServerCallContext context) =>
+        AgentAuthorization.GrantOf(context) is { Scope: AccessScope.Slice, SliceId: { } sliceId } ? _slices.Get(sliceId) : null;
 
     // Resolved per call rather than injected, so this verb adds no constructor dependency to the data path.
     public override Task<BenchmarkLocalResponse> BenchmarkLocal(BenchmarkLocalRequest request, ServerCallContext context) =>

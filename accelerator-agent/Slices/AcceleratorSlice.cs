@@ -17,6 +17,7 @@ namespace AccelBroker.Agent.Slices;
 internal sealed class AcceleratorSlice
 {
     private readonly ConcurrentDictionary<string, SliceModelEntry> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _uploaded = new(StringComparer.Ordinal);
     private readonly IEvictionPolicy _eviction;
     private long _loads;
     private long _evictions;
@@ -79,6 +80,15 @@ internal sealed class AcceleratorSlice
 
     /// <summary>Whether any model the slice serves, resident or evicted, has these bytes.</summary>
     public bool ServesBytes(string sha256) => _models.Values.Any(e => e.Sha256 == sha256);
+
+    /// <summary>
+    /// Whether these bytes came to the agent through this slice (uploaded, or loaded here): what the slice may see of
+    /// the shared store, so that no tenant learns from HasModel or LoadModel what another tenant uploaded.
+    /// </summary>
+    public bool KnowsBytes(string sha256) => _uploaded.ContainsKey(sha256) || ServesBytes(sha256);
+
+    /// <summary>Records that these bytes were uploaded through this slice.</summary>
+    public void Uploaded(string sha256) => _uploaded.TryAdd(sha256, 0);
 
     /// <summary>Whether the slice may load the model with these bytes (its host's allowlist, when it has one).</summary>
     public bool Allows(string sha256) => _allowlist is not { } allowed || allowed.Contains(sha256);

@@ -55,7 +55,7 @@ internal sealed class AttachmentCoordinator(
             (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType, allowed);
             try
             {
-                await agents.AssignSliceAsync(agent.Address, attachment.ToAssignment(), ct);
+                await agents.AssignSliceAsync(agent.AgentId, agent.Address, attachment.ToAssignment(), ct);
             }
             catch (Exception ex)
             {
@@ -163,7 +163,7 @@ internal sealed class AttachmentCoordinator(
             {
                 try
                 {
-                    await agents.AssignSliceAsync(agent.Address, updated.ToAssignment(), ct);
+                    await agents.AssignSliceAsync(agent.AgentId, agent.Address, updated.ToAssignment(), ct);
                 }
                 catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
                 {
@@ -241,7 +241,7 @@ internal sealed class AttachmentCoordinator(
         };
         try
         {
-            await agents.AssignSliceAsync(agent.Address, replacement.ToAssignment(), ct);
+            await agents.AssignSliceAsync(agent.AgentId, agent.Address, replacement.ToAssignment(), ct);
         }
         catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
         {
@@ -317,7 +317,7 @@ internal sealed class AttachmentCoordinator(
 
         try
         {
-            await agents.ReleaseSliceAsync(agentAddress, sliceId, CancellationToken.None);
+            await agents.ReleaseSliceAsync(agentId, agentAddress, sliceId, CancellationToken.None);
         }
         catch (Exception ex)
         {

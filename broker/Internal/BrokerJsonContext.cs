@@ -3,11 +3,12 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Security;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
 
-/// <summary>Source-generated JSON for the catalogue, the attachment file and the usage file (snake_case, comments and trailing commas allowed).</summary>
+/// <summary>Source-generated JSON for the catalogue, the attachment file, the usage file and the signing keys (snake_case, comments and trailing commas allowed).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
@@ -21,6 +22,7 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(ApiKeysDocument))]
 [JsonSerializable(typeof(EnrollmentTokensDocument))]
 [JsonSerializable(typeof(AgentCredentialsDocument))]
+[JsonSerializable(typeof(SigningKeysDocument))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

@@ -40,6 +40,8 @@ internal sealed class BrokerPolicy
             ["CreateEnrollment"] = admin,
             ["ListEnrolledAgents"] = admin,
             ["RevokeAgent"] = admin,
+            // An operator token reaches one agent's model store and local benchmark, as operators do through attach.
+            ["IssueAgentToken"] = operatorRole,
         };
 
         Google.Protobuf.Reflection.ServiceDescriptor service = Protocol.V1.Broker.Descriptor;

@@ -5,6 +5,7 @@ using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -31,6 +32,7 @@ internal sealed class BrokerGrpcService(
     ApiKeyAdministration keys,
     AgentEnrollment enrollment,
     EnrollmentBook enrollmentBook,
+    AccessTokenMinter tokens,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
@@ -55,6 +57,7 @@ internal sealed class BrokerGrpcService(
             HeartbeatInterval = Duration.FromTimeSpan(options.HeartbeatInterval),
         };
         response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
+        response.TokenKeys.AddRange(tokens.PublishedKeys());
         return Task.FromResult(response);
     }
 
@@ -69,6 +72,7 @@ internal sealed class BrokerGrpcService(
         usage.RecordHeartbeat(agent.AgentId, request.Usage, request.Slices);
         var response = new HeartbeatResponse();
         response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
+        response.TokenKeys.AddRange(tokens.PublishedKeys());
         return Task.FromResult(response);
     }
 
@@ -129,8 +133,42 @@ internal sealed class BrokerGrpcService(
     public override Task<DescribeAgentsResponse> DescribeAgents(DescribeAgentsRequest request, ServerCallContext context) =>
         Task.FromResult(describer.DescribeAgents());
 
-    public override Task<ResolveAcceleratorResponse> ResolveAccelerator(ResolveAcceleratorRequest request, ServerCallContext context) =>
-        Task.FromResult(new ResolveAcceleratorResponse { Accelerator = describer.Resolve(request.Host, request.Ordinal) });
+    public override Task<ResolveAcceleratorResponse> ResolveAccelerator(ResolveAcceleratorRequest request, ServerCallContext context)
+    {
+        Accelerator accelerator = describer.Resolve(request.Host, request.Ordinal);
+        var response = new ResolveAcceleratorResponse { Accelerator = accelerator };
+        if (!string.IsNullOrEmpty(accelerator.AgentId))
+        {
+            SignedToken token = tokens.Slice(accelerator.AgentId, accelerator.Host, accelerator.Id);
+            response.SliceToken = token.Token;
+            response.SliceTokenExpiresAt = Timestamp.FromDateTimeOffset(token.ExpiresAt);
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override Task<IssueAgentTokenResponse> IssueAgentToken(IssueAgentTokenRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.AgentId))
+        {
+            throw DomainException.Invalid("agent_id must not be empty");
+        }
+
+        if (!registry.TryGet(request.AgentId, out AgentRecord? agent))
+        {
+            throw DomainException.NotFound($"unknown agent '{request.AgentId}'; accel describe-agents lists them");
+        }
+
+        Caller caller = BrokerAuthorization.CallerOf(context) ?? throw DomainException.Unauthenticated("IssueAgentToken needs an operator key");
+        SignedToken token = tokens.Operator(agent.AgentId, caller.Name);
+        SecurityLog.AgentTokenIssued(logger, caller.ToString(), agent.AgentId, context.Peer);
+        return Task.FromResult(new IssueAgentTokenResponse
+        {
+            Token = token.Token,
+            ExpiresAt = Timestamp.FromDateTimeOffset(token.ExpiresAt),
+            AgentAddress = agent.Address,
+        });
+    }
 
     public override Task<ReportClientUsageResponse> ReportClientUsage(ReportClientUsageRequest request, ServerCallContext context)
     {

@@ -25,17 +25,17 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     private readonly InferenceAgent.InferenceAgentClient _agent;
     private readonly SessionUsage _usage = new();
     private readonly UsageReporter? _reporter;
+    private readonly SliceTokenSource _token;
 
-    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel, string broker)
+    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel, Protocol.V1.Broker.BrokerClient broker, SliceTokenSource token)
     {
         _options = options;
         Accelerator = accelerator;
-        _agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, options));
+        _token = token;
+        _agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, options, token));
         if (options.UsageReportInterval > TimeSpan.Zero)
         {
-            // Reports are rare and small: the process's pooled channel to the broker serves every session.
-            var brokerClient = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
-            _reporter = new UsageReporter(brokerClient, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
+            _reporter = new UsageReporter(broker, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
         }
     }
 
@@ -60,20 +60,18 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         string broker = options.ResolveBroker();
         string host = options.ResolveHost();
 
-        ResolveAcceleratorResponse resolved;
-        // The broker is not on the data path: this channel lives only for the lookup.
-        using (GrpcChannel brokerChannel = AgentChannels.Create(broker, options.ConnectTimeout, options.CaFile))
-        {
-            var client = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(brokerChannel, options));
-            resolved = await client.ResolveAcceleratorAsync(
-                new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal },
-                deadline: Deadline(options),
-                cancellationToken: cancellationToken);
-        }
+        // The broker is not on the data path: it is asked once here, then only to renew the slice token and take
+        // usage reports, rare and small calls that the process's pooled channel to it serves for every session.
+        var client = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
+        var request = new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal };
+        Func<CancellationToken, Task<ResolveAcceleratorResponse>> resolve = async ct =>
+            await client.ResolveAcceleratorAsync(request, deadline: Deadline(options), cancellationToken: ct);
+        ResolveAcceleratorResponse resolved = await resolve(cancellationToken);
 
         Protocol.V1.Accelerator a = resolved.Accelerator;
         var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, WireConversion.FromWire(a.Health));
-        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout, options.CaFile), broker);
+        var token = new SliceTokenSource(resolved, resolve, TimeProvider.System);
+        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout, options.CaFile), client, token);
     }
 
     /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file, blocking.</summary>
@@ -152,10 +150,9 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <returns>The echoed bytes.</returns>
     public async Task<ReadOnlyMemory<byte>> EchoAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
-        EchoResponse response = await _agent.EchoAsync(
-            new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) },
-            deadline: Deadline(_options),
-            cancellationToken: cancellationToken);
+        var request = new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
+        EchoResponse response = await WithTokenAsync(
+            ct => _agent.EchoAsync(request, deadline: Deadline(_options), cancellationToken: ct).ResponseAsync, cancellationToken);
         return response.Payload.Memory;
     }
 
@@ -166,7 +163,10 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="payload">Bytes to echo; any length.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The echoed bytes.</returns>
-    public async Task<ReadOnlyMemory<byte>> EchoStreamAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public Task<ReadOnlyMemory<byte>> EchoStreamAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        WithTokenAsync(ct => EchoStreamOnceAsync(payload, ct), cancellationToken);
+
+    private async Task<ReadOnlyMemory<byte>> EchoStreamOnceAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = _agent.EchoStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
         // Read while writing, as a streaming run does, so neither side's flow-control window stalls the other.
@@ -208,10 +208,9 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <returns>A task that completes when the agent has unloaded it.</returns>
     public async Task UnloadModelAsync(RemoteModel model, CancellationToken cancellationToken = default)
     {
-        await _agent.UnloadModelAsync(
-            new UnloadModelRequest { SliceId = Accelerator.Id, ModelId = model.ModelId },
-            deadline: Deadline(_options),
-            cancellationToken: cancellationToken);
+        ArgumentNullException.ThrowIfNull(model);
+        var request = new UnloadModelRequest { SliceId = Accelerator.Id, ModelId = model.ModelId };
+        await WithTokenAsync(ct => _agent.UnloadModelAsync(request, deadline: Deadline(_options), cancellationToken: ct).ResponseAsync, cancellationToken);
     }
 
     /// <summary>
@@ -248,8 +247,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         try
         {
             ModelOutput output = streaming
-                ? await RunStreamingAsync(model, inputs, cancellationToken)
-                : await RunUnaryAsync(model, inputs, cancellationToken);
+                ? await WithTokenAsync(ct => RunStreamingAsync(model, inputs, ct), cancellationToken)
+                : await WithTokenAsync(ct => RunUnaryAsync(model, inputs, ct), cancellationToken);
             _usage.Succeeded(model.ModelId, Stopwatch.GetElapsedTime(started));
             return output;
         }
@@ -272,7 +271,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         activity?.SetTag("accel.model_sha256", sha256);
         try
         {
-            return await LoadCoreAsync(sha256, length, upload, options, cancellationToken);
+            return await WithTokenAsync(ct => LoadCoreAsync(sha256, length, upload, options, ct), cancellationToken);
         }
         catch (Exception ex)
         {
@@ -384,9 +383,27 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
     }
 
-    // The caller's interceptors see calls as the session makes them, and errors as the session reports them.
-    private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
-        channel.Intercept(ConnectionLossInterceptor.Instance).Intercept([.. options.Interceptors]);
+    // A token good for the call, and one retry with a renewed token when the agent refused it (rotated keys, an
+    // agent restarted without them, a clock that ran ahead). Calls are rebuilt whole, streams included.
+    private async Task<T> WithTokenAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        await _token.EnsureFreshAsync(cancellationToken);
+        Metadata.Entry sent = _token.Entry;
+        try
+        {
+            return await call(cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
+        {
+            await _token.RenewAfterRefusalAsync(sent, cancellationToken);
+            return await call(cancellationToken);
+        }
+    }
+
+    // The caller's interceptors see calls as the session makes them, and errors as the session reports them; the
+    // slice token is added last, next to the channel, so no interceptor of the caller's sees it.
+    private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options, SliceTokenSource token) =>
+        channel.Intercept(new SliceTokenCredential(token)).Intercept(ConnectionLossInterceptor.Instance).Intercept([.. options.Interceptors]);
 
     // The credential goes to the broker alone: an agent must never learn a host credential or an operator key.
     private static CallInvoker BrokerIntercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>

@@ -16,13 +16,13 @@ public sealed class AgentClient
 
     /// <summary>Creates a client of the agent at <paramref name="address"/>.</summary>
     /// <param name="address">The agent's gRPC address as the broker advertises it, e.g. <c>http://gpu-host-1:7001</c>.</param>
-    /// <param name="options">Timeouts and interceptors; <see langword="null"/> for the defaults.</param>
+    /// <param name="options">Timeouts, the access token and interceptors; <see langword="null"/> for the defaults.</param>
     public AgentClient(string address, AgentClientOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         Address = address;
         _options = options ?? new AgentClientOptions();
-        Raw = new InferenceAgent.InferenceAgentClient(AgentChannels.Get(address, _options.ConnectTimeout, _options.CaFile).CreateCallInvoker().Intercept([.. _options.Interceptors]));
+        Raw = new InferenceAgent.InferenceAgentClient(AgentChannels.Get(address, _options.ConnectTimeout, _options.CaFile).CreateCallInvoker().Intercept(BearerCredential.Around(_options.Interceptors, _options.AccessToken)));
     }
 
     /// <summary>The agent's address.</summary>

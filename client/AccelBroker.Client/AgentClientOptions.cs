@@ -26,6 +26,14 @@ public sealed record AgentClientOptions
     /// <summary>Deadline of an agent-local benchmark, all its runs together. Default 30 minutes.</summary>
     public TimeSpan BenchmarkTimeout { get; init; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>Interceptors applied to every call, outermost first: the place to attach credentials or tracing.</summary>
+    /// <summary>
+    /// The broker-signed token sent to the agent on every call (<c>authorization: Bearer</c>): a slice token
+    /// (<see cref="FleetClient.OpenSliceAsync"/> sets it) or an operator token (<see cref="FleetClient.OpenAgentAsync"/>
+    /// sets it). Agents refuse calls without one. It expires (10 minutes by default): open the slice or agent again
+    /// for a new one. <see langword="null"/> (the default) sends none.
+    /// </summary>
+    public string? AccessToken { get; init; }
+
+    /// <summary>Interceptors applied to every call, outermost first: the place to attach tracing.</summary>
     public IReadOnlyList<Interceptor> Interceptors { get; init; } = [];
 }

@@ -258,10 +258,44 @@ public sealed class FleetClient : IDisposable
     /// <param name="cancellationToken">Cancels the lookup.</param>
     /// <returns>The slice, reached with <see cref="FleetClientOptions.Agents"/>.</returns>
     /// <exception cref="RpcException">NotFound for an unknown ordinal, naming the host's.</exception>
-    public async Task<SliceClient> OpenSliceAsync(string host, int ordinal, CancellationToken cancellationToken = default) =>
-        new(await ResolveAcceleratorAsync(host, ordinal, cancellationToken), _agents);
+    public async Task<SliceClient> OpenSliceAsync(string host, int ordinal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ResolveAcceleratorResponse response = await _broker.ResolveAcceleratorAsync(
+            new ResolveAcceleratorRequest { Host = host, Ordinal = ordinal }, deadline: Deadline(), cancellationToken: cancellationToken);
+        return new SliceClient(response.Accelerator, _agents with { AccessToken = response.SliceToken });
+    }
 
-    /// <summary>A client of the agent at <paramref name="address"/> (as <see cref="DescribeAgentsAsync"/> lists it), reached with <see cref="FleetClientOptions.Agents"/>.</summary>
+    /// <summary>
+    /// Asks the broker for an operator token for one agent (operator role): it reaches the agent's model store, its
+    /// information and <see cref="AgentClient.BenchmarkLocalAsync"/>, not its slices' models.
+    /// </summary>
+    /// <param name="agentId">The agent's id, as <see cref="DescribeAgentsAsync"/> lists it.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The token (a secret until it expires), its expiry and the agent's address.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown agent; PermissionDenied below the operator role.</exception>
+    public async Task<IssueAgentTokenResponse> IssueAgentTokenAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(agentId);
+        return await _broker.IssueAgentTokenAsync(new IssueAgentTokenRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>A client of one agent with an operator token from <see cref="IssueAgentTokenAsync"/>, reached with <see cref="FleetClientOptions.Agents"/>.</summary>
+    /// <param name="agentId">The agent's id, as <see cref="DescribeAgentsAsync"/> lists it.</param>
+    /// <param name="cancellationToken">Cancels the call to the broker.</param>
+    /// <returns>A client of the agent.</returns>
+    /// <exception cref="RpcException">NotFound for an unknown agent; PermissionDenied below the operator role.</exception>
+    public async Task<AgentClient> OpenAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        IssueAgentTokenResponse issued = await IssueAgentTokenAsync(agentId, cancellationToken);
+        return new AgentClient(issued.AgentAddress, _agents with { AccessToken = issued.Token });
+    }
+
+    /// <summary>
+    /// A client of the agent at <paramref name="address"/> (as <see cref="DescribeAgentsAsync"/> lists it), reached with
+    /// <see cref="FleetClientOptions.Agents"/> and its <see cref="AgentClientOptions.AccessToken"/>; agents refuse calls
+    /// without a token, so <see cref="OpenAgentAsync"/> is usually what is wanted.
+    /// </summary>
     /// <param name="address">The agent's gRPC address.</param>
     /// <returns>A client; nothing is called yet.</returns>
     public AgentClient Agent(string address) => new(address, _agents);

@@ -86,7 +86,7 @@ internal sealed class CompareMeasurer
             return (null, null, $"no healthy cuda agent of instance type {instanceType}");
         }
 
-        Measurement measured = await AgentLocalBenchmark.MeasureAsync(_fleet.Agent(agent.Address), _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
+        Measurement measured = await AgentLocalBenchmark.MeasureAsync(await _fleet.OpenAgentAsync(agent.AgentId, cancellationToken), _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
         return (measured, $"{measured.Device}, {AgentLocalBenchmark.Where(agent.Address)}", null);
     }
 }

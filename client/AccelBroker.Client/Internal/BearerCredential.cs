@@ -5,8 +5,8 @@ namespace AccelBroker.Client.Internal;
 
 /// <summary>
 /// Adds <c>authorization: Bearer …</c> to every call it intercepts. A header rather than CallCredentials: those are
-/// sent only over TLS, and loopback fleets speak h2c. Applied to broker calls only, so an agent never sees an operator
-/// key or host credential.
+/// sent only over TLS, and loopback fleets speak h2c. Carries an API key or host credential to the broker only (an
+/// agent never sees one), or a broker-signed access token to an agent.
 /// </summary>
 internal sealed class BearerCredential(string secret) : Interceptor
 {
@@ -27,7 +27,7 @@ internal sealed class BearerCredential(string secret) : Interceptor
     public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation) =>
         continuation(With(context));
 
-    /// <summary>The interceptors of a broker client: the caller's, then the credential when there is one.</summary>
+    /// <summary>The interceptors of a client: the caller's, then the credential when there is one.</summary>
     public static Interceptor[] Around(IReadOnlyList<Interceptor> interceptors, string? secret) =>
         string.IsNullOrEmpty(secret) ? [.. interceptors] : [.. interceptors, new BearerCredential(secret)];
 

@@ -4,8 +4,12 @@ using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Tests.Infrastructure;
+using AccelBroker.Tests.Tokens;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +25,7 @@ namespace AccelBroker.Tests.Limits;
 public sealed class LimitedAgent : IAsyncLifetime
 {
     public const string SliceId = "acc-0000000000000000000000000000limits";
+    public const string AgentId = "limits-agent";
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(1);
 
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "accelbroker-limits-" + Guid.NewGuid().ToString("N"));
@@ -28,6 +33,9 @@ public sealed class LimitedAgent : IAsyncLifetime
     private GrpcChannel _channel = null!;
 
     public InferenceAgent.InferenceAgentClient Client { get; private set; } = null!;
+
+    /// <summary>Signs tokens the agent trusts.</summary>
+    public TestTokenIssuer Issuer { get; } = new();
 
     public string ModelId { get; private set; } = null!;
 
@@ -41,12 +49,16 @@ public sealed class LimitedAgent : IAsyncLifetime
             DataDirectory = _dataDir,
             MemoryBytes = 4L << 30,
             StreamIdleTimeout = IdleTimeout,
+            AgentId = AgentId,
         },
         logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _agent.StartAsync();
+        // No broker: the agent trusts this test's key, and every raw call carries the token it needs.
+        _agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([Issuer.Key]);
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());
-        Client = new InferenceAgent.InferenceAgentClient(_channel);
-        await new AgentControl.AgentControlClient(_channel).AssignSliceAsync(new AssignSliceRequest
+        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => Issuer.Mint(scope, AgentId, slice), defaultSlice: SliceId));
+        Client = new InferenceAgent.InferenceAgentClient(invoker);
+        await new AgentControl.AgentControlClient(invoker).AssignSliceAsync(new AssignSliceRequest
         {
             Slice = new SliceAssignment { SliceId = SliceId, SliceType = "eia2.medium", MemoryBytes = 2L << 30, ComputeShare = 0.5, Host = "limits", Ordinal = 0 },
         });
@@ -62,12 +74,15 @@ public sealed class LimitedAgent : IAsyncLifetime
         using ModelUpload upload = _agent.Services.GetRequiredService<ModelStore>().BeginUpload(sha256, bytes.Length);
         await upload.AppendAsync(bytes, CancellationToken.None);
         await upload.CompleteAsync(CancellationToken.None);
+        // As an upload through the slice would: the slice may then load the bytes.
+        Slice.Uploaded(sha256);
         return sha256;
     }
 
     public async Task DisposeAsync()
     {
         _channel.Dispose();
+        Issuer.Dispose();
         await _agent.StopAsync();
         await _agent.DisposeAsync();
         Directory.Delete(_dataDir, recursive: true);

@@ -45,6 +45,7 @@ public sealed class BrokerAccessTests(ITestOutputHelper output) : IAsyncLifetime
         ["CreateEnrollment"] = Access.Admin,
         ["ListEnrolledAgents"] = Access.Admin,
         ["RevokeAgent"] = Access.Admin,
+        ["IssueAgentToken"] = Access.Operator,
     };
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);

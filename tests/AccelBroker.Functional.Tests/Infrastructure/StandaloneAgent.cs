@@ -3,13 +3,16 @@ using System.Security.Cryptography;
 using AccelBroker.Agent;
 using AccelBroker.Agent.Models;
 using AccelBroker.Client.Internal;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using AccelBroker.Tests.Tokens;
 using Xunit;
 
 namespace AccelBroker.Tests.Infrastructure;
@@ -23,14 +26,27 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly GrpcChannel _channel;
 
+    public const string AgentId = "standalone-agent";
+
+    private readonly TestTokenIssuer _issuer = new();
+
     private StandaloneAgent(WebApplication app, string dataDirectory)
     {
         _app = app;
         DataDirectory = dataDirectory;
+        // No broker: the agent trusts this test's key instead, and every raw call carries the token it needs.
+        app.Services.GetRequiredService<AccessTokenVerifier>().Trust([_issuer.Key]);
         _channel = GrpcChannel.ForAddress(app.Urls.First());
-        Client = new InferenceAgent.InferenceAgentClient(_channel);
-        Control = new AgentControl.AgentControlClient(_channel);
+        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => _issuer.Mint(scope, AgentId, slice)));
+        Client = new InferenceAgent.InferenceAgentClient(invoker);
+        Control = new AgentControl.AgentControlClient(invoker);
     }
+
+    /// <summary>Signs tokens the agent trusts.</summary>
+    public TestTokenIssuer Issuer => _issuer;
+
+    /// <summary>A client whose calls carry no token unless they set one.</summary>
+    public InferenceAgent.InferenceAgentClient Anonymous => new(_channel);
 
     public string DataDirectory { get; }
 
@@ -43,7 +59,7 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     public static async Task<StandaloneAgent> StartAsync(Func<AgentOptions, AgentOptions> configure)
     {
         string dataDirectory = Path.Combine(Path.GetTempPath(), $"accel-standalone-{Guid.NewGuid():N}");
-        AgentOptions options = configure(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = dataDirectory, MemoryBytes = 1L << 30 });
+        AgentOptions options = configure(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = dataDirectory, MemoryBytes = 1L << 30, AgentId = AgentId });
         WebApplication app = AgentHost.Build(options, logging => logging.ClearProviders());
         await app.StartAsync();
         return new StandaloneAgent(app, dataDirectory);
@@ -122,6 +138,7 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
+        _issuer.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
         try

@@ -1,7 +1,11 @@
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Cli.Hosting;
 using AccelBroker.Client;
 using AccelBroker.Client.Internal;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Tokens;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,8 +39,12 @@ public sealed class TestCluster : IAsyncDisposable
         _fleet = fleet;
         _catalogPath = catalogPath;
         _agentChannel = AgentChannels.Create(fleet.AgentUrl, TimeSpan.FromSeconds(5));
-        AgentClient = new InferenceAgent.InferenceAgentClient(_agentChannel);
+        AgentClient = new InferenceAgent.InferenceAgentClient(_agentChannel.Intercept(new TestTokenInjector(MintForAgent)));
+        RawAgentClient = new InferenceAgent.InferenceAgentClient(_agentChannel);
     }
+
+    /// <summary>The agent's id, the audience of every token for it.</summary>
+    public string AgentId => Agent.Services.GetRequiredService<AccelBroker.Agent.Registration.AgentIdentity>().AgentId;
 
     public WebApplication Agent => _fleet.Agent;
 
@@ -54,8 +62,26 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The credential the broker issued to <paramref name="host"/> when this cluster attached it.</summary>
     public string? HostCredentialOf(string host) => _fleet.HostCredentialOf(host);
 
-    /// <summary>A raw agent client, for requests the session would refuse to build.</summary>
+    /// <summary>
+    /// A raw agent client, for requests the session would refuse to build; each call carries the token the broker
+    /// would have given for it (<see cref="TestTokenInjector"/>), signed by this broker's key.
+    /// </summary>
     public InferenceAgent.InferenceAgentClient AgentClient { get; }
+
+    /// <summary>A raw agent client that sends no token unless the call sets one.</summary>
+    public InferenceAgent.InferenceAgentClient RawAgentClient { get; }
+
+    /// <summary>Signs a token of <paramref name="scope"/> for this cluster's agent with the broker's current key.</summary>
+    public string MintForAgent(AccessScope scope, string? sliceId)
+    {
+        AccessTokenMinter minter = _fleet.Broker.Services.GetRequiredService<AccessTokenMinter>();
+        return scope switch
+        {
+            AccessScope.Slice => minter.Slice(AgentId, "test", sliceId!).Token,
+            AccessScope.Operator => minter.Operator(AgentId, "test").Token,
+            _ => minter.Control(AgentId).Token,
+        };
+    }
 
     public static async Task<TestCluster> StartAsync(long agentMemoryBytes = 16L * 1024 * 1024 * 1024)
     {

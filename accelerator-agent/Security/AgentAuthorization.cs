@@ -1,0 +1,130 @@
+using AccelBroker.Agent.Internal;
+using AccelBroker.Agent.Registration;
+using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Tokens;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Security;
+
+/// <summary>
+/// The one gate in front of every agent method: the caller's broker-signed token (<c>authorization: Bearer</c>) is
+/// verified offline, its scope checked against the method's rule in <see cref="AgentPolicy"/>, a slice token's slice
+/// must be held here, and a request (or streamed message) naming another slice is refused. Runs inside the error
+/// mapping, so refusals are Unauthenticated or PermissionDenied; the grant is left in the call's user state.
+/// </summary>
+internal sealed class AgentAuthorization(
+    AgentPolicy policy, AccessTokenVerifier verifier, AgentIdentity identity, SliceRegistry slices, ILogger<AgentAuthorization> logger) : Interceptor
+{
+    private const string GrantKey = "accel.grant";
+
+    /// <summary>The grant admitted for this call; <see langword="null"/> outside an authorized call (in-process tests).</summary>
+    public static AccessGrant? GrantOf(ServerCallContext context) =>
+        context.UserState.TryGetValue(GrantKey, out object? grant) ? grant as AccessGrant : null;
+
+    /// <summary>Refuses a request that names a slice other than a slice token's.</summary>
+    public static void CheckSlice(AccessGrant grant, string? requested)
+    {
+        if (grant.Scope == AccessScope.Slice && !string.IsNullOrEmpty(requested) && !string.Equals(requested, grant.SliceId, StringComparison.Ordinal))
+        {
+            throw DomainException.PermissionDenied($"the token is for slice '{grant.SliceId}'; this request names slice '{requested}'");
+        }
+    }
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        AccessGrant grant = await AdmitAsync(context);
+        Check(context, grant, request);
+        return await continuation(request, context);
+    }
+
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        AccessGrant grant = await AdmitAsync(context);
+        return await continuation(new SliceScopedReader<TRequest>(requestStream, grant), context);
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        AccessGrant grant = await AdmitAsync(context);
+        Check(context, grant, request);
+        await continuation(request, responseStream, context);
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        AccessGrant grant = await AdmitAsync(context);
+        await continuation(new SliceScopedReader<TRequest>(requestStream, grant), responseStream, context);
+    }
+
+    private void Check(ServerCallContext context, AccessGrant grant, object request)
+    {
+        try
+        {
+            CheckSlice(grant, SliceScope.Of(request));
+        }
+        catch (DomainException refusal)
+        {
+            throw Refuse(context, refusal);
+        }
+    }
+
+    private async ValueTask<AccessGrant> AdmitAsync(ServerCallContext context)
+    {
+        string method = context.Method;
+        string name = method[(method.LastIndexOf('/') + 1)..];
+        AgentAccessRule rule = policy.RuleFor(method) ?? throw Refuse(context, DomainException.PermissionDenied($"{method} is not open to anyone"));
+        string? bearer = BearerOf(context);
+        if (bearer is null)
+        {
+            throw Refuse(context, DomainException.Unauthenticated(
+                $"{name} needs {rule.Description} (authorization: Bearer …): the broker's ResolveAccelerator gives slice tokens, IssueAgentToken operator tokens"));
+        }
+
+        string agentId = identity.AgentId;
+        if (agentId.Length == 0)
+        {
+            throw Refuse(context, DomainException.Unauthenticated("this agent has not registered with its broker yet, so it accepts no token; retry shortly"));
+        }
+
+        AccessGrant grant;
+        try
+        {
+            grant = await verifier.VerifyAsync(bearer, agentId);
+        }
+        catch (DomainException refusal)
+        {
+            throw Refuse(context, refusal);
+        }
+
+        if (!rule.Admits(grant.Scope))
+        {
+            throw Refuse(context, DomainException.PermissionDenied($"{name} needs {rule.Description}; the caller holds a {AccessTokenFormat.NameOf(grant.Scope)} token"));
+        }
+
+        if (grant.Scope == AccessScope.Slice && !slices.IsAssigned(grant.SliceId!))
+        {
+            throw Refuse(context, DomainException.PermissionDenied($"the token is for slice '{grant.SliceId}', which this agent does not hold (detached, or moved to another agent)"));
+        }
+
+        context.UserState[GrantKey] = grant;
+        return grant;
+    }
+
+    private static string? BearerOf(ServerCallContext context)
+    {
+        string? header = context.RequestHeaders.GetValue("authorization");
+        const string scheme = "Bearer ";
+        return header is not null && header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && header.Length > scheme.Length
+            ? header[scheme.Length..].Trim()
+            : null;
+    }
+
+    private DomainException Refuse(ServerCallContext context, DomainException refusal)
+    {
+        AgentLog.CallRefused(logger, context.Method, context.Peer, refusal.Message);
+        return refusal;
+    }
+}

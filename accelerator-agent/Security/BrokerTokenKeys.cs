@@ -1,0 +1,25 @@
+using AccelBroker.Agent.Internal;
+using AccelBroker.Hosting.Tokens;
+using AccelBroker.Protocol.V1;
+using Microsoft.Extensions.Logging;
+
+namespace AccelBroker.Agent.Security;
+
+/// <summary>
+/// Takes the broker's token keys from each registration and heartbeat answer into the verifier, so the agent follows
+/// key rotation with no call of its own and never asks the broker about a token.
+/// </summary>
+internal sealed class BrokerTokenKeys(AccessTokenVerifier verifier, ILogger<BrokerTokenKeys> logger)
+{
+    public void Accept(IEnumerable<TokenKey> published)
+    {
+        TrustedKey[] keys = [.. published.Select(k => new TrustedKey(k.Kid, k.PublicKey.ToByteArray(), k.NotAfter?.ToDateTimeOffset()))];
+        IReadOnlyList<string> before = verifier.TrustedKeyIds;
+        verifier.Trust(keys);
+        IReadOnlyList<string> after = verifier.TrustedKeyIds;
+        if (!before.SequenceEqual(after, StringComparer.Ordinal))
+        {
+            AgentLog.TokenKeysChanged(logger, string.Join(", ", after));
+        }
+    }
+}
