@@ -3,10 +3,13 @@ using AccelBroker.Agent;
 using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
+using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
+using AccelBroker.Tests.Tokens;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +26,9 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
 {
     private const string Pinned = "acc-00000000000000000000000000000pinned";
     private const string Open = "acc-000000000000000000000000000000open";
+    private const string AgentId = "allowlist-agent";
 
+    private readonly TestTokenIssuer _issuer = new();
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "accelbroker-allow-" + Guid.NewGuid().ToString("N"));
     private WebApplication _agent = null!;
     private GrpcChannel _channel = null!;
@@ -36,12 +41,15 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _agent = AgentHost.Build(
-            new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 4L << 30 },
+            new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 4L << 30, AgentId = AgentId },
             logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _agent.StartAsync();
+        // No broker: the agent trusts this test's key, and every call carries the token the broker would have given.
+        _agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([_issuer.Key]);
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());
-        _client = new InferenceAgent.InferenceAgentClient(_channel);
-        _control = new AgentControl.AgentControlClient(_channel);
+        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => _issuer.Mint(scope, AgentId, slice)));
+        _client = new InferenceAgent.InferenceAgentClient(invoker);
+        _control = new AgentControl.AgentControlClient(invoker);
         _demo = await StoreAsync(await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt")));
         _identity = await StoreAsync(await File.ReadAllBytesAsync(Fixtures.Path("identity.pt")));
         // Not TorchScript at all: were it loaded, the worker would refuse it with InvalidArgument.
@@ -51,6 +59,7 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _channel.Dispose();
+        _issuer.Dispose();
         await _agent.StopAsync();
         await _agent.DisposeAsync();
         Directory.Delete(_dataDir, recursive: true);
@@ -147,8 +156,15 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
 
     private static DateTime Deadline() => DateTime.UtcNow.AddSeconds(60);
 
-    private async Task AssignAsync(string sliceId, ModelAllowlist? allowlist) =>
+    private async Task AssignAsync(string sliceId, ModelAllowlist? allowlist)
+    {
         await _control.AssignSliceAsync(new AssignSliceRequest { Slice = Assignment(sliceId, allowlist) }, deadline: Deadline());
+        // As uploads through the slice would: the slice may then name these bytes (its allowlist decides whether it may load them).
+        foreach (string sha256 in (string[])[_demo, _identity, _garbage])
+        {
+            Slice(sliceId).Uploaded(sha256);
+        }
+    }
 
     private async Task<LoadModelResponse> LoadAsync(string sliceId, string sha256) =>
         await _client.LoadModelAsync(new LoadModelRequest { SliceId = sliceId, Sha256 = sha256 }, deadline: Deadline());
