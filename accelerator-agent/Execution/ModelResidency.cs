@@ -45,6 +45,12 @@ internal sealed class ModelResidency
     public async Task<LoadModelResponse> LoadAsync(AcceleratorSlice slice, LoadModelRequest request, CancellationToken cancellationToken)
     {
         string sha256 = LoadRequestChecks.Sha256(request.Sha256);
+        // Before anything is read: bytes the host may not load never reach a worker, whatever they hold.
+        if (!slice.Allows(sha256))
+        {
+            throw slice.NotAllowed(sha256);
+        }
+
         Precision precision = LoadRequestChecks.Precision(request.Precision);
         string alias = LoadRequestChecks.Alias(request.Alias);
         BatchingOptions? batching = LoadRequestChecks.Batching(request.Batching);
@@ -172,6 +178,12 @@ internal sealed class ModelResidency
     // (they reload on demand), but none is evicted for a model that cannot fit.
     private async Task<LoadFigures> LoadOntoAsync(AcceleratorSlice slice, SliceModelEntry entry, CancellationToken cancellationToken)
     {
+        // Again here: a reload of an evicted model, or a load that waited for the gate while the allowlist narrowed.
+        if (!slice.Allows(entry.Sha256))
+        {
+            throw slice.NotAllowed(entry.Sha256);
+        }
+
         ModelSource source = _loader.Inspect(slice, entry);
         var evicted = new List<SliceModelEntry>();
         if (source.EstimateBytes is { } estimate)
@@ -208,6 +220,13 @@ internal sealed class ModelResidency
             slice.Abandon(entry, wasServed);
             ThrowIfReleased(slice);
             throw DomainException.Unavailable($"the worker process of slice '{slice.Id}' ended during the load; retry");
+        }
+
+        if (!slice.Allows(entry.Sha256))
+        {
+            // The allowlist narrowed while this load ran (its removal may have missed the model): nothing of it stays.
+            slice.Abandon(entry, wasServed: false);
+            throw slice.NotAllowed(entry.Sha256);
         }
 
         AgentLog.ModelLoaded(_logger, entry.ModelId, slice.Id, _device.Label, measured.LoadSeconds * 1000);

@@ -29,6 +29,11 @@ internal static partial class AgentLog
         Message = "Slice {SliceId} ({SliceType}) assigned for host {Host} ordinal {Ordinal}")]
     public static partial void SliceAssigned(ILogger logger, string sliceId, string sliceType, string host, int ordinal);
 
+    // Allowed is -1 when the slice may load any model.
+    [LoggerMessage(EventId = 10, EventName = "SliceAllowlistChanged", Level = LogLevel.Information,
+        Message = "Slice {SliceId} may now load {Allowed} allowed models (-1: any); {Unloaded} models no longer allowed were unloaded")]
+    public static partial void SliceAllowlistChanged(ILogger logger, string sliceId, int allowed, int unloaded);
+
     [LoggerMessage(EventId = 5, EventName = "SliceReleased", Level = LogLevel.Information,
         Message = "Slice {SliceId} released")]
     public static partial void SliceReleased(ILogger logger, string sliceId);

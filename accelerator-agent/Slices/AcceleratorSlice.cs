@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using AccelBroker.Agent.Execution;
 using AccelBroker.Agent.Isolation;
@@ -21,15 +22,20 @@ internal sealed class AcceleratorSlice
     private long _loads;
     private long _evictions;
 
+    // The hashes the slice may load; null: any. Replaced whole, never changed in place.
+    private volatile FrozenSet<string>? _allowlist;
+
     public AcceleratorSlice(SliceAssignment assignment, double evictionThreshold, IEvictionPolicy? eviction = null)
     {
         Assignment = assignment;
+        _allowlist = SetOf(assignment.Allowlist);
         Usage = new SliceUsageMeter(assignment.SliceId);
         ThresholdBytes = (long)(assignment.MemoryBytes * evictionThreshold);
         _eviction = eviction ?? LeastRecentlyUsedEviction.Instance;
     }
 
-    public SliceAssignment Assignment { get; }
+    /// <summary>As the broker assigned it, with the allowlist it gave last.</summary>
+    public SliceAssignment Assignment { get; private set; }
 
     public string Id => Assignment.SliceId;
 
@@ -83,6 +89,44 @@ internal sealed class AcceleratorSlice
 
     /// <summary>Records that these bytes were uploaded through this slice.</summary>
     public void Uploaded(string sha256) => _uploaded.TryAdd(sha256, 0);
+
+    /// <summary>Whether the slice may load the model with these bytes (its host's allowlist, when it has one).</summary>
+    public bool Allows(string sha256) => _allowlist is not { } allowed || allowed.Contains(sha256);
+
+    /// <summary>The hashes the slice may load; <see langword="null"/> when it may load any model.</summary>
+    public IReadOnlySet<string>? Allowlist => _allowlist;
+
+    /// <summary>Whether <paramref name="allowlist"/> allows exactly what the slice allows now.</summary>
+    public bool HasAllowlist(ModelAllowlist? allowlist) =>
+        SetOf(allowlist) is { } wanted ? _allowlist is { } held && held.SetEquals(wanted) : _allowlist is null;
+
+    /// <summary>
+    /// Replaces the allowlist, then stops serving every model it no longer allows, as an unload would (each module is
+    /// retired after its in-flight runs). A load finishing after this checks the new list (<see cref="Allows"/>) and
+    /// abandons a model it does not allow. Returns how many models were removed.
+    /// </summary>
+    public int RestrictTo(ModelAllowlist? allowlist)
+    {
+        _allowlist = SetOf(allowlist);
+        SliceAssignment updated = Assignment.Clone();
+        updated.Allowlist = allowlist?.Clone();
+        Assignment = updated;
+        int removed = 0;
+        foreach (SliceModelEntry entry in _models.Values)
+        {
+            if (!Allows(entry.Sha256) && _models.TryRemove(entry.ModelId, out _))
+            {
+                Forget(entry);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>The refusal of a load of bytes the slice's allowlist does not hold.</summary>
+    public DomainException NotAllowed(string sha256) =>
+        DomainException.PermissionDenied($"model {sha256} is not on the allowlist of host {Assignment.Host}'s accelerator {Assignment.Ordinal}");
 
     /// <summary>Counts a run of the model toward its recency and its run count.</summary>
     public void Used(string modelId, DateTimeOffset now)
@@ -211,4 +255,8 @@ internal sealed class AcceleratorSlice
 
         _models.Clear();
     }
+
+    // Hashes are compared in lower case, as the store names them; the broker sends them so already.
+    private static FrozenSet<string>? SetOf(ModelAllowlist? allowlist) =>
+        allowlist?.Sha256.Select(h => h.ToLowerInvariant()).ToFrozenSet(StringComparer.Ordinal);
 }

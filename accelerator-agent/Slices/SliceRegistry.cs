@@ -73,8 +73,26 @@ internal sealed class SliceRegistry
 
         lock (_assignGate)
         {
-            if (_slices.ContainsKey(assignment.SliceId) || ChangedDirectlySince(assignment.SliceId, asOf))
+            if (ChangedDirectlySince(assignment.SliceId, asOf))
             {
+                return;
+            }
+
+            // A slice held already keeps its shares; only its allowlist follows the broker (SetAllowedModels).
+            if (_slices.TryGetValue(assignment.SliceId, out AcceleratorSlice? held))
+            {
+                if (held.Assignment.SliceType == assignment.SliceType && !held.HasAllowlist(assignment.Allowlist))
+                {
+                    // Under the gate, so a reconciling list never puts back an older allowlist over a direct change.
+                    int unloaded = held.RestrictTo(assignment.Allowlist);
+                    if (asOf is null)
+                    {
+                        _directChanges[assignment.SliceId] = ++_changeMark;
+                    }
+
+                    AgentLog.SliceAllowlistChanged(_logger, held.Id, assignment.Allowlist?.Sha256.Count ?? -1, unloaded);
+                }
+
                 return;
             }
 
@@ -98,7 +116,7 @@ internal sealed class SliceRegistry
         Assigned?.Invoke(assignment.SliceId);
     }
 
-    /// <summary>Assigns a slice the broker's control call names.</summary>
+    /// <summary>Assigns a slice the broker's control call names; for a slice held already with the same type, replaces its allowlist.</summary>
     public void Assign(SliceAssignment assignment) => Assign(assignment, asOf: null);
 
     /// <summary>Releases a slice the broker's control call names; false when it is not held.</summary>
@@ -138,17 +156,15 @@ internal sealed class SliceRegistry
 
         foreach (SliceAssignment assignment in wanted.Values)
         {
-            if (!_slices.ContainsKey(assignment.SliceId))
+            try
             {
-                try
-                {
-                    Assign(assignment, asOf);
-                }
-                catch (DomainException ex)
-                {
-                    // One slice that does not fit must not keep the others from being assigned.
-                    AgentLog.SliceRefused(_logger, assignment.SliceId, ex.Message);
-                }
+                // Creates a missing slice; a held one takes the list's allowlist.
+                Assign(assignment, asOf);
+            }
+            catch (DomainException ex)
+            {
+                // One slice that does not fit must not keep the others from being assigned.
+                AgentLog.SliceRefused(_logger, assignment.SliceId, ex.Message);
             }
         }
 

@@ -27,14 +27,18 @@ internal sealed class AttachmentCoordinator(
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    /// <summary>Places a slice of <paramref name="sliceTypeName"/>, has its agent create it and records it under the host's lowest free ordinal.</summary>
+    /// <summary>
+    /// Places a slice of <paramref name="sliceTypeName"/>, has its agent create it and records it under the host's lowest
+    /// free ordinal. <paramref name="allowlist"/> (as the request gave it) limits the models the slice may load.
+    /// </summary>
     /// <exception cref="DomainException">
-    /// InvalidInput (host, slice type), ResourceExhausted (no agent has room), Cancelled (the caller gave up while
+    /// InvalidInput (host, slice type, allowlist), ResourceExhausted (no agent has room), Cancelled (the caller gave up while
     /// the agent was asked), Unavailable (the agent did not accept the slice), Internal (the attachment could not be saved).
     /// </exception>
-    public async Task<Accelerator> AttachAsync(string host, string sliceTypeName, string hostType, CancellationToken ct)
+    public async Task<Accelerator> AttachAsync(string host, string sliceTypeName, string hostType, ModelAllowlist? allowlist, CancellationToken ct)
     {
         RequestChecks.Host(host);
+        IReadOnlyList<string>? allowed = ModelAllowlistChecks.Normalize(allowlist);
         if (string.IsNullOrEmpty(sliceTypeName))
         {
             throw DomainException.Invalid($"slice_type is required; known: {catalog.KnownNames}");
@@ -48,7 +52,7 @@ internal sealed class AttachmentCoordinator(
         await _gate.WaitAsync(ct);
         try
         {
-            (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType);
+            (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType, allowed);
             try
             {
                 await agents.AssignSliceAsync(agent.AgentId, agent.Address, attachment.ToAssignment(), ct);
@@ -123,6 +127,56 @@ internal sealed class AttachmentCoordinator(
         // from the agent if this call fails.
         await ReleaseBestEffortAsync(removed.AgentId, removed.AgentAddress, removed.Id);
         return removed;
+    }
+
+    /// <summary>
+    /// Replaces the models the accelerator at <paramref name="ordinal"/> of <paramref name="host"/> may load
+    /// (<see langword="null"/>: any) and tells its agent at once, which unloads the models no longer allowed. The change
+    /// is booked first: an agent that cannot be told now gets it with its next heartbeat answer.
+    /// </summary>
+    /// <exception cref="DomainException">InvalidInput (host, ordinal, allowlist), NotFound (nothing attached there), Internal (could not be saved).</exception>
+    public async Task<Accelerator> SetAllowedModelsAsync(string host, int ordinal, ModelAllowlist? allowlist, CancellationToken ct)
+    {
+        RequestChecks.Host(host);
+        RequestChecks.Ordinal(ordinal);
+        IReadOnlyList<string>? allowed = ModelAllowlistChecks.Normalize(allowlist);
+
+        AttachmentRecord updated;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            AttachmentRecord attachment = book.Find(host, ordinal)
+                ?? throw DomainException.NotFound(book.DescribeMissing(host, ordinal));
+            updated = attachment with { Allowlist = allowed };
+            try
+            {
+                book.Replace(attachment.Id, updated);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                BrokerLog.AttachmentsSaveFailed(logger, ex);
+                throw DomainException.Internal($"the allowlist could not be saved: {ex.Message}", ex);
+            }
+
+            // Inside the gate, so a re-placement cannot send the agent an older assignment after this one.
+            if (registry.TryGet(updated.AgentId, out AgentRecord? agent))
+            {
+                try
+                {
+                    await agents.AssignSliceAsync(agent.AgentId, agent.Address, updated.ToAssignment(), ct);
+                }
+                catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
+                {
+                    BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, updated.Id, DescribeFailure(ex));
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return describer.Describe(updated);
     }
 
     /// <summary>
@@ -222,7 +276,7 @@ internal sealed class AttachmentCoordinator(
     }
 
     // Called inside the gate.
-    private (AgentRecord Agent, AttachmentRecord Attachment) Reserve(string host, SliceTypeSpec sliceType, string hostType)
+    private (AgentRecord Agent, AttachmentRecord Attachment) Reserve(string host, SliceTypeSpec sliceType, string hostType, IReadOnlyList<string>? allowlist)
     {
         IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> allocations = book.AllocationsByAgent();
         IReadOnlyList<AgentRecord> fleet = registry.Snapshot();
@@ -248,7 +302,8 @@ internal sealed class AttachmentCoordinator(
             AgentAddress: agent.Address,
             MemoryBytes: sliceType.MemoryBytes,
             ComputeShare: sliceType.ComputeShare,
-            AttachedAt: time.GetUtcNow());
+            AttachedAt: time.GetUtcNow(),
+            Allowlist: allowlist);
         book.Reserve(attachment);
         return (agent, attachment);
     }

@@ -5,6 +5,8 @@ namespace AccelBroker.Broker.Attachments;
 /// <summary>
 /// A slice attached to a client host under an ordinal. It carries what it reserves on its agent, so capacity
 /// is accounted for even when the agent is unknown (after a broker restart, until the agent registers again).
+/// <see cref="Allowlist"/> holds the hashes of the models the slice may load, sorted; <see langword="null"/> (also
+/// what a file written before allowlists reads as) means any model.
 /// </summary>
 internal sealed record AttachmentRecord(
     string Id,
@@ -16,7 +18,8 @@ internal sealed record AttachmentRecord(
     string AgentAddress,
     long MemoryBytes,
     double ComputeShare,
-    DateTimeOffset AttachedAt)
+    DateTimeOffset AttachedAt,
+    IReadOnlyList<string>? Allowlist = null)
 {
     public SliceAssignment ToAssignment() => new()
     {
@@ -26,5 +29,6 @@ internal sealed record AttachmentRecord(
         ComputeShare = ComputeShare,
         Host = Host,
         Ordinal = Ordinal,
+        Allowlist = ModelAllowlistChecks.ToProto(Allowlist),
     };
 }

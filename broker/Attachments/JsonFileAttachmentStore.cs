@@ -1,5 +1,7 @@
 using System.Text.Json;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Hosting.Errors;
+using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Broker.Attachments;
 
@@ -111,6 +113,21 @@ internal sealed class JsonFileAttachmentStore : IAttachmentStore
             if (!ordinals.Add((attachment.Host, attachment.Ordinal)))
             {
                 return $"host '{attachment.Host}' has more than one attachment at ordinal {attachment.Ordinal}";
+            }
+
+            if (attachment.Allowlist is { } allowlist)
+            {
+                // Read back through the request checks: a hand-edited file is held to what the RPC accepts.
+                var proto = new ModelAllowlist();
+                proto.Sha256.AddRange(allowlist.Select(h => h ?? ""));
+                try
+                {
+                    ModelAllowlistChecks.Normalize(proto);
+                }
+                catch (DomainException ex)
+                {
+                    return $"attachment {attachment.Id}: {ex.Message}";
+                }
             }
         }
 

@@ -33,6 +33,7 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             ComputeShare = attachment.ComputeShare,
             Health = AgentHealth.Unhealthy,
             AttachedAt = Timestamp.FromDateTimeOffset(attachment.AttachedAt),
+            Allowlist = ModelAllowlistChecks.ToProto(attachment.Allowlist),
         };
         if (registry.TryGet(attachment.AgentId, out AgentRecord? agent))
         {

@@ -28,6 +28,7 @@ internal sealed class BrokerPolicy
             ["GetUsage"] = AccessRule.HostOr(AccessRole.Viewer, r => ((GetUsageRequest)r).Host),
             ["Attach"] = operatorRole,
             ["Detach"] = operatorRole,
+            ["SetAllowedModels"] = operatorRole,
             // Resolving hands out the way to a slice's data: the host itself, or an operator (benchmarks, drains).
             ["ResolveAccelerator"] = AccessRule.HostOr(AccessRole.Operator, r => ((ResolveAcceleratorRequest)r).Host),
             ["ReportClientUsage"] = AccessRule.HostOr(AccessRole.Operator, r => book.HostOf(((ReportClientUsageRequest)r).AcceleratorId)),

@@ -47,4 +47,12 @@ internal static partial class SecurityLog
     [LoggerMessage(EventId = 109, EventName = "AgentTokenIssued", Level = LogLevel.Information,
         Message = "Operator token for agent {AgentId} issued to {Caller} at {Peer}")]
     public static partial void AgentTokenIssued(ILogger logger, string caller, string agentId, string peer);
+
+    [LoggerMessage(EventId = 110, EventName = "AllowedModelsSet", Level = LogLevel.Information,
+        Message = "Host '{Host}' ordinal {Ordinal} ({AcceleratorId}) may load only {Count} allowed models, set by {Caller} at {Peer}")]
+    public static partial void AllowedModelsSet(ILogger logger, string host, int ordinal, string acceleratorId, int count, string caller, string peer);
+
+    [LoggerMessage(EventId = 111, EventName = "AllowedModelsCleared", Level = LogLevel.Information,
+        Message = "Host '{Host}' ordinal {Ordinal} ({AcceleratorId}) may load any model: allowlist cleared by {Caller} at {Peer}")]
+    public static partial void AllowedModelsCleared(ILogger logger, string host, int ordinal, string acceleratorId, string caller, string peer);
 }

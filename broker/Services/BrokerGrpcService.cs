@@ -91,9 +91,10 @@ internal sealed class BrokerGrpcService(
             throw DomainException.Invalid($"unknown instance type '{request.HostType}'; known: {prices.KnownInstanceNames}");
         }
 
-        var response = new AttachResponse { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, context.CancellationToken) };
+        var response = new AttachResponse { Accelerator = await coordinator.AttachAsync(request.Host, request.SliceType, request.HostType, request.Allowlist, context.CancellationToken) };
         Accelerator a = response.Accelerator;
         SecurityLog.AcceleratorAttached(logger, a.SliceType, a.Host, a.Ordinal, a.Id, ApiKeyAdministration.CallerName(context), context.Peer);
+        LogAllowlist(a, context);
         // After the attach: a credential issued for an attach that then failed would be live yet never handed out.
         keys.IssueHostCredential(request, response, context);
         return response;
@@ -109,6 +110,21 @@ internal sealed class BrokerGrpcService(
         SecurityLog.AcceleratorDetached(logger, detached.Ordinal, detached.Id, detached.Host, ApiKeyAdministration.CallerName(context), context.Peer);
         keys.RetireHostCredential(detached.Host, context);
         return new() { Accelerator = detached };
+    }
+
+    public override async Task<SetAllowedModelsResponse> SetAllowedModels(SetAllowedModelsRequest request, ServerCallContext context)
+    {
+        Accelerator a = await coordinator.SetAllowedModelsAsync(request.Host, request.Ordinal, request.Allowlist, context.CancellationToken);
+        if (a.Allowlist is null)
+        {
+            SecurityLog.AllowedModelsCleared(logger, a.Host, a.Ordinal, a.Id, ApiKeyAdministration.CallerName(context), context.Peer);
+        }
+        else
+        {
+            LogAllowlist(a, context);
+        }
+
+        return new() { Accelerator = a };
     }
 
     public override Task<DescribeAcceleratorsResponse> DescribeAccelerators(DescribeAcceleratorsRequest request, ServerCallContext context) =>
@@ -182,4 +198,12 @@ internal sealed class BrokerGrpcService(
 
     public override Task<RevokeAgentResponse> RevokeAgent(RevokeAgentRequest request, ServerCallContext context) =>
         enrollment.RevokeAsync(request.AgentId, context.CancellationToken);
+
+    private void LogAllowlist(Accelerator a, ServerCallContext context)
+    {
+        if (a.Allowlist is { } allowlist)
+        {
+            SecurityLog.AllowedModelsSet(logger, a.Host, a.Ordinal, a.Id, allowlist.Sha256.Count, ApiKeyAdministration.CallerName(context), context.Peer);
+        }
+    }
 }

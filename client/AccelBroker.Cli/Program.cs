@@ -55,6 +55,7 @@ public static class Program
         root.Subcommands.Add(PricesCommand.Create());
         root.Subcommands.Add(AttachCommand.Create());
         root.Subcommands.Add(DetachCommand.Create());
+        root.Subcommands.Add(AllowModelsCommand.Create());
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
         root.Subcommands.Add(AgentsCommand.Create());

@@ -95,7 +95,10 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="options">Precision and warm-up.</param>
     /// <param name="cancellationToken">Cancels the upload and load.</param>
     /// <returns>A handle for <see cref="RunAsync"/>.</returns>
-    /// <exception cref="RpcException">InvalidArgument when the bytes are not loadable TorchScript, with TorchScript's reason.</exception>
+    /// <exception cref="RpcException">
+    /// InvalidArgument when the bytes are not loadable TorchScript, with TorchScript's reason; PermissionDenied when the host's
+    /// accelerator is pinned to other models (<see cref="FleetClient.SetAllowedModelsAsync"/>).
+    /// </exception>
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Shipped before API tracking; the overloads differ in their first parameter's type, so no call is ambiguous.")]
     public async Task<RemoteModel> LoadModelAsync(string path, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
     {

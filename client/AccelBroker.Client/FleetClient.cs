@@ -76,14 +76,50 @@ public sealed class FleetClient : IDisposable
     /// including the host's credential (<see cref="AttachResponse.HostCredential"/>) when this attach created it: the host's first,
     /// or one with <see cref="AttachRequest.NewHostCredential"/> set, which revokes the old credential.
     /// </summary>
-    /// <param name="request">Host, slice type, host type and whether to issue a new host credential.</param>
+    /// <param name="request">
+    /// Host, slice type, host type, whether to issue a new host credential, and the models the accelerator may load
+    /// (<see cref="AttachRequest.Allowlist"/>: hex SHA-256 of each model file; absent for any model).
+    /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The accelerator and, when issued now, the host credential, shown this once.</returns>
-    /// <exception cref="RpcException">As the other overload; PermissionDenied without the operator role.</exception>
+    /// <exception cref="RpcException">
+    /// As the other overload; InvalidArgument for an allowlist entry that is not a SHA-256; PermissionDenied without the operator role.
+    /// </exception>
     public async Task<AttachResponse> AttachAsync(AttachRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         return await _broker.AttachAsync(request, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Pins the host's accelerator at <paramref name="ordinal"/> to the models with these content hashes, or lifts the pin.
+    /// Its agent is told at once: a load of any other bytes through the slice is then refused with PermissionDenied before
+    /// the bytes are read, and a model loaded before that the new list does not hold is unloaded (its runs are then
+    /// NotFound). Set an allowlist at attach time with <see cref="AttachRequest.Allowlist"/>.
+    /// </summary>
+    /// <param name="host">The client host.</param>
+    /// <param name="ordinal">The accelerator's ordinal on it.</param>
+    /// <param name="sha256s">
+    /// Lower- or upper-case hex SHA-256 of each model file's bytes (at most 1024; duplicates count once); empty allows no
+    /// model at all; <see langword="null"/> clears the allowlist, so any model may be loaded.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The accelerator with its new allowlist (<see cref="Accelerator.Allowlist"/>, <see langword="null"/> when cleared).</returns>
+    /// <exception cref="RpcException">
+    /// InvalidArgument naming an entry that is not a SHA-256, or too many; NotFound for an unknown ordinal; PermissionDenied
+    /// without the operator role. Nothing changes when the call fails.
+    /// </exception>
+    public async Task<Accelerator> SetAllowedModelsAsync(string host, int ordinal, IReadOnlyCollection<string>? sha256s, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var request = new SetAllowedModelsRequest { Host = host, Ordinal = ordinal };
+        if (sha256s is not null)
+        {
+            request.Allowlist = new ModelAllowlist();
+            request.Allowlist.Sha256.AddRange(sha256s);
+        }
+
+        return (await _broker.SetAllowedModelsAsync(request, deadline: Deadline(), cancellationToken: cancellationToken)).Accelerator;
     }
 
     /// <summary>Creates an operator API key (admin role needed).</summary>

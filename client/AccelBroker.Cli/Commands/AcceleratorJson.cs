@@ -5,7 +5,8 @@ namespace AccelBroker.Cli.Commands;
 
 /// <summary>
 /// One accelerator in EI's describe-accelerators shape, plus our fields. Memory charged and models resident are as
-/// of the agent's last heartbeat (0 until the first one after attach).
+/// of the agent's last heartbeat (0 until the first one after attach). Allowed models (count and hashes) are null when
+/// the accelerator may load any model.
 /// </summary>
 internal sealed record AcceleratorJson(
     int Ordinal,
@@ -20,9 +21,11 @@ internal sealed record AcceleratorJson(
     int ModelsResident,
     double ComputeShare,
     string Host,
-    string HostType)
+    string HostType,
+    int? AllowedModels,
+    IReadOnlyList<string>? AllowedModelSha256)
 {
     public static AcceleratorJson From(Accelerator a) =>
         new(a.Ordinal, a.SliceType, a.Id, ContractWords.Health(a.Health), a.AgentId, a.AgentAddress, Formatting.Device(a.Device), a.MemoryBytes / Formatting.MiB,
-            a.MemoryChargedBytes, a.ModelsResident, a.ComputeShare, a.Host, a.HostType);
+            a.MemoryChargedBytes, a.ModelsResident, a.ComputeShare, a.Host, a.HostType, a.Allowlist?.Sha256.Count, a.Allowlist is { } allowed ? [.. allowed.Sha256] : null);
 }

@@ -34,7 +34,7 @@ internal static class DescribeAcceleratorsCommand
             }
 
             Console.Out.WriteLine($"{response.Accelerators.Count} accelerator(s) attached to {response.Host}");
-            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory", "models", "share");
+            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory", "models", "share", "allowed");
             foreach (Accelerator a in response.Accelerators)
             {
                 table.AddRow(
@@ -46,11 +46,12 @@ internal static class DescribeAcceleratorsCommand
                     Formatting.Device(a.Device),
                     $"{Formatting.Bytes(a.MemoryChargedBytes)} / {Formatting.Bytes(a.MemoryBytes)}",
                     a.ModelsResident.ToString(CultureInfo.InvariantCulture),
-                    Formatting.Share(a.ComputeShare));
+                    Formatting.Share(a.ComputeShare),
+                    a.Allowlist is { } allowed ? allowed.Sha256.Count.ToString(CultureInfo.InvariantCulture) : "any");
             }
 
             AnsiConsole.Write(table);
-            Console.Out.WriteLine("memory: charged to resident models / the slice's budget, and models: resident, as of the agent's last heartbeat");
+            Console.Out.WriteLine("memory: charged to resident models / the slice's budget, and models: resident, as of the agent's last heartbeat; allowed: how many models the allowlist holds, or any");
             return 0;
         });
         return command;

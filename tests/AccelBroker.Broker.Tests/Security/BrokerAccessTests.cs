@@ -36,6 +36,7 @@ public sealed class BrokerAccessTests(ITestOutputHelper output) : IAsyncLifetime
         ["GetUsage"] = Access.HostOrViewer,
         ["Attach"] = Access.Operator,
         ["Detach"] = Access.Operator,
+        ["SetAllowedModels"] = Access.Operator,
         ["ResolveAccelerator"] = Access.HostOrOperator,
         ["ReportClientUsage"] = Access.HostOrOperator,
         ["CreateApiKey"] = Access.Admin,

@@ -243,7 +243,7 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("", result.StdErr);
         Assert.Contains("accel: attach, describe and use AccelBroker accelerators.", result.StdOut);
-        string[] verbs = ["slice-types", "prices", "attach", "detach", "describe-accelerators", "describe-agents", "usage", "models", "max-models", "run", "demo", "bench", "compare", "certs"];
+        string[] verbs = ["slice-types", "prices", "attach", "detach", "allow-models", "describe-accelerators", "describe-agents", "usage", "models", "max-models", "run", "demo", "bench", "compare", "certs"];
         foreach (string verb in verbs)
         {
             Assert.Matches($@"(?m)^\s+{System.Text.RegularExpressions.Regex.Escape(verb)}\s", result.StdOut);
