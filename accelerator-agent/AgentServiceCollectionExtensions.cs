@@ -40,6 +40,8 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton(provider => new AccessTokenVerifier(provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<BrokerTokenKeys>();
         services.TryAddSingleton<AgentPolicy>();
+        // One instance for every call (gRPC would otherwise make an interceptor per call).
+        services.TryAddSingleton<AgentAuthorization>();
         services.TryAddSingleton<ServerReady>();
         services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));

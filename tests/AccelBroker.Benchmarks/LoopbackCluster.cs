@@ -31,6 +31,10 @@ internal sealed class LoopbackCluster : IAsyncDisposable
 
     public string AgentAddress => Session.Accelerator.AgentAddress;
 
+    /// <summary>The agent's token check, which the auth benchmark turns off and on between blocks.</summary>
+    internal AccelBroker.Agent.Security.AgentAuthorization AgentAuthorization =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AccelBroker.Agent.Security.AgentAuthorization>(_fleet.Agent.Services);
+
     /// <summary>Starts everything; <paramref name="intraOpThreads"/> sets libtorch's process-wide pool, shared with in-process baselines.</summary>
     public static async Task<LoopbackCluster> StartAsync(int intraOpThreads, CancellationToken cancellationToken)
     {

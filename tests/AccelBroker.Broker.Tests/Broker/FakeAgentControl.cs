@@ -11,6 +11,9 @@ public sealed class FakeAgentControl : AgentControl.AgentControlBase
 
     public ConcurrentQueue<string> Released { get; } = new();
 
+    /// <summary>The bearer credential of every call, in order (null for a call without one).</summary>
+    public ConcurrentQueue<string?> Bearers { get; } = new();
+
     /// <summary>Runs before an assignment is accepted; throw to refuse it, await to hold it.</summary>
     public Func<SliceAssignment, Task>? BeforeAssign { get; set; }
 
@@ -19,6 +22,7 @@ public sealed class FakeAgentControl : AgentControl.AgentControlBase
 
     public override async Task<AssignSliceResponse> AssignSlice(AssignSliceRequest request, ServerCallContext context)
     {
+        Bearers.Enqueue(context.RequestHeaders.GetValue("authorization")?["Bearer ".Length..]);
         if (BeforeAssign is { } before)
         {
             await before(request.Slice);
@@ -30,6 +34,7 @@ public sealed class FakeAgentControl : AgentControl.AgentControlBase
 
     public override async Task<ReleaseSliceResponse> ReleaseSlice(ReleaseSliceRequest request, ServerCallContext context)
     {
+        Bearers.Enqueue(context.RequestHeaders.GetValue("authorization")?["Bearer ".Length..]);
         if (BeforeRelease is { } before)
         {
             await before(request.SliceId);
