@@ -17,6 +17,11 @@ internal static class SliceScope
     public static string? Of(object? message) => message switch
     {
         null => null,
+        // The data path's requests first, without reflection.
+        RunRequest run => run.SliceId,
+        LoadModelRequest load => load.SliceId,
+        UnloadModelRequest unload => unload.SliceId,
+        ListModelsRequest list => list.SliceId,
         RunStreamRequest stream => stream.KindCase == RunStreamRequest.KindOneofCase.Header ? stream.Header.Request?.SliceId ?? "" : null,
         IMessage m => Fields.GetOrAdd(m.GetType(), static (_, d) => d.FindFieldByName("slice_id") is { FieldType: FieldType.String } f ? f : null, m.Descriptor) is { } field
             ? (string)field.Accessor.GetValue(m)
