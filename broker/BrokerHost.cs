@@ -98,6 +98,11 @@ public static class BrokerHost
             {
                 BrokerLog.ListeningInsecurely(logger, options.Listen);
             }
+
+            if (!options.AgentEnrollmentRequired && !ExposureCheck.IsLoopback(options.Listen))
+            {
+                BrokerLog.AgentsUnenrolled(logger, options.Listen);
+            }
             if (metrics is not null)
             {
                 BrokerLog.MetricsListening(logger, metrics.ScrapeUrl());

@@ -1,3 +1,5 @@
+using AccelBroker.Hosting.Startup;
+
 namespace AccelBroker.Broker;
 
 /// <summary>Settings of one broker process.</summary>
@@ -83,9 +85,14 @@ public sealed record BrokerOptions
 
     /// <summary>
     /// When true, RegisterAgent and Heartbeat need an enrolled agent's credential (<c>authorization: Bearer aba_...</c>)
-    /// and an agent registers only under the id it was enrolled with.
+    /// and an agent registers only under the id it was enrolled with. <see langword="null"/> (the default): required
+    /// whenever <see cref="Listen"/> reaches beyond loopback, so no machine can join a real fleet unasked; a broker on
+    /// loopback alone (tests, <c>accel demo</c>) takes its local agents as they come. False turns it off explicitly.
     /// </summary>
-    public bool RequireAgentEnrollment { get; init; }
+    public bool? RequireAgentEnrollment { get; init; }
+
+    /// <summary>Whether agents must be enrolled: <see cref="RequireAgentEnrollment"/>, or by default whether <see cref="Listen"/> reaches beyond loopback.</summary>
+    public bool AgentEnrollmentRequired => RequireAgentEnrollment ?? !ExposureCheck.IsLoopback(Listen);
 
     /// <summary>How often agents are told to send a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);

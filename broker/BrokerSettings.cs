@@ -53,7 +53,7 @@ internal static class BrokerSettings
         new("Insecure", "--insecure", null, "Allow a non-loopback --listen without TLS (keys then travel in the clear); warns at every start.", "true",
             (o, v) => o with { Insecure = HostSettingValues.Switch("--insecure", v) }),
         new("RequireAgentEnrollment", "--require-agent-enrollment", null,
-            "Only enrolled agents ('accel agents enroll') may register and heartbeat, with their credential.", "true",
+            "Only enrolled agents ('accel agents enroll') may register and heartbeat (default: on unless --listen is loopback only; RequireAgentEnrollment=false in configuration turns it off, with a warning at every start).", "true",
             (o, v) => o with { RequireAgentEnrollment = HostSettingValues.Switch("--require-agent-enrollment", v) }),
 
         // Configuration only: limits an operator rarely changes, kept off the command line.

@@ -23,7 +23,7 @@ internal sealed class AgentAuthenticationInterceptor(AgentAuthenticator authenti
             mutualTls.Check(context, context.Method[(context.Method.LastIndexOf('/') + 1)..]);
         }
 
-        if ((options.RequireAgentEnrollment || enrolment) && AgentAuthenticator.Covers(context.Method))
+        if ((options.AgentEnrollmentRequired || enrolment) && AgentAuthenticator.Covers(context.Method))
         {
             context.UserState[PrincipalKey] = authenticator.Authenticate(context, context.Method, request);
         }

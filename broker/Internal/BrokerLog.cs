@@ -86,6 +86,10 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 50, EventName = "ListeningInsecurely", Level = LogLevel.Warning,
         Message = "--insecure: serving {Listen} without TLS to other machines; API keys, models and tensors travel in the clear")]
     public static partial void ListeningInsecurely(ILogger logger, string listen);
+
+    [LoggerMessage(EventId = 51, EventName = "AgentsUnenrolled", Level = LogLevel.Warning,
+        Message = "RequireAgentEnrollment=false: any machine that reaches {Listen} can register as an agent and be given slices")]
+    public static partial void AgentsUnenrolled(ILogger logger, string listen);
     // Audit events of enrolment: ids and names only, never a token or credential.
     [LoggerMessage(EventId = 60, EventName = "EnrollmentCreated", Level = LogLevel.Information,
         Message = "Audit: enrolment token {TokenId} created for agent '{AgentName}', expires {ExpiresAt:O}, reusable {Reusable}")]

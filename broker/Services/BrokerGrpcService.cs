@@ -44,7 +44,7 @@ internal sealed class BrokerGrpcService(
         }
 
         AgentRecord agent = registry.Register(request);
-        if (options.RequireAgentEnrollment && enrollmentBook.IsRevoked(agent.AgentId))
+        if (options.AgentEnrollmentRequired && enrollmentBook.IsRevoked(agent.AgentId))
         {
             // Revoked while this registration was in flight: take it back so the agent is never placed on.
             registry.Remove(agent.AgentId);

@@ -55,6 +55,27 @@ public sealed class BrokerSettingsTests
         Assert.Equal($"broker: --usage-save-interval 'soon' is not a positive number of seconds{Environment.NewLine}Run with --help for usage.{Environment.NewLine}", error.ToString());
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:5050", null, false)]
+    [InlineData("http://localhost:5050", null, false)]
+    [InlineData("https://0.0.0.0:5050", null, true)]
+    [InlineData("https://10.0.0.5:5050", null, true)]
+    [InlineData("https://0.0.0.0:5050", false, false)]
+    [InlineData("http://127.0.0.1:5050", true, true)]
+    public void AgentsMustBeEnrolledByDefaultWheneverTheBrokerListensBeyondLoopback(string listen, bool? setting, bool required) =>
+        Assert.Equal(required, new BrokerOptions { Listen = listen, RequireAgentEnrollment = setting }.AgentEnrollmentRequired);
+
+    [Fact]
+    public void EnrolmentIsTurnedOnByTheFlagAndOffOnlyExplicitlyByConfiguration()
+    {
+        IConfiguration off = new ConfigurationBuilder()
+            .AddInMemoryCollection([KeyValuePair.Create("Broker:RequireAgentEnrollment", (string?)"false")])
+            .Build();
+        Assert.False(BrokerCommandLine.Parse([], off).Options!.RequireAgentEnrollment);
+        Assert.True(BrokerCommandLine.Parse(["--require-agent-enrollment"]).Options!.RequireAgentEnrollment);
+        Assert.Null(BrokerCommandLine.Parse([]).Options!.RequireAgentEnrollment);
+    }
+
     [Fact]
     public void EveryOptionIsReachableAsASetting()
     {
