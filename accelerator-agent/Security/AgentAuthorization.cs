@@ -23,8 +23,8 @@ internal sealed class AgentAuthorization(
     private volatile bool _verifying = true;
 
     /// <summary>
-    /// Whether calls are checked (always, outside the benchmark): the auth benchmark turns checking off between its
-    /// blocks on one agent and one session to measure what checking costs. Internal, and on no command line.
+    /// Whether unary calls are checked (always, outside the benchmark): the auth benchmark turns checking off between
+    /// its blocks on one agent and one session to measure what checking costs. Internal, and on no command line.
     /// </summary>
     internal bool Verifying
     {
@@ -93,7 +93,7 @@ internal sealed class AgentAuthorization(
         string method = context.Method;
         string name = method[(method.LastIndexOf('/') + 1)..];
         AgentAccessRule rule = policy.RuleFor(method) ?? throw Refuse(context, DomainException.PermissionDenied($"{method} is not open to anyone"));
-        ReadOnlyMemory<char> bearer = BearerOf(context);
+        ReadOnlyMemory<char> bearer = BearerHeader.Of(context);
         if (bearer.IsEmpty)
         {
             throw Refuse(context, DomainException.Unauthenticated(
@@ -128,16 +128,6 @@ internal sealed class AgentAuthorization(
 
         context.UserState[GrantKey] = grant;
         return grant;
-    }
-
-    // A slice of the header's own text: the warm path looks the token up without copying it.
-    private static ReadOnlyMemory<char> BearerOf(ServerCallContext context)
-    {
-        string? header = context.RequestHeaders.GetValue("authorization");
-        const string scheme = "Bearer ";
-        return header is not null && header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            ? header.AsMemory(scheme.Length).Trim()
-            : ReadOnlyMemory<char>.Empty;
     }
 
     private DomainException Refuse(ServerCallContext context, DomainException refusal)

@@ -14,12 +14,9 @@ internal sealed class BrokerTokenKeys(AccessTokenVerifier verifier, ILogger<Brok
     public void Accept(IEnumerable<TokenKey> published)
     {
         TrustedKey[] keys = [.. published.Select(k => new TrustedKey(k.Kid, k.PublicKey.ToByteArray(), k.NotAfter?.ToDateTimeOffset()))];
-        IReadOnlyList<string> before = verifier.TrustedKeyIds;
-        verifier.Trust(keys);
-        IReadOnlyList<string> after = verifier.TrustedKeyIds;
-        if (!before.SequenceEqual(after, StringComparer.Ordinal))
+        if (verifier.Trust(keys))
         {
-            AgentLog.TokenKeysChanged(logger, string.Join(", ", after));
+            AgentLog.TokenKeysChanged(logger, string.Join(", ", verifier.TrustedKeyIds));
         }
     }
 }

@@ -61,7 +61,8 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     {
         AcceleratorSlice slice = _slices.Get(request.SliceId);
         string sha256 = request.Sha256.ToLowerInvariant();
-        if (SliceOf(context) is not null && ModelStore.IsSha256(sha256) && !slice.KnowsBytes(sha256))
+        // The interceptor has checked that a slice token's slice is this request's.
+        if (AgentAuthorization.GrantOf(context) is { Scope: AccessScope.Slice } && ModelStore.IsSha256(sha256) && !slice.KnowsBytes(sha256))
         {
             throw DomainException.NotFound($"model sha256={sha256} was not uploaded through slice '{slice.Id}'; upload it first");
         }

@@ -1,4 +1,5 @@
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Tokens;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
@@ -44,14 +45,8 @@ internal sealed class BrokerAuthorization(BrokerPolicy policy, ApiKeyBook keys, 
     }
 
     /// <summary>The credential of an <c>authorization: Bearer …</c> header; <see langword="null"/> when there is none.</summary>
-    public static string? BearerOf(ServerCallContext context)
-    {
-        string? header = context.RequestHeaders.GetValue("authorization");
-        const string scheme = "Bearer ";
-        return header is not null && header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && header.Length > scheme.Length
-            ? header[scheme.Length..].Trim()
-            : null;
-    }
+    public static string? BearerOf(ServerCallContext context) =>
+        BearerHeader.Of(context) is { IsEmpty: false } bearer ? bearer.ToString() : null;
 
     private void Admit(ServerCallContext context, object? request)
     {

@@ -11,9 +11,6 @@ namespace AccelBroker.Broker.Tokens;
 /// </summary>
 internal sealed class AccessTokenMinter(SigningKeyRing ring, TimeProvider time, BrokerOptions options)
 {
-    // One signature at a time: an ECDsa instance is not documented as safe for concurrent use, and tokens are signed
-    // per resolution or per agent call batch, not per inference.
-    private readonly Lock _signing = new();
 
     /// <summary>Control tokens live briefly: they never leave the broker, and a leaked one is soon worthless.</summary>
     public static readonly TimeSpan ControlTokenLifetime = TimeSpan.FromMinutes(2);
@@ -49,9 +46,6 @@ internal sealed class AccessTokenMinter(SigningKeyRing ring, TimeProvider time, 
         DateTimeOffset now = time.GetUtcNow();
         // JWT times are whole seconds; the expiry reported is the one the token carries.
         DateTimeOffset expires = DateTimeOffset.FromUnixTimeSeconds((now + lifetime).ToUnixTimeSeconds());
-        lock (_signing)
-        {
-            return new SignedToken(AccessTokenIssuer.Issue(key.Kid, key.Key, grant with { ExpiresAt = expires }, now), expires);
-        }
+        return new SignedToken(AccessTokenIssuer.Issue(key.Kid, key.Key, grant with { ExpiresAt = expires }, now), expires);
     }
 }

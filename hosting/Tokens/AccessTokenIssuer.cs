@@ -36,7 +36,7 @@ public static class AccessTokenIssuer
             claims[AccessTokenFormat.SliceClaim] = grant.SliceId;
         }
 
-        return Handler.CreateToken(new SecurityTokenDescriptor
+        var descriptor = new SecurityTokenDescriptor
         {
             Issuer = AccessTokenFormat.Issuer,
             Audience = grant.AgentId,
@@ -48,6 +48,12 @@ public static class AccessTokenIssuer
             {
                 CryptoProviderFactory = UncachedProviders,
             },
-        });
+        };
+
+        // One signature per key at a time: an ECDsa instance is not documented as safe for concurrent use.
+        lock (key)
+        {
+            return Handler.CreateToken(descriptor);
+        }
     }
 }

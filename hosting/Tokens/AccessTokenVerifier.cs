@@ -44,7 +44,8 @@ public sealed class AccessTokenVerifier
     /// remembered from a key that is no longer trusted is forgotten.
     /// </summary>
     /// <param name="keys">The keys the broker publishes now.</param>
-    public void Trust(IReadOnlyList<TrustedKey> keys)
+    /// <returns>Whether the trusted keys changed.</returns>
+    public bool Trust(IReadOnlyList<TrustedKey> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         DateTimeOffset now = _time.GetUtcNow();
@@ -53,7 +54,7 @@ public sealed class AccessTokenVerifier
         {
             if (Same(_keys, live))
             {
-                return;
+                return false;
             }
 
             var signingKeys = new List<SecurityKey>(live.Length);
@@ -91,6 +92,8 @@ public sealed class AccessTokenVerifier
             {
                 _verified.Clear();
             }
+
+            return true;
         }
     }
 

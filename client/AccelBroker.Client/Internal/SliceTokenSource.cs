@@ -54,7 +54,15 @@ internal sealed class SliceTokenSource
             if (now.UtcTicks >= Volatile.Read(ref _retryAfterTicks))
             {
                 _ = StartRenewal(state).ContinueWith(
-                    (t, self) => ((SliceTokenSource)self!).RenewalFailed(t.Exception), this, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    (t, self) =>
+                    {
+                        _ = t.Exception; // observed: a failed renewal is retried, never thrown
+                        ((SliceTokenSource)self!).DelayRetries();
+                    },
+                    this,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted,
+                    TaskScheduler.Default);
             }
 
             return ValueTask.CompletedTask;
@@ -70,11 +78,8 @@ internal sealed class SliceTokenSource
         return ReferenceEquals(state.Entry, refused) ? StartRenewal(state).WaitAsync(cancellationToken) : Task.CompletedTask;
     }
 
-    private void RenewalFailed(AggregateException? failure)
-    {
-        _ = failure;
+    private void DelayRetries() =>
         Volatile.Write(ref _retryAfterTicks, (_time.GetUtcNow() + RetryDelay).UtcTicks);
-    }
 
     private Task StartRenewal(State seen)
     {

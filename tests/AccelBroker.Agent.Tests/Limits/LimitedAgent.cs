@@ -4,12 +4,10 @@ using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Protocol.V1;
-using AccelBroker.Hosting.Tokens;
 using AccelBroker.Tests.Infrastructure;
 using AccelBroker.Tests.Tokens;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,9 +52,8 @@ public sealed class LimitedAgent : IAsyncLifetime
         logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _agent.StartAsync();
         // No broker: the agent trusts this test's key, and every raw call carries the token it needs.
-        _agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([Issuer.Key]);
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());
-        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => Issuer.Mint(scope, AgentId, slice), defaultSlice: SliceId));
+        CallInvoker invoker = Issuer.TrustedBy(_agent.Services, _channel, AgentId, defaultSlice: SliceId);
         Client = new InferenceAgent.InferenceAgentClient(invoker);
         await new AgentControl.AgentControlClient(invoker).AssignSliceAsync(new AssignSliceRequest
         {

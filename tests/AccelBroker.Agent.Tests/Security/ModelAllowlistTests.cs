@@ -3,13 +3,11 @@ using AccelBroker.Agent;
 using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Models;
 using AccelBroker.Agent.Slices;
-using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
 using AccelBroker.Tests.Tokens;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,9 +43,8 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
             logging => logging.SetMinimumLevel(LogLevel.Warning));
         await _agent.StartAsync();
         // No broker: the agent trusts this test's key, and every call carries the token the broker would have given.
-        _agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([_issuer.Key]);
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());
-        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => _issuer.Mint(scope, AgentId, slice)));
+        CallInvoker invoker = _issuer.TrustedBy(_agent.Services, _channel, AgentId);
         _client = new InferenceAgent.InferenceAgentClient(invoker);
         _control = new AgentControl.AgentControlClient(invoker);
         _demo = await StoreAsync(await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt")));

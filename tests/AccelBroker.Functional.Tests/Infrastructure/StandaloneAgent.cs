@@ -7,7 +7,6 @@ using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,9 +34,8 @@ internal sealed class StandaloneAgent : IAsyncDisposable
         _app = app;
         DataDirectory = dataDirectory;
         // No broker: the agent trusts this test's key instead, and every raw call carries the token it needs.
-        app.Services.GetRequiredService<AccessTokenVerifier>().Trust([_issuer.Key]);
         _channel = GrpcChannel.ForAddress(app.Urls.First());
-        CallInvoker invoker = _channel.Intercept(new TestTokenInjector((scope, slice) => _issuer.Mint(scope, AgentId, slice)));
+        CallInvoker invoker = _issuer.TrustedBy(app.Services, _channel, AgentId);
         Client = new InferenceAgent.InferenceAgentClient(invoker);
         Control = new AgentControl.AgentControlClient(invoker);
     }

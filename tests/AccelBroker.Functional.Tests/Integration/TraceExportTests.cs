@@ -1,12 +1,9 @@
 using AccelBroker.Agent;
-using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Tokens;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -28,11 +25,10 @@ public sealed class TraceExportTests
         });
         await agent.StartAsync();
         using var issuer = new TestTokenIssuer();
-        agent.Services.GetRequiredService<AccessTokenVerifier>().Trust([issuer.Key]);
         try
         {
             using GrpcChannel channel = GrpcChannel.ForAddress(agent.Urls.First());
-            CallInvoker invoker = channel.Intercept(new TestTokenInjector((scope, slice) => issuer.Mint(scope, "otlp-agent", slice)));
+            CallInvoker invoker = issuer.TrustedBy(agent.Services, channel, "otlp-agent");
             await new AgentControl.AgentControlClient(invoker).AssignSliceAsync(
                 new AssignSliceRequest { Slice = new SliceAssignment { SliceId = "traced-slice", SliceType = "t", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h" } },
                 deadline: DateTime.UtcNow.AddSeconds(30));

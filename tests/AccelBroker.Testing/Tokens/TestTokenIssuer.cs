@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
 using AccelBroker.Hosting.Tokens;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AccelBroker.Tests.Tokens;
 
@@ -27,10 +30,17 @@ public sealed class TestTokenIssuer : IDisposable
     {
         DateTimeOffset now = issuedAt ?? DateTimeOffset.UtcNow;
         var grant = new AccessGrant(scope, agentId, subject, sliceId, now + (lifetime ?? TimeSpan.FromHours(1)));
-        lock (_key)
-        {
-            return AccessTokenIssuer.Issue(Kid, _key, grant, now);
-        }
+        return AccessTokenIssuer.Issue(Kid, _key, grant, now);
+    }
+
+    /// <summary>
+    /// Has an agent that runs without a broker trust this issuer's key, and returns <paramref name="channel"/>'s calls
+    /// to it carrying the tokens a broker would have given (<see cref="TestTokenInjector"/>).
+    /// </summary>
+    public CallInvoker TrustedBy(IServiceProvider agentServices, ChannelBase channel, string agentId, string? defaultSlice = null)
+    {
+        agentServices.GetRequiredService<AccessTokenVerifier>().Trust([Key]);
+        return channel.Intercept(new TestTokenInjector((scope, slice) => Mint(scope, agentId, slice), defaultSlice));
     }
 
     public void Dispose() => _key.Dispose();
