@@ -5,6 +5,7 @@ using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Xunit;
 using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
 
@@ -19,7 +20,8 @@ public sealed class AgentsCliTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, MetricsListen = null });
+        // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
+        _broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, MetricsListen = null }, logging => logging.ClearProviders());
         string adminKey = BrokerHost.CreateApiKey(_broker, "cli-admin");
         await _broker.StartAsync();
         TestCredentials.Register(BrokerUrl, adminKey);

@@ -6,6 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 using TracerProvider = OpenTelemetry.Trace.TracerProvider;
 
@@ -19,7 +20,8 @@ public sealed class BrokerTraceExportTests
     {
         await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
 
-        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url });
+        // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
+        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url }, logging => logging.ClearProviders());
         string adminKey = BrokerHost.CreateApiKey(broker, "trace-admin");
         await broker.StartAsync();
         TestCredentials.Register(broker.Urls.First(), adminKey);
@@ -60,7 +62,7 @@ public sealed class BrokerTraceExportTests
     [Fact]
     public async Task ABrokerWithoutAnOtlpEndpointHasNoTracer()
     {
-        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" });
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders());
 
         Assert.Null(broker.Services.GetService<TracerProvider>());
     }

@@ -245,7 +245,8 @@ public sealed class MutualTlsTests : IAsyncLifetime
             TlsClientKeyFile = Path.Combine(_dir, "broker-client.key"),
             ClientCaFile = CaFile,
             HeartbeatInterval = TimeSpan.FromSeconds(0.5),
-        });
+        },
+        QuietConsole);
         _apps.Add(broker);
         string adminKey = BrokerHost.CreateApiKey(broker, "mtls-admin");
         await broker.StartAsync();
@@ -274,6 +275,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
             },
             logging =>
             {
+                QuietConsole(logging);
                 if (logs is not null)
                 {
                     logging.AddProvider(logs);
@@ -353,4 +355,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
     private static bool RefusedInHandshake(RpcException error) =>
         error.StatusCode == StatusCode.Unavailable
         || (error.StatusCode == StatusCode.Internal && error.Status.Detail.Contains("HTTP/2 handshake", StringComparison.Ordinal));
+
+    // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
+    private static void QuietConsole(ILoggingBuilder logging) => logging.ClearProviders();
 }

@@ -7,6 +7,7 @@ using AccelBroker.Client;
 using AccelBroker.Tests.Infrastructure;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -43,7 +44,9 @@ public sealed class TlsTests : IAsyncLifetime
             TlsKeyFile = Path.Combine(_dir, "broker.key"),
             CaFile = CaFile,
             HeartbeatInterval = TimeSpan.FromSeconds(0.5),
-        });
+        },
+        // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
+        logging => logging.ClearProviders());
         string adminKey = BrokerHost.CreateApiKey(_broker, "tls-admin");
         await _broker.StartAsync();
         TestCredentials.Register(BrokerUrl, adminKey);
@@ -57,7 +60,8 @@ public sealed class TlsTests : IAsyncLifetime
             Device = "cpu",
             DataDirectory = Path.Combine(_dir, "models"),
             MemoryBytes = 4L * 1024 * 1024 * 1024,
-        });
+        },
+        logging => logging.ClearProviders());
         await _agent.StartAsync();
     }
 

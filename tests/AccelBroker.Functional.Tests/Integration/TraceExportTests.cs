@@ -4,6 +4,7 @@ using AccelBroker.Tests.Tokens;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace AccelBroker.Tests.Integration;
@@ -22,7 +23,9 @@ public sealed class TraceExportTests
             OtlpEndpoint = receiver.Url,
             DataDirectory = Path.Combine(Path.GetTempPath(), $"accel-otlp-{Guid.NewGuid():N}"),
             AgentId = "otlp-agent",
-        });
+        },
+        // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
+        logging => logging.ClearProviders());
         await agent.StartAsync();
         using var issuer = new TestTokenIssuer();
         try
