@@ -28,7 +28,7 @@ public sealed class ApiKeyPersistenceTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         string text = await File.ReadAllTextAsync(file);
         Assert.Contains("\"ci\"", text, StringComparison.Ordinal);
-        Assert.DoesNotContain(secret.Split('_')[2], text, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret.Split('_', 3)[2], text, StringComparison.Ordinal);
 
         await using (BrokerTestHost restarted = await BrokerTestHost.StartAsync(output, new BrokerOptions { DataDir = _dataDir }))
         {
