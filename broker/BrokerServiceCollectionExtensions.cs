@@ -72,6 +72,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<EnrollmentBook>();
         services.TryAddSingleton<AgentAuthenticator>();
         services.TryAddSingleton<AgentEnrollment>();
+        services.TryAddSingleton<IAgentStore, InMemoryAgentStore>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();

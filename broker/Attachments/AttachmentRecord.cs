@@ -21,6 +21,9 @@ internal sealed record AttachmentRecord(
     DateTimeOffset AttachedAt,
     IReadOnlyList<string>? Allowlist = null)
 {
+    /// <summary>Placement epoch: 1 when attached, one more each time the accelerator moves to another agent.</summary>
+    public long Epoch { get; init; } = 1;
+
     public SliceAssignment ToAssignment() => new()
     {
         SliceId = Id,
@@ -30,5 +33,6 @@ internal sealed record AttachmentRecord(
         Host = Host,
         Ordinal = Ordinal,
         Allowlist = ModelAllowlistChecks.ToProto(Allowlist),
+        Epoch = Epoch,
     };
 }

@@ -20,4 +20,7 @@ internal sealed record AgentRecord(
 {
     /// <summary>The agent's Prometheus scrape URL; empty when it serves none.</summary>
     public string MetricsAddress { get; init; } = "";
+
+    /// <summary>Set by a drain: no new slices are placed on the agent until it is uncordoned.</summary>
+    public bool Cordoned { get; init; }
 }

@@ -9,12 +9,31 @@ namespace AccelBroker.Broker.Fleet;
 
 /// <summary>
 /// The agents known to the broker and when each was last heard from. An agent is healthy while its last
-/// registration or heartbeat is at most <see cref="BrokerOptions.UnhealthyAfter"/> old.
+/// registration or heartbeat is at most <see cref="BrokerOptions.UnhealthyAfter"/> old. Agents are kept in the
+/// <see cref="IAgentStore"/> on every registration that changes them, removal and cordon; a restarted broker counts
+/// each known agent as heard from at start, so none is failed over before it had the time to heartbeat.
 /// </summary>
-internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, ILogger<AgentRegistry> logger)
+internal sealed class AgentRegistry
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, AgentRecord> _agents = new(StringComparer.Ordinal);
+    private readonly BrokerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AgentRegistry> _logger;
+    private readonly IAgentStore _store;
+
+    public AgentRegistry(BrokerOptions options, IAgentStore store, TimeProvider time, ILogger<AgentRegistry> logger)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _store = store;
+        DateTimeOffset now = _time.GetUtcNow();
+        foreach (AgentRecord agent in store.Load())
+        {
+            _agents[agent.AgentId] = agent with { LastSeen = now, ReportedLost = false };
+        }
+    }
 
     /// <summary>
     /// Records a registration. An empty id gets a new "agent-" + 12 hex id; a given id (known, or known before
@@ -29,7 +48,7 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
             throw DomainException.Invalid(problem);
         }
 
-        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset now = _time.GetUtcNow();
         AgentRecord agent;
         bool known;
         lock (_lock)
@@ -49,12 +68,17 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
                 ReportedLost: false)
             {
                 MetricsAddress = request.MetricsAddress,
+                Cordoned = previous?.Cordoned ?? false,
             };
             _agents[agentId] = agent;
+            if (previous is null || !SameStored(previous, agent))
+            {
+                SaveOrUndo(agentId, previous);
+            }
         }
 
         BrokerLog.AgentRegistered(
-            logger, agent.AgentId, agent.Address, agent.Device.Kind, agent.Device.Name,
+            _logger, agent.AgentId, agent.Address, agent.Device.Kind, agent.Device.Name,
             Units.Mib(agent.CapacityMemoryBytes), Units.Share(agent.CapacityCompute), known);
         return agent;
     }
@@ -62,7 +86,7 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
     /// <summary>Records a heartbeat; false when the agent is unknown (it must register again).</summary>
     public bool TryRecordHeartbeat(string agentId, [NotNullWhen(true)] out AgentRecord? agent)
     {
-        DateTimeOffset now = time.GetUtcNow();
+        DateTimeOffset now = _time.GetUtcNow();
         AgentRecord? previous;
         lock (_lock)
         {
@@ -78,18 +102,48 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
 
         if (previous.ReportedLost)
         {
-            BrokerLog.AgentRecovered(logger, agent.AgentId, agent.Address, now - previous.LastSeen);
+            BrokerLog.AgentRecovered(_logger, agent.AgentId, agent.Address, now - previous.LastSeen);
         }
 
         return true;
     }
 
     /// <summary>Forgets the agent (revoked): it is no longer placed on and its slices show unhealthy.</summary>
+    /// <exception cref="IOException">The removal could not be saved; the agent is kept.</exception>
     public bool Remove(string agentId)
     {
         lock (_lock)
         {
-            return _agents.Remove(agentId);
+            if (!_agents.Remove(agentId, out AgentRecord? previous))
+            {
+                return false;
+            }
+
+            SaveOrUndo(agentId, previous);
+            return true;
+        }
+    }
+
+    /// <summary>Cordons (no new slices) or uncordons an agent and saves; false when the agent is unknown.</summary>
+    /// <exception cref="IOException">The change could not be saved; nothing changed.</exception>
+    public bool SetCordoned(string agentId, bool cordoned, [NotNullWhen(true)] out AgentRecord? agent)
+    {
+        lock (_lock)
+        {
+            if (!_agents.TryGetValue(agentId, out AgentRecord? previous))
+            {
+                agent = null;
+                return false;
+            }
+
+            agent = previous with { Cordoned = cordoned };
+            if (previous.Cordoned != cordoned)
+            {
+                _agents[agentId] = agent;
+                SaveOrUndo(agentId, previous);
+            }
+
+            return true;
         }
     }
 
@@ -110,7 +164,7 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
         }
     }
 
-    public bool IsHealthy(AgentRecord agent) => time.GetUtcNow() - agent.LastSeen <= options.UnhealthyAfter;
+    public bool IsHealthy(AgentRecord agent) => _time.GetUtcNow() - agent.LastSeen <= _options.UnhealthyAfter;
 
     /// <summary>Agents that turned unhealthy since the last call, each reported once until it is heard from again.</summary>
     public IReadOnlyList<AgentRecord> TakeNewlyLost()
@@ -130,6 +184,34 @@ internal sealed class AgentRegistry(BrokerOptions options, TimeProvider time, IL
         }
 
         return lost;
+    }
+
+    // What the store keeps of an agent; a heartbeat-only change is not worth a write.
+    private static bool SameStored(AgentRecord a, AgentRecord b) =>
+        a.Address == b.Address && a.Device.Equals(b.Device) && a.CapacityMemoryBytes == b.CapacityMemoryBytes
+        && a.CapacityCompute.Equals(b.CapacityCompute) && a.InstanceType == b.InstanceType && a.Version == b.Version
+        && a.MetricsAddress == b.MetricsAddress && a.Cordoned == b.Cordoned;
+
+    // Called under _lock, after _agents[agentId] changed from previous (null: it was not there): saves, or puts it back and rethrows.
+    private void SaveOrUndo(string agentId, AgentRecord? previous)
+    {
+        try
+        {
+            _store.Save([.. _agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal)]);
+        }
+        catch
+        {
+            if (previous is null)
+            {
+                _agents.Remove(agentId);
+            }
+            else
+            {
+                _agents[agentId] = previous;
+            }
+
+            throw;
+        }
     }
 
     // Called under _lock.

@@ -17,7 +17,7 @@ public sealed class AgentRegistryTests
 
     public AgentRegistryTests()
     {
-        _registry = new AgentRegistry(s_options, _time, NullLogger<AgentRegistry>.Instance);
+        _registry = new AgentRegistry(s_options, new InMemoryAgentStore(), _time, NullLogger<AgentRegistry>.Instance);
     }
 
     internal static RegisterAgentRequest Request(string agentId = "", string address = "http://127.0.0.1:7001") => new()
