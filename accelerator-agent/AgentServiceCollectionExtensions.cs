@@ -39,6 +39,7 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<AgentCredential>();
         services.TryAddSingleton(provider => new AccessTokenVerifier(provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<BrokerTokenKeys>();
+        services.TryAddSingleton<BrokerLease>();
         services.TryAddSingleton<AgentPolicy>();
         // One instance for every call (gRPC would otherwise make an interceptor per call).
         services.TryAddSingleton<AgentAuthorization>();

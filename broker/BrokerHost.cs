@@ -190,6 +190,13 @@ public static class BrokerHost
             throw new BrokerConfigurationException($"missed heartbeats must be at least 1 (got {options.MissedHeartbeats})");
         }
 
+        if (options.FailoverEnabled && options.EffectiveFailoverAfter <= options.UnhealthyAfter)
+        {
+            throw new BrokerConfigurationException(
+                $"--failover-after ({options.EffectiveFailoverAfter.TotalSeconds} s) must be longer than the time an agent takes to turn unhealthy " +
+                $"(heartbeat interval × missed heartbeats = {options.UnhealthyAfter.TotalSeconds} s)");
+        }
+
         if (options.UsageSaveInterval <= TimeSpan.Zero)
         {
             throw new BrokerConfigurationException($"usage save interval must be positive (got {options.UsageSaveInterval})");

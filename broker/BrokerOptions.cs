@@ -123,4 +123,27 @@ public sealed record BrokerOptions
 
     /// <summary>Silence after which an agent is unhealthy: <see cref="HeartbeatInterval"/> × <see cref="MissedHeartbeats"/>.</summary>
     public TimeSpan UnhealthyAfter => HeartbeatInterval * MissedHeartbeats;
+
+    /// <summary>
+    /// Silence (time since an agent's last heartbeat) after which its slices move to other agents; it must be longer than
+    /// <see cref="UnhealthyAfter"/>, the difference being the grace an unhealthy agent has to come back.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns failover off. <see langword="null"/> (the default): 10 s, or
+    /// <see cref="UnhealthyAfter"/> + <see cref="HeartbeatInterval"/> when that is longer.
+    /// </summary>
+    public TimeSpan? FailoverAfter { get; init; }
+
+    /// <summary>The failover limit in force (see <see cref="FailoverAfter"/>).</summary>
+    public TimeSpan EffectiveFailoverAfter => FailoverAfter
+        ?? (UnhealthyAfter + HeartbeatInterval > DefaultFailoverAfter ? UnhealthyAfter + HeartbeatInterval : DefaultFailoverAfter);
+
+    /// <summary>Whether silent agents' slices move at all.</summary>
+    public bool FailoverEnabled => EffectiveFailoverAfter != Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// What agents are told as <c>fence_after</c>: halfway between turning unhealthy and failing over, so an agent that
+    /// could not heartbeat stops serving before its slices can move. Without failover, twice the unhealthy limit.
+    /// </summary>
+    public TimeSpan AgentFenceAfter => FailoverEnabled ? (UnhealthyAfter + EffectiveFailoverAfter) / 2 : UnhealthyAfter * 2;
+
+    private static TimeSpan DefaultFailoverAfter => TimeSpan.FromSeconds(10);
 }

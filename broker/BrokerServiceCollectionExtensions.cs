@@ -3,6 +3,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
@@ -76,7 +77,11 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();
+        services.TryAddSingleton<PlacementGate>();
+        services.TryAddSingleton<PlacementProblems>();
         services.TryAddSingleton<AttachmentCoordinator>();
+        services.TryAddSingleton<SliceRelocator>();
+        services.TryAddSingleton<AgentDrain>();
         services.TryAddSingleton<UsageBook>();
         services.TryAddSingleton<UsageAccountant>();
         if (options.DataDir is not null)

@@ -113,4 +113,12 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 61, EventName = "TokenKeysChanged", Level = LogLevel.Information,
         Message = "Trusting the broker's token keys [{KeyIds}]")]
     public static partial void TokenKeysChanged(ILogger logger, string keyIds);
+
+    [LoggerMessage(EventId = 62, EventName = "Fenced", Level = LogLevel.Warning,
+        Message = "This agent completed no heartbeat to {Broker} for over {FenceAfter} (frozen or starved): serving no slice until the broker confirms which it still holds")]
+    public static partial void Fenced(ILogger logger, string broker, TimeSpan fenceAfter);
+
+    [LoggerMessage(EventId = 63, EventName = "SliceEpochChanged", Level = LogLevel.Information,
+        Message = "Slice {SliceId} came back at epoch {Epoch} (held at {HeldEpoch}): its models were dropped and it starts afresh")]
+    public static partial void SliceEpochChanged(ILogger logger, string sliceId, long epoch, long heldEpoch);
 }

@@ -33,11 +33,13 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly AgentCredential _credential;
     private readonly BrokerTokenKeys _tokenKeys;
     private readonly ClientCertificate _clientCertificate;
+    private readonly BrokerLease _lease;
 
     public BrokerRegistration(
         AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys,
-        ClientCertificate clientCertificate, TimeProvider time, ILogger<BrokerRegistration> logger)
+        ClientCertificate clientCertificate, BrokerLease lease, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
+        _lease = lease;
         _clientCertificate = clientCertificate;
         _credential = credential;
         _options = options;
@@ -70,7 +72,8 @@ internal sealed class BrokerRegistration : BackgroundService
                     long mark = _slices.ReconcileMark();
                     HeartbeatResponse response = await broker.HeartbeatAsync(Heartbeat(), _credential.Headers, deadline: _time.GetUtcNow().UtcDateTime + interval, cancellationToken: stoppingToken);
                     _tokenKeys.Accept(response.TokenKeys);
-                _slices.Reconcile(response.Slices, mark);
+                    _slices.Reconcile(response.Slices, mark);
+                    _lease.Confirmed();
                 }
                 catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
@@ -81,6 +84,7 @@ internal sealed class BrokerRegistration : BackgroundService
                 catch (RpcException ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+                    Unanswered();
                 }
             }
         }
@@ -101,6 +105,14 @@ internal sealed class BrokerRegistration : BackgroundService
         catch (RpcException ex)
         {
             AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress, ex.Status.Detail);
+        }
+    }
+
+    private void Unanswered()
+    {
+        if (_lease.Unanswered())
+        {
+            AgentLog.Fenced(_logger, _options.BrokerAddress!, _lease.FenceAfter);
         }
     }
 
@@ -136,9 +148,12 @@ internal sealed class BrokerRegistration : BackgroundService
                 _identity.Remember(response.AgentId);
                 _tokenKeys.Accept(response.TokenKeys);
                 _slices.Reconcile(response.Slices, mark);
-                AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;
-                return interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);
+                interval = interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);
+                TimeSpan fenceAfter = response.FenceAfter?.ToTimeSpan() ?? TimeSpan.Zero;
+                _lease.Confirmed(fenceAfter > TimeSpan.Zero ? fenceAfter : interval * 3);
+                AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
+                return interval;
             }
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
             {
@@ -149,6 +164,7 @@ internal sealed class BrokerRegistration : BackgroundService
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode != StatusCode.InvalidArgument)
             {
                 AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress!, ex.Status.Detail);
+                Unanswered();
                 await Task.Delay(RetryDelay, _time, stoppingToken);
             }
         }

@@ -16,7 +16,7 @@ namespace AccelBroker.Agent.Security;
 /// mapping, so refusals are Unauthenticated or PermissionDenied; the grant is left in the call's user state.
 /// </summary>
 internal sealed class AgentAuthorization(
-    AgentPolicy policy, AccessTokenVerifier verifier, AgentIdentity identity, SliceRegistry slices, ILogger<AgentAuthorization> logger) : Interceptor
+    AgentPolicy policy, AccessTokenVerifier verifier, AgentIdentity identity, SliceRegistry slices, BrokerLease lease, ILogger<AgentAuthorization> logger) : Interceptor
 {
     private const string GrantKey = "accel.grant";
 
@@ -54,7 +54,14 @@ internal sealed class AgentAuthorization(
 
         AccessGrant grant = await AdmitAsync(context);
         Check(context, grant, request);
-        return await continuation(request, context);
+        TResponse response = await continuation(request, context);
+        // Checked again on the way out: an agent frozen mid-call whose slices moved meanwhile must not answer.
+        if (grant.Scope == AccessScope.Slice && lease.IsFenced)
+        {
+            throw Refuse(context, FencedRefusal());
+        }
+
+        return response;
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
@@ -121,14 +128,39 @@ internal sealed class AgentAuthorization(
             throw Refuse(context, DomainException.PermissionDenied($"{name} needs {rule.Description}; the caller holds a {AccessTokenFormat.NameOf(grant.Scope)} token"));
         }
 
-        if (grant.Scope == AccessScope.Slice && !slices.IsAssigned(grant.SliceId!))
+        if (grant.Scope == AccessScope.Slice)
         {
-            throw Refuse(context, DomainException.PermissionDenied($"the token is for slice '{grant.SliceId}', which this agent does not hold (detached, or moved to another agent)"));
+            CheckPlacement(context, grant);
         }
 
         context.UserState[GrantKey] = grant;
         return grant;
     }
+
+    // FailedPrecondition and Unavailable tell the client library to resolve the accelerator again, not to give up.
+    private void CheckPlacement(ServerCallContext context, AccessGrant grant)
+    {
+        if (!slices.TryGet(grant.SliceId!, out AcceleratorSlice? held))
+        {
+            throw Refuse(context, DomainException.Precondition(
+                $"slice '{grant.SliceId}' is not held by this agent (detached, or moved to another agent); resolve the accelerator again"));
+        }
+
+        long epoch = held.Assignment.Epoch;
+        if (grant.Epoch != 0 && epoch != 0 && grant.Epoch != epoch)
+        {
+            throw Refuse(context, DomainException.Precondition(
+                $"the token is for epoch {grant.Epoch} of slice '{grant.SliceId}', which this agent holds at epoch {epoch}; resolve the accelerator again"));
+        }
+
+        if (lease.IsFenced)
+        {
+            throw Refuse(context, FencedRefusal());
+        }
+    }
+
+    private DomainException FencedRefusal() => DomainException.Unavailable(
+        $"this agent has not completed a heartbeat for {lease.SilentFor.TotalSeconds:0.#} s (frozen or starved), so its slices may have moved; resolve the accelerator again");
 
     private DomainException Refuse(ServerCallContext context, DomainException refusal)
     {

@@ -71,6 +71,19 @@ internal sealed class SliceRegistry
             throw DomainException.Invalid($"slice {assignment.SliceId}: memory must be positive and compute share in (0, 1]");
         }
 
+        // A slice back at another epoch was placed elsewhere meanwhile: what it held here is stale, so it starts afresh.
+        if (_slices.TryGetValue(assignment.SliceId, out AcceleratorSlice? stale) && stale.Assignment.Epoch != assignment.Epoch
+            && Release(assignment.SliceId, asOf))
+        {
+            AgentLog.SliceEpochChanged(_logger, assignment.SliceId, assignment.Epoch, stale.Assignment.Epoch);
+        }
+
+        AssignUnderGate(assignment, asOf);
+    }
+
+    private void AssignUnderGate(SliceAssignment assignment, long? asOf)
+    {
+        bool created = false;
         lock (_assignGate)
         {
             if (ChangedDirectlySince(assignment.SliceId, asOf))
@@ -106,10 +119,16 @@ internal sealed class SliceRegistry
             }
 
             _slices[assignment.SliceId] = new AcceleratorSlice(assignment, _evictionThreshold, _eviction);
+            created = true;
             if (asOf is null)
             {
                 _directChanges[assignment.SliceId] = ++_changeMark;
             }
+        }
+
+        if (!created)
+        {
+            return;
         }
 
         AgentLog.SliceAssigned(_logger, assignment.SliceId, assignment.SliceType, assignment.Host, assignment.Ordinal);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AccelBroker.Broker.Agents;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Fleet;
@@ -12,8 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Broker.Attachments;
 
 /// <summary>
-/// Attaches and detaches slices. Attaches and detaches run one at a time, so two attaches never take the
-/// same ordinal or the same capacity; a failed attach leaves nothing behind.
+/// Attaches and detaches slices. Attaches, detaches and moves run one at a time (<see cref="PlacementGate"/>), so two attaches
+/// never take the same ordinal or the same capacity; a failed attach leaves nothing behind.
 /// </summary>
 internal sealed class AttachmentCoordinator(
     BrokerOptions options,
@@ -22,11 +21,11 @@ internal sealed class AttachmentCoordinator(
     AttachmentBook book,
     FleetDescriber describer,
     IAgentControlClient agents,
+    PlacementGate gate,
+    PlacementProblems problems,
     TimeProvider time,
-    ILogger<AttachmentCoordinator> logger) : IDisposable
+    ILogger<AttachmentCoordinator> logger)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-
     /// <summary>
     /// Places a slice of <paramref name="sliceTypeName"/>, has its agent create it and records it under the host's lowest
     /// free ordinal. <paramref name="allowlist"/> (as the request gave it) limits the models the slice may load.
@@ -49,8 +48,7 @@ internal sealed class AttachmentCoordinator(
             throw DomainException.Invalid($"unknown slice type '{sliceTypeName}'; known: {catalog.KnownNames}");
         }
 
-        await _gate.WaitAsync(ct);
-        try
+        using (await gate.EnterAsync(ct))
         {
             (AgentRecord agent, AttachmentRecord attachment) = Reserve(host, sliceType, hostType, allowed);
             try
@@ -86,10 +84,6 @@ internal sealed class AttachmentCoordinator(
                 logger, attachment.Id, attachment.Host, attachment.Ordinal, attachment.SliceType, agent.AgentId, agent.Address);
             return describer.Describe(attachment);
         }
-        finally
-        {
-            _gate.Release();
-        }
     }
 
     /// <summary>Removes the accelerator at <paramref name="ordinal"/> of <paramref name="host"/>, frees its capacity and asks its agent to drop the slice.</summary>
@@ -100,8 +94,7 @@ internal sealed class AttachmentCoordinator(
         RequestChecks.Ordinal(ordinal);
 
         Accelerator removed;
-        await _gate.WaitAsync(ct);
-        try
+        using (await gate.EnterAsync(ct))
         {
             AttachmentRecord attachment = book.Find(host, ordinal)
                 ?? throw DomainException.NotFound(book.DescribeMissing(host, ordinal));
@@ -116,11 +109,8 @@ internal sealed class AttachmentCoordinator(
                 throw DomainException.Internal($"the detach could not be saved: {ex.Message}", ex);
             }
 
+            problems.Clear(attachment.Id);
             BrokerLog.AcceleratorDetached(logger, attachment.Id, attachment.Host, attachment.Ordinal, attachment.AgentId);
-        }
-        finally
-        {
-            _gate.Release();
         }
 
         // Outside the gate: the slice is already free in the book, and heartbeat reconciliation drops it
@@ -142,8 +132,7 @@ internal sealed class AttachmentCoordinator(
         IReadOnlyList<string>? allowed = ModelAllowlistChecks.Normalize(allowlist);
 
         AttachmentRecord updated;
-        await _gate.WaitAsync(ct);
-        try
+        using (await gate.EnterAsync(ct))
         {
             AttachmentRecord attachment = book.Find(host, ordinal)
                 ?? throw DomainException.NotFound(book.DescribeMissing(host, ordinal));
@@ -165,133 +154,31 @@ internal sealed class AttachmentCoordinator(
                 {
                     await agents.AssignSliceAsync(agent.AgentId, agent.Address, updated.ToAssignment(), ct);
                 }
-                catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
+                catch (Exception ex) when (AgentCallFailure.IsExpected(ex))
                 {
                     BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, updated.Id, DescribeFailure(ex));
                 }
             }
         }
-        finally
-        {
-            _gate.Release();
-        }
 
         return describer.Describe(updated);
-    }
-
-    /// <summary>
-    /// Moves every slice of <paramref name="agentId"/> (already gone from the registry: revoked) to a healthy agent with
-    /// room, keeping each host's ordinal; a slice that finds none stays where it is and shows unhealthy.
-    /// </summary>
-    public async Task<(int Moved, int Stranded)> MoveOffAsync(string agentId, CancellationToken ct)
-    {
-        int moved = 0;
-        int stranded = 0;
-        await _gate.WaitAsync(ct);
-        try
-        {
-            foreach (AttachmentRecord old in book.OnAgent(agentId))
-            {
-                if (await TryMoveAsync(old, ct))
-                {
-                    moved++;
-                }
-                else
-                {
-                    stranded++;
-                }
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        return (moved, stranded);
-    }
-
-    public void Dispose() => _gate.Dispose();
-
-    // Called inside the gate.
-    private async Task<bool> TryMoveAsync(AttachmentRecord old, CancellationToken ct)
-    {
-        if (!catalog.TryGet(old.SliceType, out SliceTypeSpec? sliceType))
-        {
-            return false;
-        }
-
-        PlacementResult placement = Place(sliceType);
-        if (!placement.Placed)
-        {
-            BrokerLog.PlacementFailed(logger, old.Host, sliceType.Name, placement.Failure!);
-            return false;
-        }
-
-        if (!registry.TryGet(placement.AgentId!, out AgentRecord? agent))
-        {
-            return false;
-        }
-
-        AttachmentRecord replacement = old with
-        {
-            Id = "acc-" + Guid.NewGuid().ToString("N"),
-            AgentId = agent.AgentId,
-            AgentAddress = agent.Address,
-            AttachedAt = time.GetUtcNow(),
-        };
-        try
-        {
-            await agents.AssignSliceAsync(agent.AgentId, agent.Address, replacement.ToAssignment(), ct);
-        }
-        catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException)
-        {
-            BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, replacement.Id, DescribeFailure(ex));
-            return false;
-        }
-
-        try
-        {
-            book.Replace(old.Id, replacement);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            BrokerLog.AttachmentsSaveFailed(logger, ex);
-            await ReleaseBestEffortAsync(agent.AgentId, agent.Address, replacement.Id);
-            return false;
-        }
-
-        BrokerLog.AcceleratorAttached(logger, replacement.Id, replacement.Host, replacement.Ordinal, replacement.SliceType, agent.AgentId, agent.Address);
-        return true;
-    }
-
-    // Called inside the gate.
-    private PlacementResult Place(SliceTypeSpec sliceType)
-    {
-        IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> allocations = book.AllocationsByAgent();
-        return SlicePlacer.Place(sliceType, registry.Snapshot().Select(agent =>
-        {
-            (long memory, double compute) = allocations.GetValueOrDefault(agent.AgentId);
-            return new AgentLoad(agent.AgentId, registry.IsHealthy(agent), agent.CapacityMemoryBytes, agent.CapacityCompute, memory, compute);
-        }));
     }
 
     // Called inside the gate.
     private (AgentRecord Agent, AttachmentRecord Attachment) Reserve(string host, SliceTypeSpec sliceType, string hostType, IReadOnlyList<string>? allowlist)
     {
-        IReadOnlyDictionary<string, (long MemoryBytes, double Compute)> allocations = book.AllocationsByAgent();
-        IReadOnlyList<AgentRecord> fleet = registry.Snapshot();
-        PlacementResult placement = SlicePlacer.Place(sliceType, fleet.Select(agent =>
-        {
-            (long memory, double compute) = allocations.GetValueOrDefault(agent.AgentId);
-            return new AgentLoad(agent.AgentId, registry.IsHealthy(agent), agent.CapacityMemoryBytes, agent.CapacityCompute, memory, compute);
-        }));
+        PlacementResult placement = FleetLoads.Place(sliceType, registry, book);
         if (!placement.Placed)
         {
             BrokerLog.PlacementFailed(logger, host, sliceType.Name, placement.Failure!);
             throw DomainException.Exhausted(placement.Failure!);
         }
 
-        AgentRecord agent = fleet.First(a => a.AgentId == placement.AgentId);
+        if (!registry.TryGet(placement.AgentId!, out AgentRecord? agent))
+        {
+            throw DomainException.Unavailable($"agent {placement.AgentId} left the fleet while the slice was placed; try again");
+        }
+
         var attachment = new AttachmentRecord(
             Id: "acc-" + Guid.NewGuid().ToString("N"),
             Host: host,
@@ -325,13 +212,5 @@ internal sealed class AttachmentCoordinator(
         }
     }
 
-    private string DescribeFailure(Exception ex) => ex switch
-    {
-        RpcException { StatusCode: StatusCode.DeadlineExceeded } =>
-            $"DeadlineExceeded: no answer within {options.AgentCallTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s",
-        RpcException { Status.DebugException: { } cause } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail} ({cause.Message})",
-        RpcException rpc when string.IsNullOrEmpty(rpc.Status.Detail) => rpc.StatusCode.ToString(),
-        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
-        _ => $"{ex.GetType().Name}: {ex.Message}",
-    };
+    private string DescribeFailure(Exception ex) => AgentCallFailure.Describe(ex, options.AgentCallTimeout);
 }

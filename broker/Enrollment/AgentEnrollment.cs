@@ -1,5 +1,6 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace AccelBroker.Broker.Enrollment;
 
 /// <summary>The enrolment RPCs' logic: tokens, enrolment, listing and revocation, with their audit events.</summary>
-internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registry, AttachmentCoordinator coordinator, ILogger<AgentEnrollment> logger)
+internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registry, SliceRelocator relocator, ILogger<AgentEnrollment> logger)
 {
     /// <summary>Creates an enrolment token. In-process callers (loopback fixtures) use this directly.</summary>
     public CreateEnrollmentResponse Create(string name, TimeSpan? ttl, bool reusable)
@@ -54,7 +55,7 @@ internal sealed class AgentEnrollment(EnrollmentBook book, AgentRegistry registr
 
         AgentCredentialRecord revoked = book.Revoke(agentId);
         registry.Remove(agentId);
-        (int moved, int stranded) = await coordinator.MoveOffAsync(agentId, ct);
+        (int moved, int stranded) = await relocator.MoveOffAsync(agentId, ct);
         BrokerLog.AgentRevoked(logger, revoked.AgentId, revoked.AgentName, revoked.Id, moved, stranded);
         return new() { Agent = ToProto(revoked), SlicesMoved = moved, SlicesStranded = stranded };
     }

@@ -21,6 +21,7 @@ internal sealed class AgentRegistry
     private readonly TimeProvider _time;
     private readonly ILogger<AgentRegistry> _logger;
     private readonly IAgentStore _store;
+    private readonly DateTimeOffset _startedAt;
 
     public AgentRegistry(BrokerOptions options, IAgentStore store, TimeProvider time, ILogger<AgentRegistry> logger)
     {
@@ -29,6 +30,7 @@ internal sealed class AgentRegistry
         _logger = logger;
         _store = store;
         DateTimeOffset now = _time.GetUtcNow();
+        _startedAt = now;
         foreach (AgentRecord agent in store.Load())
         {
             _agents[agent.AgentId] = agent with { LastSeen = now, ReportedLost = false };
@@ -163,6 +165,13 @@ internal sealed class AgentRegistry
             return [.. _agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal)];
         }
     }
+
+    /// <summary>
+    /// How long the agent has not been heard from; for an agent unknown to the registry (revoked, or not registered since a
+    /// broker restart without a data directory), how long this broker has run.
+    /// </summary>
+    public TimeSpan SilenceOf(string agentId) =>
+        _time.GetUtcNow() - (TryGet(agentId, out AgentRecord? agent) ? agent.LastSeen : _startedAt);
 
     public bool IsHealthy(AgentRecord agent) => _time.GetUtcNow() - agent.LastSeen <= _options.UnhealthyAfter;
 

@@ -1,5 +1,6 @@
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
@@ -11,7 +12,7 @@ namespace AccelBroker.Broker.Fleet;
 /// Builds the contract's views of accelerators and agents from the registry, the attachment book and the agents'
 /// latest heartbeat figures.
 /// </summary>
-internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book, UsageBook usage, TimeProvider time)
+internal sealed class FleetDescriber(BrokerOptions options, AgentRegistry registry, AttachmentBook book, UsageBook usage, PlacementProblems problems, TimeProvider time)
 {
     /// <summary>
     /// One accelerator with its agent's address, device and health. An agent unknown to the registry
@@ -34,6 +35,7 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             Health = AgentHealth.Unhealthy,
             AttachedAt = Timestamp.FromDateTimeOffset(attachment.AttachedAt),
             Allowlist = ModelAllowlistChecks.ToProto(attachment.Allowlist),
+            Epoch = attachment.Epoch,
         };
         if (registry.TryGet(attachment.AgentId, out AgentRecord? agent))
         {
@@ -41,6 +43,8 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
             accelerator.Device = agent.Device.Clone();
             accelerator.Health = AgentHealthReading.Of(registry.IsHealthy(agent));
         }
+
+        (accelerator.State, accelerator.StateReason) = StateOf(attachment, accelerator.Health == AgentHealth.Healthy);
 
         if (usage.GetState(attachment.Id) is { } reported)
         {
@@ -79,30 +83,55 @@ internal sealed class FleetDescriber(AgentRegistry registry, AttachmentBook book
     public DescribeAgentsResponse DescribeAgents()
     {
         var response = new DescribeAgentsResponse();
-        foreach (AgentRecord agent in registry.Snapshot())
+        response.Agents.AddRange(registry.Snapshot().Select(DescribeAgent));
+        return response;
+    }
+
+    /// <summary>One agent as <see cref="DescribeAgents"/> shows it.</summary>
+    public AgentDescription DescribeAgent(AgentRecord agent)
+    {
+        IReadOnlyList<AttachmentRecord> attachments = book.OnAgent(agent.AgentId);
+        bool healthy = registry.IsHealthy(agent);
+        var description = new AgentDescription
         {
-            IReadOnlyList<AttachmentRecord> attachments = book.OnAgent(agent.AgentId);
-            var description = new AgentDescription
+            AgentId = agent.AgentId,
+            Address = agent.Address,
+            Device = agent.Device.Clone(),
+            Capacity = new AgentCapacity { MemoryBytes = agent.CapacityMemoryBytes, Compute = agent.CapacityCompute },
+            Allocated = new AgentCapacity
             {
-                AgentId = agent.AgentId,
-                Address = agent.Address,
-                Device = agent.Device.Clone(),
-                Capacity = new AgentCapacity { MemoryBytes = agent.CapacityMemoryBytes, Compute = agent.CapacityCompute },
-                Allocated = new AgentCapacity
-                {
-                    MemoryBytes = attachments.Sum(a => a.MemoryBytes),
-                    Compute = attachments.Sum(a => a.ComputeShare),
-                },
-                Health = AgentHealthReading.Of(registry.IsHealthy(agent)),
-                InstanceType = agent.InstanceType,
-                LastHeartbeat = Timestamp.FromDateTimeOffset(agent.LastSeen),
-                Version = agent.Version,
-                MetricsAddress = agent.MetricsAddress,
-            };
-            description.Accelerators.AddRange(attachments.Select(Describe));
-            response.Agents.Add(description);
+                MemoryBytes = attachments.Sum(a => a.MemoryBytes),
+                Compute = attachments.Sum(a => a.ComputeShare),
+            },
+            Health = AgentHealthReading.Of(healthy),
+            HealthReason = healthy ? "" : $"no heartbeat for {Units.Seconds(time.GetUtcNow() - agent.LastSeen)} (limit {Units.Seconds(options.UnhealthyAfter)})",
+            Cordoned = agent.Cordoned,
+            InstanceType = agent.InstanceType,
+            LastHeartbeat = Timestamp.FromDateTimeOffset(agent.LastSeen),
+            Version = agent.Version,
+            MetricsAddress = agent.MetricsAddress,
+        };
+        description.Accelerators.AddRange(attachments.Select(Describe));
+        return description;
+    }
+
+    private (AcceleratorState State, string Reason) StateOf(AttachmentRecord attachment, bool healthy)
+    {
+        if (healthy)
+        {
+            return (AcceleratorState.Ready, "");
         }
 
-        return response;
+        if (problems.ReasonOf(attachment.Id) is { } impaired)
+        {
+            return (AcceleratorState.Impaired, impaired);
+        }
+
+        string silent = registry.TryGet(attachment.AgentId, out _)
+            ? $"agent {attachment.AgentId} silent for {Units.Seconds(registry.SilenceOf(attachment.AgentId))}"
+            : $"agent {attachment.AgentId} has not registered since the broker started";
+        return options.FailoverEnabled
+            ? (AcceleratorState.Recovering, $"{silent}; moves to another agent after {Units.Seconds(options.EffectiveFailoverAfter)} of silence")
+            : (AcceleratorState.Recovering, $"{silent}; failover is off, so it waits for the agent to come back");
     }
 }

@@ -63,6 +63,27 @@ internal static partial class BrokerLog
         Message = "Attachments could not be saved; the change was undone")]
     public static partial void AttachmentsSaveFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 26, EventName = "AcceleratorFailedOver", Level = LogLevel.Warning,
+        Message = "Moved {AcceleratorId} (host {Host}, ordinal {Ordinal}) from agent {FromAgentId} to agent {ToAgentId} at epoch {Epoch}: {Reason}")]
+    public static partial void AcceleratorFailedOver(
+        ILogger logger, string acceleratorId, string host, int ordinal, string fromAgentId, string toAgentId, long epoch, string reason);
+
+    [LoggerMessage(EventId = 27, EventName = "AcceleratorImpaired", Level = LogLevel.Error,
+        Message = "Accelerator {AcceleratorId} (host {Host}, ordinal {Ordinal}) is impaired: {Reason}; it is placed as soon as an agent has room")]
+    public static partial void AcceleratorImpaired(ILogger logger, string acceleratorId, string host, int ordinal, string reason);
+
+    [LoggerMessage(EventId = 28, EventName = "AgentCordoned", Level = LogLevel.Information,
+        Message = "Agent {AgentId} {Change} by {Caller}")]
+    public static partial void AgentCordoned(ILogger logger, string agentId, string change, string caller);
+
+    [LoggerMessage(EventId = 29, EventName = "AgentDrained", Level = LogLevel.Information,
+        Message = "Drained agent {AgentId}: {Moved} slice(s) moved, {Stranded} found no room")]
+    public static partial void AgentDrained(ILogger logger, string agentId, int moved, int stranded);
+
+    [LoggerMessage(EventId = 30, EventName = "FailoverRoundFailed", Level = LogLevel.Error,
+        Message = "A failover round failed; the next heartbeat interval tries again")]
+    public static partial void FailoverRoundFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 40, EventName = "AgentUsageRejected", Level = LogLevel.Warning,
         Message = "Usage of slice {SliceId} from agent {AgentId} ignored: {Problem}")]
     public static partial void AgentUsageRejected(ILogger logger, string agentId, string sliceId, string problem);

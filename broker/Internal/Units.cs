@@ -19,4 +19,7 @@ internal static class Units
         double rounded = Math.Round(share, 6);
         return (rounded == 0 ? 0 : rounded).ToString("0.###", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>"14.2 s".</summary>
+    public static string Seconds(TimeSpan span) => string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#} s");
 }

@@ -42,6 +42,8 @@ internal sealed class BrokerPolicy
             ["RevokeAgent"] = admin,
             // An operator token reaches one agent's model store and local benchmark, as operators do through attach.
             ["IssueAgentToken"] = operatorRole,
+            ["DrainAgent"] = operatorRole,
+            ["UncordonAgent"] = operatorRole,
         };
 
         Google.Protobuf.Reflection.ServiceDescriptor service = Protocol.V1.Broker.Descriptor;

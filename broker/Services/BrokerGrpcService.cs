@@ -3,6 +3,7 @@ using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Tokens;
@@ -33,6 +34,7 @@ internal sealed class BrokerGrpcService(
     AgentEnrollment enrollment,
     EnrollmentBook enrollmentBook,
     AccessTokenMinter tokens,
+    AgentDrain drain,
     ILogger<BrokerGrpcService> logger) : global::AccelBroker.Protocol.V1.Broker.BrokerBase
 {
     public override Task<RegisterAgentResponse> RegisterAgent(RegisterAgentRequest request, ServerCallContext context)
@@ -55,6 +57,7 @@ internal sealed class BrokerGrpcService(
         {
             AgentId = agent.AgentId,
             HeartbeatInterval = Duration.FromTimeSpan(options.HeartbeatInterval),
+            FenceAfter = Duration.FromTimeSpan(options.AgentFenceAfter),
         };
         response.Slices.AddRange(book.AssignmentsOn(agent.AgentId));
         response.TokenKeys.AddRange(tokens.PublishedKeys());
@@ -139,7 +142,7 @@ internal sealed class BrokerGrpcService(
         var response = new ResolveAcceleratorResponse { Accelerator = accelerator };
         if (!string.IsNullOrEmpty(accelerator.AgentId))
         {
-            SignedToken token = tokens.Slice(accelerator.AgentId, accelerator.Host, accelerator.Id);
+            SignedToken token = tokens.Slice(accelerator.AgentId, accelerator.Host, accelerator.Id, accelerator.Epoch);
             response.SliceToken = token.Token;
             response.SliceTokenExpiresAt = Timestamp.FromDateTimeOffset(token.ExpiresAt);
         }
@@ -169,6 +172,12 @@ internal sealed class BrokerGrpcService(
             AgentAddress = agent.Address,
         });
     }
+
+    public override Task<DrainAgentResponse> DrainAgent(DrainAgentRequest request, ServerCallContext context) =>
+        drain.DrainAsync(request.AgentId, ApiKeyAdministration.CallerName(context), context.CancellationToken);
+
+    public override Task<UncordonAgentResponse> UncordonAgent(UncordonAgentRequest request, ServerCallContext context) =>
+        Task.FromResult(drain.Uncordon(request.AgentId, ApiKeyAdministration.CallerName(context)));
 
     public override Task<ReportClientUsageResponse> ReportClientUsage(ReportClientUsageRequest request, ServerCallContext context)
     {

@@ -15,9 +15,9 @@ internal sealed class AccessTokenMinter(SigningKeyRing ring, TimeProvider time, 
     /// <summary>Control tokens live briefly: they never leave the broker, and a leaked one is soon worthless.</summary>
     public static readonly TimeSpan ControlTokenLifetime = TimeSpan.FromMinutes(2);
 
-    /// <summary>A slice token: the host's access to one slice on the agent that holds it.</summary>
-    public SignedToken Slice(string agentId, string host, string sliceId) =>
-        Sign(new AccessGrant(AccessScope.Slice, agentId, host, sliceId, default), options.SliceTokenLifetime);
+    /// <summary>A slice token: the host's access to one slice on the agent that holds it, at one placement epoch.</summary>
+    public SignedToken Slice(string agentId, string host, string sliceId, long epoch) =>
+        Sign(new AccessGrant(AccessScope.Slice, agentId, host, sliceId, default) { Epoch = epoch }, options.SliceTokenLifetime);
 
     /// <summary>An operator token for one agent, naming the operator's key.</summary>
     public SignedToken Operator(string agentId, string keyName) =>

@@ -59,6 +59,8 @@ public static class Program
         root.Subcommands.Add(DescribeAcceleratorsCommand.Create());
         root.Subcommands.Add(DescribeAgentsCommand.Create());
         root.Subcommands.Add(AgentsCommand.Create());
+        root.Subcommands.Add(DrainCommand.Drain());
+        root.Subcommands.Add(DrainCommand.Uncordon());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(MaxModelsCommand.Create());

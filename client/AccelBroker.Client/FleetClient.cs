@@ -217,6 +217,31 @@ public sealed class FleetClient : IDisposable
         return await _broker.RevokeAgentAsync(new RevokeAgentRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken);
     }
 
+    /// <summary>
+    /// Cordons an agent (no new slices are placed on it) and moves its slices to other agents one at a time while it still
+    /// serves; sessions follow their accelerator to its new agent by themselves. Needs the operator role.
+    /// </summary>
+    /// <param name="agentId">The agent's id (see <see cref="DescribeAgentsAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the call (slices moved so far stay moved; the agent stays cordoned).</param>
+    /// <returns>The drained agent, how many slices moved, and the slices that found no room (still on the agent).</returns>
+    /// <exception cref="RpcException">NotFound when no agent has this id.</exception>
+    public async Task<DrainAgentResponse> DrainAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        return await _broker.DrainAgentAsync(new DrainAgentRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Lifts a drain's cordon, so the agent takes new slices again. Needs the operator role.</summary>
+    /// <param name="agentId">The agent's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The agent.</returns>
+    /// <exception cref="RpcException">NotFound when no agent has this id.</exception>
+    public async Task<AgentDescription> UncordonAgentAsync(string agentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(agentId);
+        return (await _broker.UncordonAgentAsync(new UncordonAgentRequest { AgentId = agentId }, deadline: Deadline(), cancellationToken: cancellationToken)).Agent;
+    }
+
     /// <summary>Resolves the host's accelerator at <paramref name="ordinal"/> (EI's <c>eia:N</c>) to its slice and agent.</summary>
     /// <param name="host">The client host.</param>
     /// <param name="ordinal">The accelerator's ordinal on it.</param>

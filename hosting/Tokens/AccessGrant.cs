@@ -11,6 +11,12 @@ public sealed record AccessGrant(AccessScope Scope, string AgentId, string Subje
     /// <summary>Subject of the broker's control tokens.</summary>
     public const string BrokerSubject = "broker";
 
+    /// <summary>
+    /// The placement epoch a slice token was issued for (the agent serves the slice only at that epoch); 0 when the token
+    /// names none (other scopes, or a broker from before epochs).
+    /// </summary>
+    public long Epoch { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => SliceId is null ? $"{Scope} token of '{Subject}'" : $"{Scope} token of '{Subject}' for slice {SliceId}";
 }

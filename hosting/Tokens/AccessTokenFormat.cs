@@ -12,6 +12,9 @@ public static class AccessTokenFormat
     /// <summary>Claim naming the slice (accelerator id) of a slice token.</summary>
     public const string SliceClaim = "slice";
 
+    /// <summary>Claim naming the placement epoch of a slice token.</summary>
+    public const string EpochClaim = "epoch";
+
     /// <summary>How far the clocks of broker and agent may disagree.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 

@@ -36,6 +36,11 @@ public static class AccessTokenIssuer
             claims[AccessTokenFormat.SliceClaim] = grant.SliceId;
         }
 
+        if (grant.Epoch > 0)
+        {
+            claims[AccessTokenFormat.EpochClaim] = grant.Epoch;
+        }
+
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = AccessTokenFormat.Issuer,

@@ -155,8 +155,17 @@ public sealed class AccessTokenVerifier
             throw DomainException.Unauthenticated("the slice token names no slice");
         }
 
+        long epoch = 0;
+        if (jwt.TryGetPayloadValue(AccessTokenFormat.EpochClaim, out long e))
+        {
+            epoch = e > 0 ? e : throw DomainException.Unauthenticated("the token's epoch is not positive");
+        }
+
         string audience = jwt.Audiences.FirstOrDefault() ?? "";
-        return new AccessGrant(scope, audience, jwt.Subject ?? "", scope == AccessScope.Slice ? slice : null, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+        return new AccessGrant(scope, audience, jwt.Subject ?? "", scope == AccessScope.Slice ? slice : null, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero))
+        {
+            Epoch = scope == AccessScope.Slice ? epoch : 0,
+        };
     }
 
     private static AccessGrant Admitted(AccessGrant grant, string audience, DateTimeOffset now)

@@ -125,7 +125,7 @@ public sealed class BrokerServiceTests(ITestOutputHelper output) : IAsyncLifetim
 
         // The agent was told exactly what to create.
         SliceAssignment assigned = _agent.Control.Slices[second.Id];
-        Assert.Equal(new SliceAssignment { SliceId = second.Id, SliceType = "eia2.large", MemoryBytes = 4 * Gib, ComputeShare = 0.25, Host = "host-a", Ordinal = 1 }, assigned);
+        Assert.Equal(new SliceAssignment { SliceId = second.Id, SliceType = "eia2.large", MemoryBytes = 4 * Gib, ComputeShare = 0.25, Host = "host-a", Ordinal = 1, Epoch = 1 }, assigned);
 
         DescribeAcceleratorsResponse described = await Broker.DescribeAcceleratorsAsync(new DescribeAcceleratorsRequest { Host = "host-a" });
         Assert.Equal("host-a", described.Host);

@@ -46,6 +46,8 @@ public sealed class BrokerAccessTests(ITestOutputHelper output) : IAsyncLifetime
         ["ListEnrolledAgents"] = Access.Admin,
         ["RevokeAgent"] = Access.Admin,
         ["IssueAgentToken"] = Access.Operator,
+        ["DrainAgent"] = Access.Operator,
+        ["UncordonAgent"] = Access.Operator,
     };
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);

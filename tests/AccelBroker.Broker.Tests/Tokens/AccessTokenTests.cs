@@ -51,7 +51,7 @@ public sealed class AccessTokenTests(ITestOutputHelper output) : IAsyncLifetime
 
         AccessGrant grant = await verifier.VerifyAsync(resolved.SliceToken, _registered.AgentId);
 
-        Assert.Equal(new AccessGrant(AccessScope.Slice, _registered.AgentId, "app-1", attached.Id, resolved.SliceTokenExpiresAt.ToDateTimeOffset()), grant);
+        Assert.Equal(new AccessGrant(AccessScope.Slice, _registered.AgentId, "app-1", attached.Id, resolved.SliceTokenExpiresAt.ToDateTimeOffset()) { Epoch = 1 }, grant);
         Assert.InRange(grant.ExpiresAt - _time.GetUtcNow(), Lifetime - TimeSpan.FromSeconds(1), Lifetime);
         DomainException otherAgent = await Assert.ThrowsAsync<DomainException>(async () => await verifier.VerifyAsync(resolved.SliceToken, "agent-other"));
         Assert.Equal(DomainErrorKind.Unauthenticated, otherAgent.Kind);

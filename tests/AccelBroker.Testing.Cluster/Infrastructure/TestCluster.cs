@@ -80,7 +80,8 @@ public sealed class TestCluster : IAsyncDisposable
         AccessTokenMinter minter = _fleet.Broker.Services.GetRequiredService<AccessTokenMinter>();
         return scope switch
         {
-            AccessScope.Slice => minter.Slice(AgentId, "test", sliceId!).Token,
+            // Epoch 1: this cluster has one agent, so its accelerators never move.
+            AccessScope.Slice => minter.Slice(AgentId, "test", sliceId!, epoch: 1).Token,
             AccessScope.Operator => minter.Operator(AgentId, "test").Token,
             _ => minter.Control(AgentId).Token,
         };
