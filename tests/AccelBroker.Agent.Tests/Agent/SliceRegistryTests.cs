@@ -140,6 +140,31 @@ public sealed class SliceRegistryTests
         Assert.Empty(registry.All);
     }
 
+    [Fact]
+    public void ASliceBackAtAnotherEpochStartsAfreshWhileTheSameEpochKeepsIt()
+    {
+        var registry = new SliceRegistry(Capacity, 0.9, NullLogger<SliceRegistry>.Instance);
+        var released = new List<string>();
+        registry.Released += released.Add;
+        SliceAssignment first = Slice("acc-1", 1_000, 0.25);
+        first.Epoch = 1;
+        registry.Assign(first);
+        AcceleratorSlice held = registry.Get("acc-1");
+
+        registry.Reconcile([first.Clone()]);
+        Assert.Same(held, registry.Get("acc-1"));
+        Assert.Empty(released);
+
+        SliceAssignment moved = first.Clone();
+        moved.Epoch = 3;
+        registry.Reconcile([moved]);
+
+        // The epoch-1 slice (and whatever it had loaded) is gone; the epoch-3 one is new.
+        Assert.Equal(["acc-1"], released);
+        Assert.NotSame(held, registry.Get("acc-1"));
+        Assert.Equal(3, registry.Get("acc-1").Assignment.Epoch);
+    }
+
     private static SliceAssignment Slice(string id, long memory, double share) =>
         new() { SliceId = id, SliceType = "t", MemoryBytes = memory, ComputeShare = share, Host = "h" };
 }

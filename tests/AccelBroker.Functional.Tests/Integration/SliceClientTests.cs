@@ -109,8 +109,8 @@ public sealed class SliceClientTests : IClassFixture<ClusterFixture>
         await fleet.DetachAsync(host, 0);
         RpcException detached = await Assert.ThrowsAsync<RpcException>(() => WhenReleasedAsync(slice));
         // The slice token outlives the slice, but reaches nothing once the agent let the slice go.
-        Assert.Equal(StatusCode.PermissionDenied, detached.StatusCode);
-        Assert.Equal($"the token is for slice '{slice.SliceId}', which this agent does not hold (detached, or moved to another agent)", detached.Status.Detail);
+        Assert.Equal(StatusCode.FailedPrecondition, detached.StatusCode);
+        Assert.Equal($"slice '{slice.SliceId}' is not held by this agent (detached, or moved to another agent); resolve the accelerator again", detached.Status.Detail);
     }
 
     [Fact]

@@ -117,8 +117,8 @@ public sealed class SliceMemoryLimitTests : IClassFixture<ClusterFixture>
         RpcException error = await Assert.ThrowsAsync<RpcException>(
             () => _cluster.AgentClient.ListModelsAsync(new ListModelsRequest { SliceId = "acc-missing" }, deadline: TestCluster.Deadline()).ResponseAsync);
 
-        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
-        Assert.Contains("slice 'acc-missing', which this agent does not hold", error.Status.Detail);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("slice 'acc-missing' is not held by this agent", error.Status.Detail);
     }
 
     private Task<ListModelsResponse> ListAsync(AcceleratorSession session) =>

@@ -116,7 +116,7 @@ public sealed class AgentAccessTests : IAsyncLifetime
 
         if (admitted.Contains(AccessScope.Slice))
         {
-            await AssertRefusedAsync(method, issuer.Mint(AccessScope.Slice, agent, "acc-not-held"), StatusCode.PermissionDenied, "which this agent does not hold");
+            await AssertRefusedAsync(method, issuer.Mint(AccessScope.Slice, agent, "acc-not-held"), StatusCode.FailedPrecondition, "is not held by this agent");
         }
     }
 

@@ -26,10 +26,10 @@ public sealed class TestTokenIssuer : IDisposable
     public TrustedKey Key { get; }
 
     /// <summary>Signs a token granting <paramref name="scope"/> on <paramref name="agentId"/>, valid for <paramref name="lifetime"/> (default an hour).</summary>
-    public string Mint(AccessScope scope, string agentId, string? sliceId = null, TimeSpan? lifetime = null, string subject = "test", DateTimeOffset? issuedAt = null)
+    public string Mint(AccessScope scope, string agentId, string? sliceId = null, TimeSpan? lifetime = null, string subject = "test", DateTimeOffset? issuedAt = null, long epoch = 0)
     {
         DateTimeOffset now = issuedAt ?? DateTimeOffset.UtcNow;
-        var grant = new AccessGrant(scope, agentId, subject, sliceId, now + (lifetime ?? TimeSpan.FromHours(1)));
+        var grant = new AccessGrant(scope, agentId, subject, sliceId, now + (lifetime ?? TimeSpan.FromHours(1))) { Epoch = epoch };
         return AccessTokenIssuer.Issue(Kid, _key, grant, now);
     }
 
