@@ -22,6 +22,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly FrameWriter _writer;
     private readonly FrameReader _reader;
+    // How long a stopping worker may take to finish what it was asked before it stopped.
+    private static readonly TimeSpan ReleaseGrace = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
     private readonly Queue<string> _errors = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -375,9 +378,18 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the worker's input (it exits at the end of its stream), and kills it if it lingers.</summary>
+    /// <summary>
+    /// Lets the runs and loads already sent finish (at most <see cref="ReleaseGrace"/>: a released slice's last calls are
+    /// answered, not failed, so a drain fails no request), then closes the worker's input (it exits at the end of its
+    /// stream), and kills it if it lingers.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        for (long started = Stopwatch.GetTimestamp(); !_pending.IsEmpty && IsAlive && Stopwatch.GetElapsedTime(started) < ReleaseGrace;)
+        {
+            await Task.Delay(10);
+        }
+
         _stopping = true;
         try
         {
