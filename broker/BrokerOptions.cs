@@ -106,6 +106,12 @@ public sealed record BrokerOptions
     /// <summary>Deadline of each call from the broker to an agent (assigning or releasing a slice).</summary>
     public TimeSpan AgentCallTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Deadline of copying one model to a slice's new agent during a drain, and of loading (and warming) it there
+    /// (default 2 minutes).
+    /// </summary>
+    public TimeSpan ModelHandoverTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Lifetime of a slice token the broker hands a client host with a resolved accelerator (default 10 minutes).</summary>
     public TimeSpan SliceTokenLifetime { get; init; } = TimeSpan.FromMinutes(10);
 

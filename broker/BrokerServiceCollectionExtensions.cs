@@ -80,6 +80,7 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<PlacementGate>();
         services.TryAddSingleton<PlacementProblems>();
         services.TryAddSingleton<AttachmentCoordinator>();
+        services.TryAddSingleton<SliceHandover>();
         services.TryAddSingleton<SliceRelocator>();
         services.TryAddSingleton<AgentDrain>();
         services.TryAddSingleton<UsageBook>();

@@ -69,6 +69,8 @@ internal static class BrokerSettings
             }),
         new("AgentCallTimeout", null, null, "Deadline in seconds of each call from the broker to an agent (default 5).", "10",
             (o, v) => o with { AgentCallTimeout = Seconds("AgentCallTimeout", v) }),
+        new("ModelHandoverTimeout", null, null, "Deadline in seconds of copying one model to a draining slice's new agent, and of loading it there (default 120).", "300",
+            (o, v) => o with { ModelHandoverTimeout = Seconds("ModelHandoverTimeout", v) }),
         new("SliceTokenLifetime", null, null, "Lifetime in seconds of a slice token given to client hosts (default 600).", "300",
             (o, v) => o with { SliceTokenLifetime = Seconds("SliceTokenLifetime", v) }),
         new("SigningKeyRotation", null, null, "Seconds between token signing key rotations (default 86400).", "3600",

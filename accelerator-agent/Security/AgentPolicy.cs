@@ -33,6 +33,7 @@ internal sealed class AgentPolicy
         {
             ["AssignSlice"] = AgentAccessRule.Control,
             ["ReleaseSlice"] = AgentAccessRule.Control,
+            ["ExportModel"] = AgentAccessRule.Control,
         };
 
         _rules = new Dictionary<string, AgentAccessRule>(StringComparer.Ordinal);

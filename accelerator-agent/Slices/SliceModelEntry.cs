@@ -87,6 +87,7 @@ internal sealed class SliceModelEntry
             proto.Batching = new BatchingConfig { MaxBatchSize = batching.MaxBatchSize, MaxDelayMicros = (long)batching.MaxDelay.TotalMicroseconds };
         }
 
+        proto.WarmupInputs.AddRange(Warmup);
         return proto;
     }
 }

@@ -31,6 +31,48 @@ internal sealed class GrpcAgentControlClient(BrokerOptions options, AccessTokenM
         await client.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = sliceId }, HeadersFor(agentId), Deadline(), ct);
     }
 
+    public async Task<IReadOnlyList<SliceModel>> ListModelsAsync(SlicePlace place, CancellationToken ct)
+    {
+        var client = new InferenceAgent.InferenceAgentClient(ChannelFor(place.AgentAddress));
+        ListModelsResponse listed = await client.ListModelsAsync(new ListModelsRequest { SliceId = place.SliceId }, SliceHeaders(place), Deadline(), ct);
+        return listed.Models;
+    }
+
+    public async Task CopyModelAsync(SlicePlace from, SlicePlace to, string sha256, CancellationToken ct)
+    {
+        DateTime deadline = DateTime.UtcNow + options.ModelHandoverTimeout;
+        var source = new InferenceAgent.InferenceAgentClient(ChannelFor(from.AgentAddress));
+        HasModelResponse held = await source.HasModelAsync(new HasModelRequest { Sha256 = sha256 }, SliceHeaders(from), deadline, ct);
+        if (!held.Held)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"slice {from.SliceId} on agent {from.AgentId} no longer has model {sha256}"));
+        }
+
+        var target = new InferenceAgent.InferenceAgentClient(ChannelFor(to.AgentAddress));
+        if ((await target.HasModelAsync(new HasModelRequest { Sha256 = sha256 }, SliceHeaders(to), deadline, ct)).Held)
+        {
+            return;
+        }
+
+        var exporter = new AgentControl.AgentControlClient(ChannelFor(from.AgentAddress));
+        using AsyncServerStreamingCall<ModelChunk> export = exporter.ExportModel(new ExportModelRequest { SliceId = from.SliceId, Sha256 = sha256 }, HeadersFor(from.AgentId), deadline, ct);
+        using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> upload = target.UploadModel(SliceHeaders(to), deadline, ct);
+        await upload.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = held.Length } }, ct);
+        await foreach (ModelChunk chunk in export.ResponseStream.ReadAllAsync(ct))
+        {
+            await upload.RequestStream.WriteAsync(new UploadModelRequest { Chunk = chunk }, ct);
+        }
+
+        await upload.RequestStream.CompleteAsync();
+        await upload.ResponseAsync;
+    }
+
+    public async Task LoadModelAsync(SlicePlace place, LoadModelRequest request, CancellationToken ct)
+    {
+        var client = new InferenceAgent.InferenceAgentClient(ChannelFor(place.AgentAddress));
+        await client.LoadModelAsync(request, SliceHeaders(place), DateTime.UtcNow + options.ModelHandoverTimeout, ct);
+    }
+
     public void Dispose()
     {
         GrpcChannel[] channels;
@@ -49,6 +91,10 @@ internal sealed class GrpcAgentControlClient(BrokerOptions options, AccessTokenM
 
     // gRPC deadlines are wall-clock times, independent of the injected TimeProvider.
     private DateTime Deadline() => DateTime.UtcNow + options.AgentCallTimeout;
+
+    // A slice token the broker signs for itself, as a client of that placement would hold.
+    private Metadata SliceHeaders(SlicePlace place) =>
+        new() { { "authorization", "Bearer " + tokens.Slice(place.AgentId, place.Host, place.SliceId, place.Epoch).Token } };
 
     private Metadata HeadersFor(string agentId)
     {

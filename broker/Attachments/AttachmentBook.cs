@@ -16,6 +16,10 @@ internal sealed class AttachmentBook
     private readonly List<AttachmentRecord> _committed;
     private readonly Dictionary<string, AttachmentRecord> _pending = new(StringComparer.Ordinal);
 
+    // Placements being readied on another agent for a committed attachment (same id): listed to their new agent and
+    // holding its capacity, so a heartbeat answer in the meantime does not tell that agent to drop the slice.
+    private readonly Dictionary<string, AttachmentRecord> _moving = new(StringComparer.Ordinal);
+
     public AttachmentBook(IAttachmentStore store)
     {
         _store = store;
@@ -121,6 +125,27 @@ internal sealed class AttachmentBook
         }
     }
 
+    /// <summary>Holds the new placement of a committed attachment while its new agent is asked to create (and ready) the slice.</summary>
+    public void BeginMove(AttachmentRecord replacement)
+    {
+        lock (_lock)
+        {
+            if (!_committed.Exists(a => a.Id == replacement.Id) || !_moving.TryAdd(replacement.Id, replacement))
+            {
+                throw new InvalidOperationException($"Attachment {replacement.Id} is not committed, or already moving.");
+            }
+        }
+    }
+
+    /// <summary>Forgets a new placement that was not committed (its agent did not accept it); a committed move is already gone.</summary>
+    public void AbandonMove(string attachmentId)
+    {
+        lock (_lock)
+        {
+            _moving.Remove(attachmentId);
+        }
+    }
+
     /// <summary>Drops a pending attachment (its agent did not accept the slice).</summary>
     public void Abandon(string attachmentId)
     {
@@ -180,6 +205,8 @@ internal sealed class AttachmentBook
                 throw;
             }
 
+            // A move committed: the placement it readied is now the committed one.
+            _moving.Remove(attachmentId);
             return true;
         }
     }
@@ -224,5 +251,5 @@ internal sealed class AttachmentBook
         return string.Create(CultureInfo.InvariantCulture, $"host '{host}' has no accelerator at ordinal {ordinal}; attached ordinals: {ordinals}");
     }
 
-    private IEnumerable<AttachmentRecord> Everything() => _committed.Concat(_pending.Values);
+    private IEnumerable<AttachmentRecord> Everything() => _committed.Concat(_pending.Values).Concat(_moving.Values);
 }

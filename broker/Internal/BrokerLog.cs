@@ -84,6 +84,14 @@ internal static partial class BrokerLog
         Message = "A failover round failed; the next heartbeat interval tries again")]
     public static partial void FailoverRoundFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 31, EventName = "HandedOver", Level = LogLevel.Information,
+        Message = "Slice {SliceId} readied on agent {ToAgentId} before the switch from agent {FromAgentId}: {Copied} model file(s) copied, {Loaded} model(s) loaded")]
+    public static partial void HandedOver(ILogger logger, string sliceId, string fromAgentId, string toAgentId, int copied, int loaded);
+
+    [LoggerMessage(EventId = 32, EventName = "HandoverFailed", Level = LogLevel.Warning,
+        Message = "Readying slice {SliceId} on agent {ToAgentId} (from {FromAgentId}), {Step} failed: {Reason}; its clients load what they miss")]
+    public static partial void HandoverFailed(ILogger logger, string sliceId, string fromAgentId, string toAgentId, string step, string reason);
+
     [LoggerMessage(EventId = 40, EventName = "AgentUsageRejected", Level = LogLevel.Warning,
         Message = "Usage of slice {SliceId} from agent {AgentId} ignored: {Problem}")]
     public static partial void AgentUsageRejected(ILogger logger, string agentId, string sliceId, string problem);

@@ -22,6 +22,7 @@ internal sealed class SliceRelocator(
     IAgentControlClient agents,
     PlacementGate gate,
     PlacementProblems problems,
+    SliceHandover handover,
     TimeProvider time,
     ILogger<SliceRelocator> logger)
 {
@@ -98,8 +99,9 @@ internal sealed class SliceRelocator(
     }
 
     /// <summary>
-    /// Moves the slices of a cordoned agent one at a time while it still serves: each goes to its new agent first, then the
-    /// book switches clients to it, then the old agent is asked to drop it. A slice that finds no room stays where it is.
+    /// Moves the slices of a cordoned agent one at a time while it still serves: each goes to its new agent first, with its
+    /// models copied and loaded there (<see cref="SliceHandover"/>), then the book switches clients to it, then the old
+    /// agent is asked to drop it. A slice that finds no room stays where it is.
     /// </summary>
     public async Task<(int Moved, IReadOnlyList<string> Stranded)> DrainAsync(string agentId, CancellationToken ct)
     {
@@ -160,28 +162,45 @@ internal sealed class SliceRelocator(
             AttachedAt = time.GetUtcNow(),
             Epoch = old.Epoch + 1,
         };
+        book.BeginMove(replacement);
         try
         {
-            await agents.AssignSliceAsync(agent.AgentId, agent.Address, replacement.ToAssignment(), ct);
-        }
-        catch (Exception ex) when (AgentCallFailure.IsExpected(ex))
-        {
-            string failure = AgentCallFailure.Describe(ex, options.AgentCallTimeout);
-            BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, replacement.Id, failure);
-            problems.Set(old.Id, $"{why}; agent {agent.AgentId} did not accept it: {failure}");
-            return null;
-        }
+            try
+            {
+                await agents.AssignSliceAsync(agent.AgentId, agent.Address, replacement.ToAssignment(), ct);
+            }
+            catch (Exception ex) when (AgentCallFailure.IsExpected(ex))
+            {
+                string failure = AgentCallFailure.Describe(ex, options.AgentCallTimeout);
+                BrokerLog.AgentCallFailed(logger, "AssignSlice", agent.AgentId, agent.Address, replacement.Id, failure);
+                problems.Set(old.Id, $"{why}; agent {agent.AgentId} did not accept it: {failure}");
+                return null;
+            }
 
-        try
-        {
-            book.Replace(old.Id, replacement);
+            if (releaseOld)
+            {
+                // A planned move: the old agent still serves, so the new one gets its models loaded and warm first.
+                await handover.ReadyAsync(
+                    new SlicePlace(old.AgentId, old.AgentAddress, old.Host, old.Id, old.Epoch),
+                    new SlicePlace(replacement.AgentId, replacement.AgentAddress, replacement.Host, replacement.Id, replacement.Epoch),
+                    ct);
+            }
+
+            try
+            {
+                book.Replace(old.Id, replacement);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                BrokerLog.AttachmentsSaveFailed(logger, ex);
+                problems.Set(old.Id, $"{why}; the move could not be saved: {ex.Message}");
+                _ = ReleaseBestEffortAsync(agent.AgentId, agent.Address, replacement.Id);
+                return null;
+            }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        finally
         {
-            BrokerLog.AttachmentsSaveFailed(logger, ex);
-            problems.Set(old.Id, $"{why}; the move could not be saved: {ex.Message}");
-            _ = ReleaseBestEffortAsync(agent.AgentId, agent.Address, replacement.Id);
-            return null;
+            book.AbandonMove(old.Id);
         }
 
         problems.Clear(old.Id);

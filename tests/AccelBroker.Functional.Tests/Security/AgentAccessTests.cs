@@ -38,6 +38,7 @@ public sealed class AgentAccessTests : IAsyncLifetime
         ["InferenceAgent/BenchmarkLocal"] = [AccessScope.Operator],
         ["AgentControl/AssignSlice"] = [AccessScope.Control],
         ["AgentControl/ReleaseSlice"] = [AccessScope.Control],
+        ["AgentControl/ExportModel"] = [AccessScope.Control],
     };
 
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);
@@ -244,6 +245,15 @@ public sealed class AgentAccessTests : IAsyncLifetime
                     {
                         await streaming.RequestStream.CompleteAsync();
                         await streaming;
+                    }
+
+                    break;
+                case MethodType.ServerStreaming:
+                    using (AsyncServerStreamingCall<byte[]> streaming = invoker.AsyncServerStreamingCall(call, null, options, []))
+                    {
+                        while (await streaming.ResponseStream.MoveNext(CancellationToken.None))
+                        {
+                        }
                     }
 
                     break;
