@@ -55,10 +55,11 @@ internal sealed class AgentAuthorization(
         AccessGrant grant = await AdmitAsync(context);
         Check(context, grant, request);
         TResponse response = await continuation(request, context);
-        // Checked again on the way out: an agent frozen mid-call whose slices moved meanwhile must not answer.
-        if (grant.Scope == AccessScope.Slice && lease.IsFenced)
+        // Checked again on the way out: an agent frozen mid-call must not answer once it is fenced, nor once a heartbeat
+        // answer has taken the slice away (it moved meanwhile), so no client hears from it after the move.
+        if (grant.Scope == AccessScope.Slice)
         {
-            throw Refuse(context, FencedRefusal());
+            CheckPlacement(context, grant);
         }
 
         return response;
