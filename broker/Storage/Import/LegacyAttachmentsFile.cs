@@ -18,11 +18,14 @@ internal static class LegacyAttachmentsFile
         }
 
         LegacyJsonFile.CheckVersion(path, document.Version, AttachmentsDocument.CurrentVersion);
-        if (AttachmentChecks.FindProblem(document.Attachments) is { } problem)
+        // Files from before placement epochs have none, and the source-generated reader leaves the init property at 0
+        // rather than its initializer's 1: each such attachment is still in its first placement.
+        List<AttachmentRecord> attachments = [.. document.Attachments.Select(a => a.Epoch == 0 ? a with { Epoch = 1 } : a)];
+        if (AttachmentChecks.FindProblem(attachments) is { } problem)
         {
             throw new BrokerConfigurationException($"attachments file '{path}' is not valid: {problem}");
         }
 
-        return document.Attachments;
+        return attachments;
     }
 }
