@@ -1,7 +1,7 @@
 namespace AccelBroker.Broker;
 
 /// <summary>
-/// The broker cannot start with the given settings: invalid options, catalogue or stored attachments.
+/// The broker cannot start with the given settings: invalid options, catalogue, or a data directory whose store cannot be used.
 /// The message names the file or setting and the problem.
 /// </summary>
 public sealed class BrokerConfigurationException : Exception

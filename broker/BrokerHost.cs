@@ -2,7 +2,11 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
+using AccelBroker.Broker.Enrollment;
+using AccelBroker.Broker.Fleet;
 using AccelBroker.Broker.Security;
+using AccelBroker.Broker.Storage;
+using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.CommandLine;
 using AccelBroker.Hosting.Metrics;
@@ -19,7 +23,8 @@ public static class BrokerHost
     /// <summary>
     /// Builds a broker serving gRPC over HTTP/2 only (h2c for http) on <see cref="BrokerOptions.Listen"/>.
     /// The catalogue and stored attachments are loaded here, so invalid ones fail now rather than at the first call;
-    /// stored usage is loaded here too, but an unusable usage file is set aside with a warning instead of failing.
+    /// so is the store of a data directory (broker.db, with the one-time import of older JSON files): a damaged one fails here.
+/// Stored usage is loaded here too.
     /// Start it with <c>StartAsync</c> or <c>RunAsync</c>; with port 0, read the bound address from
     /// <c>app.Urls</c> (or <see cref="IServerAddressesFeature"/>) after <c>StartAsync</c>. With
     /// <see cref="BrokerOptions.MetricsListen"/>, Prometheus metrics are served over HTTP/1.1 there too; the gRPC
@@ -65,7 +70,12 @@ public static class BrokerHost
         try
         {
             catalog = app.Services.GetRequiredService<SliceTypeCatalog>();
+            // Opens the store and reads every kind now, so a damaged one stops the start rather than the first call.
             book = app.Services.GetRequiredService<AttachmentBook>();
+            _ = app.Services.GetRequiredService<AgentRegistry>();
+            _ = app.Services.GetRequiredService<ApiKeyBook>();
+            _ = app.Services.GetRequiredService<EnrollmentBook>();
+            _ = app.Services.GetRequiredService<SigningKeyRing>();
             // Restores usage now, after the attachments it is checked against and before any report arrives.
             _ = app.Services.GetService<UsageSaver>();
             _ = app.Services.GetRequiredService<PriceCatalog>();
@@ -84,8 +94,8 @@ public static class BrokerHost
         string storage = "in memory";
         if (options.DataDir is not null)
         {
-            string path = Path.GetFullPath(Path.Combine(options.DataDir, JsonFileAttachmentStore.FileName));
-            storage = $"in {path} and {Path.GetFullPath(Path.Combine(options.DataDir, UsageFile.FileName))}";
+            string path = app.Services.GetRequiredService<IStoreProbe>().Location;
+            storage = $"in {path}";
             BrokerLog.AttachmentsLoaded(logger, book.All().Count, path);
         }
 

@@ -7,6 +7,8 @@ using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
+using AccelBroker.Broker.Storage;
+using AccelBroker.Broker.Storage.Import;
 using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
@@ -47,33 +49,18 @@ public static class BrokerServiceCollectionExtensions
             ? SliceTypeCatalog.LoadDefault()
             : SliceTypeCatalog.LoadFile(options.CatalogPath));
         services.TryAddSingleton(provider => ServedPrices.Load(options, provider.GetRequiredService<SliceTypeCatalog>()));
-        services.TryAddSingleton<IAttachmentStore>(_ => options.DataDir is null
-            ? new InMemoryAttachmentStore()
-            : new JsonFileAttachmentStore(options.DataDir));
-        services.TryAddSingleton<ISigningKeyStore>(_ => options.DataDir is null
-            ? new InMemorySigningKeyStore()
-            : new JsonFileSigningKeyStore(options.DataDir));
+        AddStores(services, options.DataDir);
         services.TryAddSingleton<SigningKeyRing>();
         services.TryAddSingleton<AccessTokenMinter>();
         services.TryAddSingleton<AttachmentBook>();
-        services.TryAddSingleton<IApiKeyStore>(_ => options.DataDir is null
-            ? new InMemoryApiKeyStore()
-            : new JsonFileApiKeyStore(options.DataDir));
         services.TryAddSingleton<ApiKeyBook>();
         services.TryAddSingleton<ApiKeyAdministration>();
         services.TryAddSingleton<BrokerPolicy>();
         services.TryAddSingleton<BrokerAuthorization>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AdminKeyBootstrap>());
-        services.TryAddSingleton<IEnrollmentTokenStore>(_ => options.DataDir is null
-            ? new InMemoryEnrollmentTokenStore()
-            : new JsonFileEnrollmentTokenStore(options.DataDir));
-        services.TryAddSingleton<IAgentCredentialStore>(_ => options.DataDir is null
-            ? new InMemoryAgentCredentialStore()
-            : new JsonFileAgentCredentialStore(options.DataDir));
         services.TryAddSingleton<EnrollmentBook>();
         services.TryAddSingleton<AgentAuthenticator>();
         services.TryAddSingleton<AgentEnrollment>();
-        services.TryAddSingleton<IAgentStore, InMemoryAgentStore>();
         services.TryAddSingleton<AgentRegistry>();
         services.TryAddSingleton<FleetDescriber>();
         services.TryAddSingleton<IAgentControlClient, GrpcAgentControlClient>();
@@ -87,7 +74,6 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<UsageAccountant>();
         if (options.DataDir is not null)
         {
-            services.TryAddSingleton(_ => new UsageFile(options.DataDir));
             services.TryAddSingleton<UsageSaver>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UsageSaver>(provider => provider.GetRequiredService<UsageSaver>()));
         }
@@ -95,5 +81,35 @@ public static class BrokerServiceCollectionExtensions
         services.TryAddSingleton<BrokerMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return new AccelBrokerBuilder(services);
+    }
+
+    // Without a data directory every kind lives in memory; with one, all of them in broker.db behind one connection owner.
+    private static void AddStores(IServiceCollection services, string? dataDir)
+    {
+        if (dataDir is null)
+        {
+            services.TryAddSingleton<IStoreProbe, InMemoryStoreProbe>();
+            services.TryAddSingleton<IAttachmentStore, InMemoryAttachmentStore>();
+            services.TryAddSingleton<IAgentStore, InMemoryAgentStore>();
+            services.TryAddSingleton<IApiKeyStore, InMemoryApiKeyStore>();
+            services.TryAddSingleton<IEnrollmentTokenStore, InMemoryEnrollmentTokenStore>();
+            services.TryAddSingleton<IAgentCredentialStore, InMemoryAgentCredentialStore>();
+            services.TryAddSingleton<ISigningKeyStore, InMemorySigningKeyStore>();
+            return;
+        }
+
+        services.TryAddSingleton(provider =>
+        {
+            ILogger logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SqliteBrokerDatabase).FullName!);
+            return SqliteBrokerDatabase.Open(dataDir, LegacyImport.Into(dataDir, provider.GetRequiredService<TimeProvider>(), logger), logger);
+        });
+        services.TryAddSingleton<IStoreProbe>(provider => provider.GetRequiredService<SqliteBrokerDatabase>());
+        services.TryAddSingleton<IAttachmentStore, SqliteAttachmentStore>();
+        services.TryAddSingleton<IAgentStore, SqliteAgentStore>();
+        services.TryAddSingleton<IApiKeyStore, SqliteApiKeyStore>();
+        services.TryAddSingleton<IEnrollmentTokenStore, SqliteEnrollmentTokenStore>();
+        services.TryAddSingleton<IAgentCredentialStore, SqliteAgentCredentialStore>();
+        services.TryAddSingleton<ISigningKeyStore, SqliteSigningKeyStore>();
+        services.TryAddSingleton<IUsageStore, SqliteUsageStore>();
     }
 }

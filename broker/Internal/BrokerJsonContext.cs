@@ -8,7 +8,7 @@ using AccelBroker.Broker.Usage;
 
 namespace AccelBroker.Broker.Internal;
 
-/// <summary>Source-generated JSON for the catalogue, the attachment file, the usage file and the signing keys (snake_case, comments and trailing commas allowed).</summary>
+/// <summary>Source-generated JSON for the catalogue, the attachment file, the usage file, the signing keys and the JSON columns of broker.db (snake_case, comments and trailing commas allowed).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip,
@@ -23,6 +23,8 @@ namespace AccelBroker.Broker.Internal;
 [JsonSerializable(typeof(EnrollmentTokensDocument))]
 [JsonSerializable(typeof(AgentCredentialsDocument))]
 [JsonSerializable(typeof(SigningKeysDocument))]
+[JsonSerializable(typeof(AcceleratorUsageRecord))]
+[JsonSerializable(typeof(List<string>))]
 internal sealed partial class BrokerJsonContext : JsonSerializerContext
 {
 }

@@ -6,8 +6,8 @@ using AccelBroker.Protocol.V1;
 namespace AccelBroker.Broker.Usage;
 
 /// <summary>
-/// The usage book in <c>usage.json</c> in the data directory. A save writes a temporary file, flushes it to disk
-/// and moves it over the old one, so a crash leaves either the old or the new file.
+/// <c>usage.json</c>, where brokers before broker.db kept the usage book: read once by the import, and the checks any
+/// stored book must pass.
 /// </summary>
 internal sealed class UsageFile(string dataDir)
 {
@@ -60,28 +60,8 @@ internal sealed class UsageFile(string dataDir)
         return aside;
     }
 
-    public void Save(UsageDocument document)
-    {
-        string temporary = $"{FilePath}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, document, s_json.UsageDocument);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, FilePath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-    }
-
-    // The same checks reports passed on arrival: a hand-edited or damaged file must not make GetUsage fail later.
-    private static string? FindProblem(UsageDocument document)
+    // The same checks reports passed on arrival: a hand-edited or damaged store must not make GetUsage fail later.
+    public static string? FindProblem(UsageDocument document)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (AcceleratorUsageRecord accelerator in document.Accelerators)
@@ -140,17 +120,5 @@ internal sealed class UsageFile(string dataDir)
         List<ModelUsage> protos = [.. models.Select(m => m.ToProto())];
         string? problem = folded ? UsageChecks.FindFoldedProblem(protos) : UsageChecks.FindProblem(protos);
         return problem is null ? null : $"{what}: {problem}";
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Only a stray temporary file is left; the next save writes a new one.
-        }
     }
 }

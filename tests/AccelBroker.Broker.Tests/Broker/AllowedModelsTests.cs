@@ -2,6 +2,8 @@ using AccelBroker.Broker;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Protocol.V1;
 using Grpc.Core;
+using AccelBroker.Broker.Storage.Import;
+using AccelBroker.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
@@ -178,9 +180,9 @@ public sealed class AllowedModelsTests(ITestOutputHelper output) : IAsyncLifetim
             }
 
             // A file written before allowlists existed has no such field.
-            string path = Path.Combine(dataDir, JsonFileAttachmentStore.FileName);
+            string path = Path.Combine(dataDir, LegacyAttachmentsFile.FileName);
             File.WriteAllText(path, """{"version": 1, "attachments": [{"id": "acc-1", "host": "old", "ordinal": 0, "slice_type": "eia2.medium", "host_type": "", "agent_id": "a", "agent_address": "", "memory_bytes": 1, "compute_share": 0.1, "attached_at": "2025-01-01T00:00:00Z"}]}""");
-            AttachmentRecord old = Assert.Single(new JsonFileAttachmentStore(dataDir).Load());
+            AttachmentRecord old = Assert.Single(LegacyAttachmentsFile.Read(path)!);
             Assert.Null(old.Allowlist);
         }
         finally
@@ -190,14 +192,14 @@ public sealed class AllowedModelsTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
-    public void AHandEditedFileWithABadHashStopsTheBroker()
+    public void AFileToImportWithABadHashStopsTheBroker()
     {
         string dataDir = Directory.CreateTempSubdirectory("accelbroker-allow-").FullName;
         try
         {
-            File.WriteAllText(Path.Combine(dataDir, JsonFileAttachmentStore.FileName), """{"version": 1, "attachments": [{"id": "acc-1", "host": "h", "ordinal": 0, "slice_type": "s", "host_type": "", "agent_id": "a", "agent_address": "", "memory_bytes": 1, "compute_share": 0.1, "attached_at": "2025-01-01T00:00:00Z", "allowlist": ["nope"]}]}""");
+            File.WriteAllText(Path.Combine(dataDir, LegacyAttachmentsFile.FileName), """{"version": 1, "attachments": [{"id": "acc-1", "host": "h", "ordinal": 0, "slice_type": "s", "host_type": "", "agent_id": "a", "agent_address": "", "memory_bytes": 1, "compute_share": 0.1, "attached_at": "2025-01-01T00:00:00Z", "allowlist": ["nope"]}]}""");
 
-            var ex = Assert.Throws<BrokerConfigurationException>(() => new JsonFileAttachmentStore(dataDir).Load());
+            var ex = Assert.Throws<BrokerConfigurationException>(() => TestDatabase.Open(dataDir).Dispose());
 
             Assert.Contains("attachment acc-1: allowlist entry 0 ('nope') is not a SHA-256", ex.Message, StringComparison.Ordinal);
         }

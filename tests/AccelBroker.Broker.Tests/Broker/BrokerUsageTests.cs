@@ -2,6 +2,9 @@ using AccelBroker.Broker;
 using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Protocol.Wire;
+using AccelBroker.Broker.Storage;
+using AccelBroker.Broker.Usage;
+using AccelBroker.Tests.Storage;
 using Xunit;
 using Xunit.Abstractions;
 using BrokerClient = AccelBroker.Protocol.V1.Broker.BrokerClient;
@@ -180,8 +183,11 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
             }
 
             // Stopping saved the book well within the save interval.
-            string saved = await File.ReadAllTextAsync(Path.Combine(dataDir, "usage.json"));
-            Assert.DoesNotContain(detached.Id, saved, StringComparison.Ordinal);
+            using (SqliteBrokerDatabase database = TestDatabase.Open(dataDir))
+            {
+                UsageDocument saved = Assert.IsType<UsageDocument>(new SqliteUsageStore(database).Read());
+                Assert.DoesNotContain(detached.Id, saved.Accelerators.Select(a => a.AcceleratorId));
+            }
 
             await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
             AcceleratorUsage after = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
@@ -189,9 +195,9 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(8, after.Inferences);
             Assert.Equal(7, after.ClientInferences);
             Assert.Equal(CostBasis.EndToEnd, after.CostBasis);
-            // The same figures; only the accelerator's live state differs (its agent has not registered again).
+            // The same figures; the agent is known from the store, so its accelerator is healthy until it misses heartbeats.
             Assert.Equal(WithoutAccelerator(before), WithoutAccelerator(after));
-            Assert.Equal(AgentHealth.Unhealthy, after.Accelerator.Health);
+            Assert.Equal(AgentHealth.Healthy, after.Accelerator.Health);
         }
         finally
         {
@@ -200,27 +206,22 @@ public sealed class BrokerUsageTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnUnusableUsageFileIsSetAsideAndTheBrokerStartsWithItsAttachments()
+    public async Task AnUnusableUsageFileToImportIsSetAsideAndTheBrokerStartsWithItsImportedAttachments()
     {
         string dataDir = Directory.CreateTempSubdirectory("accelbroker-data-").FullName;
         try
         {
             var options = new BrokerOptions { DataDir = dataDir };
-            Accelerator attached;
-            await using (BrokerTestHost first = await BrokerTestHost.StartAsync(output, options))
-            {
-                await _agent.RegisterAsync(first.Client);
-                attached = (await first.Client.AttachAsync(new AttachRequest { Host = "host-a", SliceType = "eia2.medium" })).Accelerator;
-            }
-
+            await File.WriteAllTextAsync(Path.Combine(dataDir, "attachments.json"), """{"version": 1, "attachments": [{"id": "acc-1", "host": "host-a", "ordinal": 0, "slice_type": "eia2.medium", "host_type": "", "agent_id": "a", "agent_address": "http://127.0.0.1:1", "memory_bytes": 1, "compute_share": 0.1, "attached_at": "2025-01-01T00:00:00Z"}]}""");
             await File.WriteAllTextAsync(Path.Combine(dataDir, "usage.json"), "{\"version\": 1, \"accel");
 
             await using BrokerTestHost second = await BrokerTestHost.StartAsync(output, options);
 
             AcceleratorUsage usage = Assert.Single((await second.Client.GetUsageAsync(new GetUsageRequest { Host = "host-a" })).Accelerators);
-            Assert.Equal(attached.Id, usage.Accelerator.Id);
+            Assert.Equal("acc-1", usage.Accelerator.Id);
             Assert.Equal(0, usage.Inferences);
             Assert.Single(Directory.GetFiles(dataDir, "usage.json.unusable-*"));
+            Assert.True(File.Exists(Path.Combine(dataDir, "attachments.json.imported")));
         }
         finally
         {

@@ -1,20 +1,28 @@
 using AccelBroker.Broker;
 using AccelBroker.Broker.Enrollment;
+using AccelBroker.Broker.Storage;
+using AccelBroker.Tests.Storage;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>Enrolment files in the data directory: owner-only, hashes only, read back after a restart.</summary>
+/// <summary>Enrolment in broker.db: owner-only, hashes only, read back after a restart.</summary>
 public sealed class EnrollmentStoreTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "enrol-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private readonly List<SqliteBrokerDatabase> _databases = [];
+
+    public void Dispose()
+    {
+        _databases.ForEach(d => d.Dispose());
+        Directory.Delete(_dir, recursive: true);
+    }
 
     [Fact]
-    public void TokensAndCredentialsSurviveARestartAsHashesInOwnerOnlyFiles()
+    public void TokensAndCredentialsSurviveARestartAsHashesInAnOwnerOnlyDatabase()
     {
         EnrollmentBook book = NewBook();
         (_, string token) = book.CreateToken("gpu-1", TimeSpan.FromHours(1), reusable: false);
@@ -24,15 +32,14 @@ public sealed class EnrollmentStoreTests : IDisposable
         Assert.Equal(record.AgentId, restarted.FindLive(credential)?.AgentId);
         Assert.Throws<AccelBroker.Hosting.Errors.DomainException>(() => restarted.Enroll(token));
 
-        foreach (string file in new[] { JsonFileEnrollmentTokenStore.FileName, JsonFileAgentCredentialStore.FileName })
+        foreach (string path in Directory.GetFiles(_dir))
         {
-            string path = Path.Combine(_dir, file);
             if (!OperatingSystem.IsWindows())
             {
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
             }
 
-            string text = File.ReadAllText(path);
+            string text = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path));
             Assert.DoesNotContain(token, text, StringComparison.Ordinal);
             Assert.DoesNotContain(credential, text, StringComparison.Ordinal);
         }
@@ -41,6 +48,10 @@ public sealed class EnrollmentStoreTests : IDisposable
         Assert.Null(NewBook().FindLive(credential));
     }
 
-    private EnrollmentBook NewBook() =>
-        new(new JsonFileEnrollmentTokenStore(_dir), new JsonFileAgentCredentialStore(_dir), _time);
+    private EnrollmentBook NewBook()
+    {
+        SqliteBrokerDatabase database = TestDatabase.Open(_dir);
+        _databases.Add(database);
+        return new(new SqliteEnrollmentTokenStore(database), new SqliteAgentCredentialStore(database), _time);
+    }
 }

@@ -2,8 +2,10 @@ using System.Text.Json;
 using AccelBroker.Broker;
 using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Internal;
+using AccelBroker.Broker.Storage;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -11,7 +13,7 @@ using Xunit.Abstractions;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>The usage book in the data directory: saved on a bounded cadence and on shutdown, restored at start, set aside when unusable.</summary>
+/// <summary>The usage book in broker.db: saved on a bounded cadence and on shutdown, restored at start; an unusable usage.json is set aside by the import.</summary>
 public sealed class UsageSaverTests : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -20,6 +22,8 @@ public sealed class UsageSaverTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly RecordingLoggerProvider _logs = new();
     private readonly ILoggerFactory _loggers;
+
+    private readonly List<SqliteBrokerDatabase> _databases = [];
 
     private string FilePath => Path.Combine(_directory, UsageFile.FileName);
 
@@ -33,6 +37,7 @@ public sealed class UsageSaverTests : IDisposable
 
     public void Dispose()
     {
+        _databases.ForEach(d => d.Dispose());
         _loggers.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
@@ -159,10 +164,11 @@ public sealed class UsageSaverTests : IDisposable
     [InlineData("""{"version": 1, "accelerators": [{"accelerator_id": "acc-1", "agent": null, "agent_base": [], "retired_clients": [], "clients": [{"client_id": "c", "models": [{"model_id": "m", "inferences": 2, "failures": 0, "total": {"count": 3, "sum_seconds": 0.1, "min_seconds": 0.01, "max_seconds": 0.05, "bucket_indexes": [500], "bucket_counts": [3]}}]}]}]}""", "holds 3 runs but inferences is 2")]
     [InlineData("""{"version": 1, "accelerators": [{"accelerator_id": "acc-1", "agent": null, "agent_base": [], "retired_clients": [], "clients": [{"client_id": "c", "models": [{"model_id": "m", "inferences": 0, "failures": 0, "total": {"count": 1, "sum_seconds": 0.1, "min_seconds": 0.1, "max_seconds": 0.1, "bucket_indexes": [99999], "bucket_counts": [1]}}]}]}]}""", "acc-1")]
     [InlineData("""{"version": 1, "accelerators": [{"accelerator_id": "acc-1", "agent": null, "agent_base": [], "retired_clients": [], "clients": []}, {"accelerator_id": "acc-1", "agent": null, "agent_base": [], "retired_clients": [], "clients": []}]}""", "appears more than once")]
-    public void AnUnusableFileIsSetAsideWithAWarningAndTheBrokerStartsWithoutUsage(string content, string problem)
+    public void AnUnusableUsageJsonIsSetAsideByTheImportWithAWarningAndTheBrokerStartsWithoutUsage(string content, string problem)
     {
         File.WriteAllText(FilePath, content);
         var book = new UsageBook();
+        Database();
 
         UsageSaver saver = Saver(book, "acc-1");
 
@@ -177,7 +183,7 @@ public sealed class UsageSaverTests : IDisposable
         Assert.Contains(problem, message, StringComparison.Ordinal);
         Assert.Contains(aside, message, StringComparison.Ordinal);
 
-        // The broker goes on keeping usage in a new file.
+        // The broker goes on keeping usage in broker.db.
         book.RecordClient("acc-1", "client-a", [UsageBookTests.Report(1)]);
         Assert.True(saver.SaveIfChanged());
         Assert.Equal("acc-1", Saved().Accelerators.Single().AcceleratorId);
@@ -187,36 +193,44 @@ public sealed class UsageSaverTests : IDisposable
     public void AFailedSaveIsLoggedAndTriedAgainAfterTheInterval()
     {
         var book = new UsageBook();
-        UsageSaver saver = Saver(book, "acc-1");
+        var store = new FailingUsageStore(new SqliteUsageStore(Database())) { Failing = true };
+        UsageSaver saver = Saver(book, store, "acc-1");
         book.RecordClient("acc-1", "client-a", [UsageBookTests.Report(1)]);
-        // A directory where the file should be: the final move fails.
-        Directory.CreateDirectory(FilePath);
 
         Assert.False(saver.SaveIfChanged());
         Assert.Contains(_logs.Events, e => e is ("UsageSaveFailed", LogLevel.Warning));
-        Assert.Empty(Directory.GetFiles(_directory, "*.tmp"));
 
-        Directory.Delete(FilePath);
+        store.Failing = false;
         Assert.False(saver.SaveIfDue());
         _time.Advance(Interval);
         Assert.True(saver.SaveIfDue());
         Assert.Single(Saved().Accelerators);
     }
 
-    private UsageSaver Saver(UsageBook book, params string[] attached)
+    private UsageSaver Saver(UsageBook book, params string[] attached) => Saver(book, new SqliteUsageStore(Database()), attached);
+
+    private UsageSaver Saver(UsageBook book, IUsageStore usage, params string[] attached)
     {
         var store = new InMemoryAttachmentStore();
         store.Save([.. attached.Select((id, ordinal) => AttachmentBookTests.Record("host-a", ordinal) with { Id = id })]);
         return new UsageSaver(
             book,
-            new UsageFile(_directory),
+            usage,
             new AttachmentBook(store),
             new BrokerOptions { DataDir = _directory, UsageSaveInterval = Interval },
             _time,
             _loggers.CreateLogger<UsageSaver>());
     }
 
-    private UsageDocument Saved() => Assert.IsType<UsageDocument>(new UsageFile(_directory).Read());
+    private UsageDocument Saved() => Assert.IsType<UsageDocument>(new SqliteUsageStore(Database()).Read());
+
+    // A fresh connection each time, as a restarted broker would open; all are closed at the end.
+    private SqliteBrokerDatabase Database()
+    {
+        SqliteBrokerDatabase database = TestDatabase.Open(_directory, _loggers.CreateLogger("store"), _time);
+        _databases.Add(database);
+        return database;
+    }
 
     private static string Json(UsageBook book) =>
         JsonSerializer.Serialize(book.Snapshot().Document, BrokerJsonContext.Default.UsageDocument);
@@ -229,4 +243,23 @@ public sealed class UsageSaverTests : IDisposable
     }
 
     private static SliceState State(string sliceId) => new() { SliceId = sliceId, MemoryChargedBytes = 4096, ModelsResident = 1 };
+
+    private sealed class FailingUsageStore(IUsageStore inner) : IUsageStore
+    {
+        public bool Failing { get; set; }
+
+        public string Location => inner.Location;
+
+        public UsageDocument? Read() => inner.Read();
+
+        public void Write(UsageDocument document)
+        {
+            if (Failing)
+            {
+                throw new IOException("disk full");
+            }
+
+            inner.Write(document);
+        }
+    }
 }

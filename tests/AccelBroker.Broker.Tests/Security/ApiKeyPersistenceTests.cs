@@ -16,7 +16,7 @@ public sealed class ApiKeyPersistenceTests(ITestOutputHelper output) : IDisposab
     public void Dispose() => Directory.Delete(_dataDir, recursive: true);
 
     [Fact]
-    public async Task KeysSurviveARestartInAnOwnerOnlyFileThatHoldsNoSecret()
+    public async Task KeysSurviveARestartInAnOwnerOnlyDatabaseThatHoldsNoSecret()
     {
         string secret;
         await using (BrokerTestHost broker = await BrokerTestHost.StartAsync(output, new BrokerOptions { DataDir = _dataDir }))
@@ -24,10 +24,10 @@ public sealed class ApiKeyPersistenceTests(ITestOutputHelper output) : IDisposab
             secret = (await broker.Client.CreateApiKeyAsync(new CreateApiKeyRequest { Name = "ci", Role = ApiKeyRole.Operator })).Secret;
         }
 
-        string file = Path.Combine(_dataDir, "api-keys.json");
+        string file = Path.Combine(_dataDir, "broker.db");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
-        string text = await File.ReadAllTextAsync(file);
-        Assert.Contains("\"ci\"", text, StringComparison.Ordinal);
+        string text = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file));
+        Assert.Contains("ci", text, StringComparison.Ordinal);
         Assert.DoesNotContain(secret.Split('_', 3)[2], text, StringComparison.Ordinal);
 
         await using (BrokerTestHost restarted = await BrokerTestHost.StartAsync(output, new BrokerOptions { DataDir = _dataDir }))

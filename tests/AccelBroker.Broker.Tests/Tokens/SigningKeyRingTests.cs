@@ -1,5 +1,7 @@
 using AccelBroker.Broker;
+using AccelBroker.Broker.Storage;
 using AccelBroker.Broker.Tokens;
+using AccelBroker.Tests.Storage;
 using AccelBroker.Hosting.Tokens;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -17,8 +19,11 @@ public sealed class SigningKeyRingTests : IDisposable
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"accel-keys-{Guid.NewGuid():N}");
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
+    private readonly List<SqliteBrokerDatabase> _databases = [];
+
     public void Dispose()
     {
+        _databases.ForEach(d => d.Dispose());
         if (Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
@@ -61,26 +66,23 @@ public sealed class SigningKeyRingTests : IDisposable
     }
 
     [Fact]
-    public void WithADataDirectoryARestartedBrokerKeepsItsKeysInAnOwnerOnlyFile()
+    public void WithADataDirectoryARestartedBrokerKeepsItsKeysInAnOwnerOnlyDatabase()
     {
         string kid;
         byte[] publicKey;
-        using (var ring = new SigningKeyRing(new JsonFileSigningKeyStore(_dir), _time, s_options))
+        using (var ring = new SigningKeyRing(Store(), _time, s_options))
         {
             kid = ring.Current.Kid;
             publicKey = ring.Current.PublicKeyDer();
         }
 
-        string path = Path.Combine(_dir, JsonFileSigningKeyStore.FileName);
+        string path = TestDatabase.PathIn(_dir);
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         }
 
-        Assert.Contains("BEGIN PRIVATE KEY", File.ReadAllText(path), StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
-
-        using var restarted = new SigningKeyRing(new JsonFileSigningKeyStore(_dir), _time, s_options);
+        using var restarted = new SigningKeyRing(Store(), _time, s_options);
         Assert.Equal(kid, restarted.Current.Kid);
         Assert.Equal(publicKey, restarted.Current.PublicKeyDer());
     }
@@ -89,13 +91,13 @@ public sealed class SigningKeyRingTests : IDisposable
     public void ARestartAfterTheRotationPeriodRotatesAndStillPublishesTheOldKey()
     {
         string kid;
-        using (var ring = new SigningKeyRing(new JsonFileSigningKeyStore(_dir), _time, s_options))
+        using (var ring = new SigningKeyRing(Store(), _time, s_options))
         {
             kid = ring.Current.Kid;
         }
 
         _time.Advance(TimeSpan.FromHours(25));
-        using var restarted = new SigningKeyRing(new JsonFileSigningKeyStore(_dir), _time, s_options);
+        using var restarted = new SigningKeyRing(Store(), _time, s_options);
         Assert.NotEqual(kid, restarted.Current.Kid);
         Assert.Contains(kid, restarted.PublicKeys().Select(k => k.Kid));
     }
@@ -104,13 +106,21 @@ public sealed class SigningKeyRingTests : IDisposable
     [InlineData("{ not json")]
     [InlineData("""{ "version": 2, "keys": [] }""")]
     [InlineData("""{ "version": 1, "keys": [ { "kid": "00", "private_key_pem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "created_at": "2026-01-01T00:00:00Z", "retired_at": null, "not_after": null } ] }""")]
-    public void ABadKeysFileStopsTheBrokerWithAMessageThatQuotesNoKey(string content)
+    public void ABadKeysFileToImportStopsTheBrokerWithAMessageThatQuotesNoKey(string content)
     {
         Directory.CreateDirectory(_dir);
-        File.WriteAllText(Path.Combine(_dir, JsonFileSigningKeyStore.FileName), content);
+        File.WriteAllText(Path.Combine(_dir, "signing-keys.json"), content);
 
-        var ex = Assert.Throws<BrokerConfigurationException>(() => new SigningKeyRing(new JsonFileSigningKeyStore(_dir), _time, s_options));
-        Assert.Contains(JsonFileSigningKeyStore.FileName, ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<BrokerConfigurationException>(() => new SigningKeyRing(Store(), _time, s_options));
+        Assert.Contains("signing-keys.json", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("AAAA", ex.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_dir, "signing-keys.json")));
+    }
+
+    private SqliteSigningKeyStore Store()
+    {
+        SqliteBrokerDatabase database = TestDatabase.Open(_dir);
+        _databases.Add(database);
+        return new SqliteSigningKeyStore(database);
     }
 }
