@@ -87,6 +87,8 @@ internal static class AgentSettings
             (o, v) => o with { MaxRequestBytes = Positive("MaxRequestMib", v) * Mib }),
         new("StreamIdleTimeoutSeconds", null, null, "How long a streaming run waits for its client's next message (default 30).", "10",
             (o, v) => o with { StreamIdleTimeout = TimeSpan.FromSeconds(PositiveSeconds("StreamIdleTimeoutSeconds", v)) }),
+        new("DeviceCheckSeconds", null, null, "How often a tiny tensor op checks the device for readiness (default 30).", "10",
+            (o, v) => o with { DeviceCheckInterval = TimeSpan.FromSeconds(PositiveSeconds("DeviceCheckSeconds", v)) }),
     ]);
 
     /// <summary>The options <paramref name="configuration"/> sets; throws <see cref="FormatException"/> for a bad value.</summary>

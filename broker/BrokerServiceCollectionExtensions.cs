@@ -3,12 +3,14 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Health;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
 using AccelBroker.Broker.Security;
 using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Health;
 using AccelBroker.Hosting.Startup;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -87,6 +89,8 @@ public static class BrokerServiceCollectionExtensions
         }
 
         services.TryAddSingleton<BrokerMetrics>();
+        services.TryAddSingleton<IBrokerStoreProbe, InMemoryStoreProbe>();
+        services.AddHostHealth().AddCheck<BrokerReadinessCheck>("store", tags: [HostHealth.ReadyTag]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return new AccelBrokerBuilder(services);
     }

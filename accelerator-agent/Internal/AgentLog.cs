@@ -113,4 +113,12 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 61, EventName = "TokenKeysChanged", Level = LogLevel.Information,
         Message = "Trusting the broker's token keys [{KeyIds}]")]
     public static partial void TokenKeysChanged(ILogger logger, string keyIds);
+
+    [LoggerMessage(EventId = 70, EventName = "DeviceHealthy", Level = LogLevel.Information,
+        Message = "Device {Device} passed its health check")]
+    public static partial void DeviceHealthy(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 71, EventName = "DeviceUnhealthy", Level = LogLevel.Error,
+        Message = "Device {Device} is not ready: {Reason}")]
+    public static partial void DeviceUnhealthy(ILogger logger, string device, string reason);
 }

@@ -33,11 +33,13 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly AgentCredential _credential;
     private readonly BrokerTokenKeys _tokenKeys;
     private readonly ClientCertificate _clientCertificate;
+    private readonly RegistrationState _state;
 
     public BrokerRegistration(
         AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys,
-        ClientCertificate clientCertificate, TimeProvider time, ILogger<BrokerRegistration> logger)
+        ClientCertificate clientCertificate, RegistrationState state, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
+        _state = state;
         _clientCertificate = clientCertificate;
         _credential = credential;
         _options = options;
@@ -137,18 +139,24 @@ internal sealed class BrokerRegistration : BackgroundService
                 _tokenKeys.Accept(response.TokenKeys);
                 _slices.Reconcile(response.Slices, mark);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
+                _state.Registered(_options.BrokerAddress!, response.AgentId);
                 TimeSpan interval = response.HeartbeatInterval?.ToTimeSpan() ?? TimeSpan.Zero;
                 return interval > TimeSpan.Zero ? interval : TimeSpan.FromSeconds(2);
             }
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
             {
                 AgentLog.CredentialRefused(_logger, _options.BrokerAddress!, ex.StatusCode.ToString(), ex.Status.Detail, refusedDelay);
+                // A refused credential needs an operator: not ready until registered again.
+                _state.Failed($"broker {_options.BrokerAddress} refused this agent's credential ({ex.StatusCode}); enrol it again", keepsRegistration: false);
                 await Task.Delay(refusedDelay, _time, stoppingToken);
                 refusedDelay = refusedDelay * 2 < MaxRefusedDelay ? refusedDelay * 2 : MaxRefusedDelay;
             }
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode != StatusCode.InvalidArgument)
             {
                 AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress!, ex.Status.Detail);
+                // Only the status code: the server's detail is not ours to repeat. A broker that restarts does not
+                // stop the data path, so an agent registered before stays ready.
+                _state.Failed($"not registered with broker {_options.BrokerAddress}: it is unreachable ({ex.StatusCode})", keepsRegistration: true);
                 await Task.Delay(RetryDelay, _time, stoppingToken);
             }
         }
