@@ -63,6 +63,9 @@ public sealed record AgentOptions
     /// <summary>Where uploaded models are kept (content-addressed); defaults to a folder under the temp path.</summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>File the bound gRPC address is written to once the agent listens; <see langword="null"/> writes none.</summary>
+    public string? AddressFile { get; init; }
+
     /// <summary>Identity to register under; the broker assigns one when empty.</summary>
     public string? AgentId { get; init; }
 

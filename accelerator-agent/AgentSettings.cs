@@ -28,6 +28,8 @@ internal static class AgentSettings
             (o, v) => o with { MemoryBytes = Positive("--memory-mib", v) * Mib }),
         new("Compute", "--compute", "F", "Share of the device offered to slices, 0 < F <= 1 (default 1).", "0.5",
             (o, v) => o with { Compute = Share("--compute", v) }),
+        new("AddressFile", "--address-file", "FILE", "Write the bound gRPC address to FILE once listening (for port 0 under a supervisor or a test).", "/run/accel/agent.address",
+            (o, v) => o with { AddressFile = v }),
         new("DataDir", "--data-dir", "DIR", "Where uploaded models are kept (default: a folder under the temp path).", "/var/lib/accelbroker-agent",
             (o, v) => o with { DataDirectory = v }),
         new("AgentId", "--agent-id", "ID", "Identity to register under (default: assigned by the broker).", "agent-x",

@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Hosting.Health;
 
@@ -42,6 +43,9 @@ public static class HostHealth
             options.Delay = TimeSpan.Zero;
             options.Period = PublishPeriod;
         });
+        // The health check service logs every unhealthy result at Error, every publish period; the hosts log each
+        // change of their own state once instead.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical));
         return checks.AddCheck("process", () => HealthCheckResult.Healthy("the process runs"), tags: [LiveTag]);
     }
 }
