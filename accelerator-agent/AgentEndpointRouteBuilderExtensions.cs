@@ -5,11 +5,15 @@ namespace AccelBroker.Agent;
 /// <summary>Maps an accelerator agent's endpoints; each needs <see cref="AgentServiceCollectionExtensions.AddAcceleratorAgent"/>.</summary>
 public static class AgentEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps both of the agent's gRPC services: <see cref="MapAgentControl"/> and <see cref="MapAgentInference"/>.</summary>
+    /// <summary>
+    /// Maps both of the agent's gRPC services: <see cref="MapAgentControl"/> and <see cref="MapAgentInference"/>, and
+    /// the standard <c>grpc.health.v1.Health</c> service (readiness as <c>""</c>, liveness as <c>liveness</c>), open without a token.
+    /// </summary>
     /// <returns>Both services' builders, for conventions such as authorization, together or apart.</returns>
     public static AcceleratorAgentEndpointConventionBuilder MapAcceleratorAgent(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapGrpcHealthChecksService();
         GrpcServiceEndpointConventionBuilder inference = endpoints.MapAgentInference();
         GrpcServiceEndpointConventionBuilder control = endpoints.MapAgentControl();
         return new AcceleratorAgentEndpointConventionBuilder(control, inference);

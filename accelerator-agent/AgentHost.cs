@@ -106,6 +106,11 @@ public static class AgentHost
                 AgentLog.MetricsListening(logger, identity.MetricsAddress);
             }
 
+            if (options.AddressFile is not null)
+            {
+                AddressFile.Write(options.AddressFile, addresses.FirstOrDefault() ?? options.Listen);
+            }
+
             app.Services.GetRequiredService<ServerReady>().Signal();
         });
 

@@ -63,6 +63,9 @@ public sealed record AgentOptions
     /// <summary>Where uploaded models are kept (content-addressed); defaults to a folder under the temp path.</summary>
     public string? DataDirectory { get; init; }
 
+    /// <summary>File the bound gRPC address is written to once the agent listens; <see langword="null"/> writes none.</summary>
+    public string? AddressFile { get; init; }
+
     /// <summary>Identity to register under; the broker assigns one when empty.</summary>
     public string? AgentId { get; init; }
 
@@ -135,6 +138,12 @@ public sealed record AgentOptions
     /// ended with <c>DeadlineExceeded</c> and what it held is released.
     /// </summary>
     public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a tiny tensor op checks that the device computes, for readiness (the gRPC health service); the
+    /// answer is cached in between, so probes never touch the device.
+    /// </summary>
+    public TimeSpan DeviceCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Back large CPU tensors with transparent huge pages (libtorch's THP_MEM_ALLOC_ENABLE). Off by default:

@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Devices;
 using AccelBroker.Agent.Execution;
+using AccelBroker.Agent.Health;
 using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Metering;
@@ -9,6 +10,7 @@ using AccelBroker.Agent.Security;
 using AccelBroker.Agent.Services;
 using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Health;
 using AccelBroker.Hosting.Startup;
 using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.Wire;
@@ -44,6 +46,11 @@ public static class AgentServiceCollectionExtensions
         // One instance for every call (gRPC would otherwise make an interceptor per call).
         services.TryAddSingleton<AgentAuthorization>();
         services.TryAddSingleton<ServerReady>();
+        services.TryAddSingleton<RegistrationState>();
+        services.TryAddSingleton<IDeviceCheck, TensorDeviceCheck>();
+        services.TryAddSingleton<DeviceHealthMonitor>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DeviceHealthMonitor>(provider => provider.GetRequiredService<DeviceHealthMonitor>()));
+        services.AddHostHealth().AddCheck<AgentReadinessCheck>("agent", tags: [HostHealth.ReadyTag]);
         services.TryAddSingleton(provider => ClientCertificate.FromFiles(options.TlsClientCertificateFile, options.TlsClientKeyFile, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(new ClientCertificateRequirement(options.ClientCaFile is not null));
         services.TryAddSingleton(provider => new ModelStore(options.DataDirectory ?? Path.Combine(Path.GetTempPath(), "accelbroker-agent", "models"), options.ModelStoreBytes)

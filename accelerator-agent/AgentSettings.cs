@@ -28,6 +28,8 @@ internal static class AgentSettings
             (o, v) => o with { MemoryBytes = Positive("--memory-mib", v) * Mib }),
         new("Compute", "--compute", "F", "Share of the device offered to slices, 0 < F <= 1 (default 1).", "0.5",
             (o, v) => o with { Compute = Share("--compute", v) }),
+        new("AddressFile", "--address-file", "FILE", "Write the bound gRPC address to FILE once listening (for port 0 under a supervisor or a test).", "/run/accel/agent.address",
+            (o, v) => o with { AddressFile = v }),
         new("DataDir", "--data-dir", "DIR", "Where uploaded models are kept (default: a folder under the temp path).", "/var/lib/accelbroker-agent",
             (o, v) => o with { DataDirectory = v }),
         new("AgentId", "--agent-id", "ID", "Identity to register under (default: assigned by the broker).", "agent-x",
@@ -87,6 +89,8 @@ internal static class AgentSettings
             (o, v) => o with { MaxRequestBytes = Positive("MaxRequestMib", v) * Mib }),
         new("StreamIdleTimeoutSeconds", null, null, "How long a streaming run waits for its client's next message (default 30).", "10",
             (o, v) => o with { StreamIdleTimeout = TimeSpan.FromSeconds(PositiveSeconds("StreamIdleTimeoutSeconds", v)) }),
+        new("DeviceCheckSeconds", null, null, "How often a tiny tensor op checks the device for readiness (default 30).", "10",
+            (o, v) => o with { DeviceCheckInterval = TimeSpan.FromSeconds(PositiveSeconds("DeviceCheckSeconds", v)) }),
     ]);
 
     /// <summary>The options <paramref name="configuration"/> sets; throws <see cref="FormatException"/> for a bad value.</summary>

@@ -104,6 +104,12 @@ public static class BrokerHost
             ICollection<string> addresses = app.Services.GetRequiredService<IServer>()
                 .Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             BrokerLog.BrokerStarted(logger, string.Join(", ", addresses), catalog.KnownNames, storage);
+            if (options.AddressFile is not null)
+            {
+                // The gRPC address is first; a metrics address follows it.
+                AddressFile.Write(options.AddressFile, addresses.FirstOrDefault() ?? options.Listen);
+            }
+
             if (ExposureCheck.IsExposedPlaintext(options.Listen))
             {
                 BrokerLog.ListeningInsecurely(logger, options.Listen);

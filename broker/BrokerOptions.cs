@@ -77,6 +77,9 @@ public sealed record BrokerOptions
     /// </summary>
     public string? DataDir { get; init; }
 
+    /// <summary>File the bound gRPC address is written to once the broker listens; <see langword="null"/> writes none.</summary>
+    public string? AddressFile { get; init; }
+
     /// <summary>
     /// With <see cref="DataDir"/>: usage is saved at most this often while it changes, and on shutdown; a crash
     /// loses at most this much of it.

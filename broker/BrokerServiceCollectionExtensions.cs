@@ -3,6 +3,7 @@ using AccelBroker.Broker.Attachments;
 using AccelBroker.Broker.Catalog;
 using AccelBroker.Broker.Enrollment;
 using AccelBroker.Broker.Fleet;
+using AccelBroker.Broker.Health;
 using AccelBroker.Broker.Placement;
 using AccelBroker.Broker.Internal;
 using AccelBroker.Broker.Pricing;
@@ -12,6 +13,7 @@ using AccelBroker.Broker.Storage.Import;
 using AccelBroker.Broker.Tokens;
 using AccelBroker.Broker.Usage;
 using AccelBroker.Hosting.Errors;
+using AccelBroker.Hosting.Health;
 using AccelBroker.Hosting.Startup;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -79,6 +81,7 @@ public static class BrokerServiceCollectionExtensions
         }
 
         services.TryAddSingleton<BrokerMetrics>();
+        services.AddHostHealth().AddCheck<BrokerReadinessCheck>("store", tags: [HostHealth.ReadyTag]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentHealthMonitor>());
         return new AccelBrokerBuilder(services);
     }

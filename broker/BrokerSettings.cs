@@ -24,6 +24,8 @@ internal static class BrokerSettings
             (o, v) => o with { CatalogPath = v }),
         new("Prices", "--prices", "FILE", "Instance and slice prices (JSON) that extend or replace the built-in ones.", "prices.json",
             (o, v) => o with { PricesPath = v }),
+        new("AddressFile", "--address-file", "FILE", "Write the bound gRPC address to FILE once listening (for port 0 under a supervisor or a test).", "/run/accel/broker.address",
+            (o, v) => o with { AddressFile = v }),
         new("DataDir", "--data-dir", "DIR",
             "Keep attachments, agents, API keys, enrolments, signing keys and usage in DIR/broker.db (SQLite) across restarts; older JSON files there are imported once (default: in memory).", "/var/lib/accel",
             (o, v) => o with { DataDir = v }),

@@ -121,4 +121,12 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 63, EventName = "SliceEpochChanged", Level = LogLevel.Information,
         Message = "Slice {SliceId} came back at epoch {Epoch} (held at {HeldEpoch}): its models were dropped and it starts afresh")]
     public static partial void SliceEpochChanged(ILogger logger, string sliceId, long epoch, long heldEpoch);
+
+    [LoggerMessage(EventId = 70, EventName = "DeviceHealthy", Level = LogLevel.Information,
+        Message = "Device {Device} passed its health check")]
+    public static partial void DeviceHealthy(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 71, EventName = "DeviceUnhealthy", Level = LogLevel.Error,
+        Message = "Device {Device} is not ready: {Reason}")]
+    public static partial void DeviceUnhealthy(ILogger logger, string device, string reason);
 }

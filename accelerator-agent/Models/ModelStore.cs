@@ -82,10 +82,39 @@ internal sealed class ModelStore
     {
         if (length > CapacityBytes)
         {
-            throw DomainException.Exhausted($"a model of {length} bytes does not fit this agent's model store of {CapacityBytes} bytes");
+            throw DomainException.Exhausted($"a model of {length} bytes does not fit this agent's model store of {CapacityBytes} bytes (--model-store-mib)");
+        }
+
+        // Loaded models cannot be evicted: a store they fill refuses new models rather than going past its capacity.
+        long pinned = PinnedBytes(except: sha256);
+        if (pinned + length > CapacityBytes)
+        {
+            throw DomainException.Exhausted(
+                $"the model store is full: {pinned} of its {CapacityBytes} bytes (--model-store-mib) hold loaded models, which are not evicted, leaving no room for a model of {length} bytes; unload models or raise --model-store-mib");
         }
 
         return new(this, sha256, length, Path.Combine(_directory, $"{sha256}.{Guid.NewGuid():N}.partial"));
+    }
+
+    /// <summary>The refusal of an upload whose write found the store's disk full (ENOSPC).</summary>
+    internal DomainException DiskFull(long length) =>
+        DomainException.Exhausted($"no space left on the model store's disk ({_directory}): a model of {length} bytes was refused; the models held are still served");
+
+    private long PinnedBytes(string except)
+    {
+        lock (_gate)
+        {
+            long pinned = 0;
+            foreach ((string sha, Entry entry) in _held)
+            {
+                if (sha != except && InUse(sha))
+                {
+                    pinned += entry.Length;
+                }
+            }
+
+            return pinned;
+        }
     }
 
     /// <summary>

@@ -38,7 +38,15 @@ internal sealed class ModelUpload : IDisposable
         }
 
         _hash.AppendData(data.Span);
-        await _file.WriteAsync(data, cancellationToken);
+        try
+        {
+            await _file.WriteAsync(data, cancellationToken);
+        }
+        catch (IOException ex) when (IsDiskFull(ex))
+        {
+            throw _store.DiskFull(Length);
+        }
+
         Received += data.Length;
     }
 
@@ -56,8 +64,16 @@ internal sealed class ModelUpload : IDisposable
             throw DomainException.Invalid($"SHA-256 mismatch: the header says {Sha256} but the bytes hash to {actual}");
         }
 
-        await _file.FlushAsync(cancellationToken);
-        await _file.DisposeAsync();
+        try
+        {
+            await _file.FlushAsync(cancellationToken);
+            await _file.DisposeAsync();
+        }
+        catch (IOException ex) when (IsDiskFull(ex))
+        {
+            throw _store.DiskFull(Length);
+        }
+
         _committed = true;
         return _store.Commit(_partialPath, Sha256, Length);
     }
@@ -65,10 +81,21 @@ internal sealed class ModelUpload : IDisposable
     public static DomainException PastAnnouncedLength(long length) =>
         DomainException.Invalid($"upload exceeds the announced length of {length} bytes");
 
+    // ENOSPC (28) on Linux; ERROR_DISK_FULL (0x70) and ERROR_HANDLE_DISK_FULL (0x27) as HRESULTs on Windows.
+    internal static bool IsDiskFull(IOException ex) => ex.HResult is 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
+
     public void Dispose()
     {
         _hash.Dispose();
-        _file.Dispose();
+        try
+        {
+            _file.Dispose();
+        }
+        catch (IOException)
+        {
+            // Flushing what was buffered failed (a full disk): the partial file is deleted below all the same.
+        }
+
         if (!_committed)
         {
             ModelStore.TryDelete(_partialPath);

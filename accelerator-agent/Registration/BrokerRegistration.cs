@@ -34,12 +34,14 @@ internal sealed class BrokerRegistration : BackgroundService
     private readonly BrokerTokenKeys _tokenKeys;
     private readonly ClientCertificate _clientCertificate;
     private readonly BrokerLease _lease;
+    private readonly RegistrationState _state;
 
     public BrokerRegistration(
         AgentOptions options, AgentIdentity identity, SliceRegistry slices, ServerReady ready, AgentCredential credential, BrokerTokenKeys tokenKeys,
-        ClientCertificate clientCertificate, BrokerLease lease, TimeProvider time, ILogger<BrokerRegistration> logger)
+        ClientCertificate clientCertificate, BrokerLease lease, RegistrationState state, TimeProvider time, ILogger<BrokerRegistration> logger)
     {
         _lease = lease;
+        _state = state;
         _clientCertificate = clientCertificate;
         _credential = credential;
         _options = options;
@@ -153,11 +155,14 @@ internal sealed class BrokerRegistration : BackgroundService
                 TimeSpan fenceAfter = response.FenceAfter?.ToTimeSpan() ?? TimeSpan.Zero;
                 _lease.Confirmed(fenceAfter > TimeSpan.Zero ? fenceAfter : interval * 3);
                 AgentLog.Registered(_logger, _options.BrokerAddress!, response.AgentId);
+                _state.Registered(_options.BrokerAddress!, response.AgentId);
                 return interval;
             }
             catch (RpcException ex) when (!stoppingToken.IsCancellationRequested && ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
             {
                 AgentLog.CredentialRefused(_logger, _options.BrokerAddress!, ex.StatusCode.ToString(), ex.Status.Detail, refusedDelay);
+                // A refused credential needs an operator: not ready until registered again.
+                _state.Failed($"broker {_options.BrokerAddress} refused this agent's credential ({ex.StatusCode}); enrol it again", keepsRegistration: false);
                 await Task.Delay(refusedDelay, _time, stoppingToken);
                 refusedDelay = refusedDelay * 2 < MaxRefusedDelay ? refusedDelay * 2 : MaxRefusedDelay;
             }
@@ -165,6 +170,9 @@ internal sealed class BrokerRegistration : BackgroundService
             {
                 AgentLog.BrokerUnreachable(_logger, _options.BrokerAddress!, ex.Status.Detail);
                 Unanswered();
+                // Only the status code: the server's detail is not ours to repeat. A broker that restarts does not
+                // stop the data path, so an agent registered before stays ready.
+                _state.Failed($"not registered with broker {_options.BrokerAddress}: it is unreachable ({ex.StatusCode})", keepsRegistration: true);
                 await Task.Delay(RetryDelay, _time, stoppingToken);
             }
         }

@@ -10,5 +10,10 @@ internal sealed record AgentAccessRule(string Description, params AccessScope[] 
     public static readonly AgentAccessRule Operator = new("an operator token", AccessScope.Operator);
     public static readonly AgentAccessRule Control = new("the broker's control token", AccessScope.Control);
 
+    /// <summary>Anyone, without a token: only for what says nothing secret (the health service).</summary>
+    public static readonly AgentAccessRule Open = new("no token");
+
+    public bool IsOpen => Scopes.Length == 0;
+
     public bool Admits(AccessScope scope) => Scopes.Contains(scope);
 }

@@ -52,7 +52,11 @@ internal sealed class AgentAuthorization(
             return await continuation(request, context);
         }
 
-        AccessGrant grant = await AdmitAsync(context);
+        if (await AdmitAsync(context) is not { } grant)
+        {
+            return await continuation(request, context);
+        }
+
         Check(context, grant, request);
         TResponse response = await continuation(request, context);
         // Checked again on the way out: an agent frozen mid-call must not answer once it is fenced, nor once a heartbeat
@@ -67,21 +71,24 @@ internal sealed class AgentAuthorization(
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        AccessGrant grant = await AdmitAsync(context);
-        return await continuation(new SliceScopedReader<TRequest>(requestStream, grant), context);
+        AccessGrant? grant = await AdmitAsync(context);
+        return await continuation(grant is null ? requestStream : new SliceScopedReader<TRequest>(requestStream, grant), context);
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        AccessGrant grant = await AdmitAsync(context);
-        Check(context, grant, request);
+        if (await AdmitAsync(context) is { } grant)
+        {
+            Check(context, grant, request);
+        }
+
         await continuation(request, responseStream, context);
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        AccessGrant grant = await AdmitAsync(context);
-        await continuation(new SliceScopedReader<TRequest>(requestStream, grant), responseStream, context);
+        AccessGrant? grant = await AdmitAsync(context);
+        await continuation(grant is null ? requestStream : new SliceScopedReader<TRequest>(requestStream, grant), responseStream, context);
     }
 
     private void Check(ServerCallContext context, AccessGrant grant, object request)
@@ -96,11 +103,17 @@ internal sealed class AgentAuthorization(
         }
     }
 
-    private async ValueTask<AccessGrant> AdmitAsync(ServerCallContext context)
+    // Null for an open method, which needs no grant.
+    private async ValueTask<AccessGrant?> AdmitAsync(ServerCallContext context)
     {
         string method = context.Method;
         string name = method[(method.LastIndexOf('/') + 1)..];
         AgentAccessRule rule = policy.RuleFor(method) ?? throw Refuse(context, DomainException.PermissionDenied($"{method} is not open to anyone"));
+        if (rule.IsOpen)
+        {
+            return null;
+        }
+
         ReadOnlyMemory<char> bearer = BearerHeader.Of(context);
         if (bearer.IsEmpty)
         {

@@ -3,7 +3,7 @@ using AccelBroker.Protocol.V1;
 namespace AccelBroker.Agent.Security;
 
 /// <summary>
-/// The agent's access table: one rule per method of InferenceAgent and AgentControl, by full gRPC method name,
+/// The agent's access table: one rule per method of InferenceAgent, AgentControl and grpc.health.v1.Health, by full gRPC method name,
 /// checked against both service descriptors when built, so a method added without a rule stops the agent from
 /// starting instead of being served open.
 /// </summary>
@@ -36,9 +36,17 @@ internal sealed class AgentPolicy
             ["ExportModel"] = AgentAccessRule.Control,
         };
 
+        // Probes (Kubernetes, load balancers) carry no token, and readiness says nothing secret.
+        var health = new Dictionary<string, AgentAccessRule>(StringComparer.Ordinal)
+        {
+            ["Check"] = AgentAccessRule.Open,
+            ["Watch"] = AgentAccessRule.Open,
+        };
+
         _rules = new Dictionary<string, AgentAccessRule>(StringComparer.Ordinal);
         Add(InferenceAgent.Descriptor, inference);
         Add(AgentControl.Descriptor, control);
+        Add(Grpc.Health.V1.Health.Descriptor, health);
     }
 
     /// <summary>The rule for a full method name; <see langword="null"/> for a method not in the table.</summary>

@@ -29,6 +29,9 @@ internal sealed record AccessRule
 
     /// <summary>Accelerator agents, which authenticate as agents rather than with API keys.</summary>
     public static AccessRule Agent { get; } = new(AccessRuleKind.Agent, AccessRole.Admin, null);
+
+    /// <summary>Anyone, without a credential: only for what says nothing secret (the health service).</summary>
+    public static AccessRule Open { get; } = new(AccessRuleKind.Open, AccessRole.Admin, null);
 }
 
 /// <summary>How a caller of a broker method authenticates.</summary>
@@ -39,4 +42,7 @@ internal enum AccessRuleKind
 
     /// <summary>An accelerator agent.</summary>
     Agent,
+
+    /// <summary>Anyone: probes carry no credential.</summary>
+    Open,
 }

@@ -52,9 +52,9 @@ internal sealed class BrokerAuthorization(BrokerPolicy policy, ApiKeyBook keys, 
     {
         string method = context.Method;
         AccessRule rule = policy.RuleFor(method) ?? throw Refuse(context, DomainException.PermissionDenied($"{method} is not open to anyone"));
-        if (rule.Kind == AccessRuleKind.Agent)
+        if (rule.Kind is AccessRuleKind.Agent or AccessRuleKind.Open)
         {
-            // Agents authenticate with their enrolment credential, not with API keys.
+            // Agents authenticate with their enrolment credential, not with API keys; open methods not at all.
             return;
         }
 

@@ -4,7 +4,7 @@ using AccelBroker.Protocol.V1;
 namespace AccelBroker.Broker.Security;
 
 /// <summary>
-/// The broker's access table: one rule per method of the Broker service, by full gRPC method name. It is checked
+/// The broker's access table: one rule per method of the Broker service, by full gRPC method name, and the two open methods of grpc.health.v1.Health. It is checked
 /// against the service descriptor when built, so a method added later without a rule stops the broker from starting
 /// (and fails the table-driven test) instead of being served open.
 /// </summary>
@@ -56,6 +56,11 @@ internal sealed class BrokerPolicy
         }
 
         _rules = byName.ToDictionary(p => $"/{service.FullName}/{p.Key}", p => p.Value, StringComparer.Ordinal);
+
+        // Probes (Kubernetes, load balancers) carry no credential, and readiness says nothing secret.
+        string health = Grpc.Health.V1.Health.Descriptor.FullName;
+        _rules[$"/{health}/Check"] = AccessRule.Open;
+        _rules[$"/{health}/Watch"] = AccessRule.Open;
     }
 
     /// <summary>The rule for a full method name (<c>/accelbroker.v1.Broker/Attach</c>); <see langword="null"/> for a method not in the table.</summary>

@@ -34,15 +34,17 @@ internal static class DescribeAcceleratorsCommand
             }
 
             Console.Out.WriteLine($"{response.Accelerators.Count} accelerator(s) attached to {response.Host}");
-            var table = new Table().AddColumns("ordinal", "type", "id", "status", "agent", "device", "memory", "models", "share", "allowed");
+            var table = new Table().AddColumns("ordinal", "type", "id", "status", "state", "epoch", "agent", "device", "memory", "models", "share", "allowed");
             foreach (Accelerator a in response.Accelerators)
             {
                 table.AddRow(
                     a.Ordinal.ToString(CultureInfo.InvariantCulture),
-                    a.SliceType,
-                    a.Id,
+                    Markup.Escape(a.SliceType),
+                    Markup.Escape(a.Id),
                     ContractWords.Health(a.Health),
-                    a.AgentId,
+                    Markup.Escape(StatusText.Accelerator(a)),
+                    a.Epoch.ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(a.AgentId),
                     Formatting.Device(a.Device),
                     $"{Formatting.Bytes(a.MemoryChargedBytes)} / {Formatting.Bytes(a.MemoryBytes)}",
                     a.ModelsResident.ToString(CultureInfo.InvariantCulture),
@@ -51,7 +53,7 @@ internal static class DescribeAcceleratorsCommand
             }
 
             AnsiConsole.Write(table);
-            Console.Out.WriteLine("memory: charged to resident models / the slice's budget, and models: resident, as of the agent's last heartbeat; allowed: how many models the allowlist holds, or any");
+            Console.Out.WriteLine("state: ready, or recovering/impaired with the reason; epoch: one more each time it moved to another agent; memory: charged to resident models / the slice's budget, and models: resident, as of the agent's last heartbeat; allowed: how many models the allowlist holds, or any");
             return 0;
         });
         return command;

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
 
-/// <summary><c>accel describe-agents</c>: the fleet, with capacity and slices.</summary>
+/// <summary><c>accel describe-agents</c>: the fleet, with capacity and slices, and why an agent is not healthy.</summary>
 internal static class DescribeAgentsCommand
 {
     public static Command Create()
@@ -26,6 +26,8 @@ internal static class DescribeAgentsCommand
                         id = a.AgentId,
                         address = a.Address,
                         status = ContractWords.Health(a.Health),
+                        health_reason = a.HealthReason,
+                        cordoned = a.Cordoned,
                         device = Formatting.Device(a.Device),
                         device_name = a.Device?.Name ?? "",
                         instance_type = a.InstanceType,
@@ -45,7 +47,7 @@ internal static class DescribeAgentsCommand
                 table.AddRow(
                     Markup.Escape(a.AgentId),
                     Markup.Escape(a.Address),
-                    ContractWords.Health(a.Health),
+                    Markup.Escape(StatusText.Agent(a)),
                     Markup.Escape($"{Formatting.Device(a.Device)} ({a.Device?.Name})"),
                     $"{Formatting.Mib(a.Allocated?.MemoryBytes ?? 0)}/{Formatting.Mib(a.Capacity?.MemoryBytes ?? 0)}",
                     $"{Formatting.Share(a.Allocated?.Compute ?? 0)}/{Formatting.Share(a.Capacity?.Compute ?? 0)}",

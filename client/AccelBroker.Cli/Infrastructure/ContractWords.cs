@@ -16,6 +16,15 @@ internal static class ContractWords
         _ => "",
     };
 
+    /// <summary>"ready", "recovering" or "impaired"; empty when the broker said nothing.</summary>
+    public static string State(AcceleratorState state) => state switch
+    {
+        AcceleratorState.Ready => "ready",
+        AcceleratorState.Recovering => "recovering",
+        AcceleratorState.Impaired => "impaired",
+        _ => "",
+    };
+
     /// <summary>"end_to_end", "agent" or "none"; empty when the broker said nothing.</summary>
     public static string CostBasis(CostBasis basis) => basis switch
     {

@@ -103,6 +103,9 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
         Assert.Equal(TestCluster.TinySlice, device.GetProperty("type").GetString());
         Assert.Equal(first.RootElement.GetProperty("id").GetString(), device.GetProperty("id").GetString());
         Assert.Equal("healthy", device.GetProperty("status").GetString());
+        Assert.Equal("", device.GetProperty("state_reason").GetString());
+        Assert.Contains(device.GetProperty("state").GetString(), new[] { "", "ready" });
+        Assert.True(device.TryGetProperty("epoch", out _));
         Assert.Equal("cpu", device.GetProperty("device").GetString());
         Assert.Equal(16, device.GetProperty("memory_mib").GetInt64());
         Assert.StartsWith("agent-", device.GetProperty("agent").GetString());
@@ -123,6 +126,8 @@ public sealed class AccelCliTests : IClassFixture<ClusterFixture>
 
         JsonElement agent = json.RootElement.GetProperty("agents").EnumerateArray().Single();
         Assert.Equal("healthy", agent.GetProperty("status").GetString());
+        Assert.Equal("", agent.GetProperty("health_reason").GetString());
+        Assert.False(agent.GetProperty("cordoned").GetBoolean());
         Assert.Equal("cpu", agent.GetProperty("device").GetString());
         Assert.Equal(_cluster.AgentUrl.TrimEnd('/'), agent.GetProperty("address").GetString()!.TrimEnd('/'));
         Assert.Contains(agent.GetProperty("slices").EnumerateArray(), s => s.GetProperty("host").GetString() == host);

@@ -63,7 +63,7 @@ internal sealed class StandaloneAgent : IAsyncDisposable
         AgentOptions options = configure(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = dataDirectory, MemoryBytes = 1L << 30, AgentId = AgentId });
         WebApplication app = AgentHost.Build(options, logging => logging.ClearProviders());
         await app.StartAsync();
-        return new StandaloneAgent(app, dataDirectory);
+        return new StandaloneAgent(app, options.DataDirectory ?? dataDirectory);
     }
 
     public static DateTime Deadline() => DateTime.UtcNow.AddSeconds(60);
@@ -113,6 +113,14 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     /// <summary>A normal upload of demo_mlp.pt, its load onto a fresh slice and a run of it: the agent still serves.</summary>
     public async Task AssertStillServesAsync()
     {
+        (string sliceId, string modelId) = await LoadDemoAsync();
+        await RunDemoAsync(sliceId, modelId);
+        await Control.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = sliceId }, deadline: Deadline());
+    }
+
+    /// <summary>A fresh slice with demo_mlp.pt uploaded through it and loaded; the slice stays assigned.</summary>
+    public async Task<(string SliceId, string ModelId)> LoadDemoAsync()
+    {
         string sliceId = "acc-" + Guid.NewGuid().ToString("N");
         await Control.AssignSliceAsync(
             new AssignSliceRequest { Slice = new SliceAssignment { SliceId = sliceId, SliceType = "test.small", MemoryBytes = 64L << 20, ComputeShare = 0.1, Host = "h", Ordinal = 0 } },
@@ -120,8 +128,7 @@ internal sealed class StandaloneAgent : IAsyncDisposable
         byte[] bytes = await File.ReadAllBytesAsync(Fixtures.Path("demo_mlp.pt"));
         string sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         // Uploaded through the slice, as a client host would: a slice loads only bytes that came through it.
-        var sliceToken = new Metadata { { "authorization", "Bearer " + _issuer.Mint(AccessScope.Slice, AgentId, sliceId) } };
-        using (AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = Client.UploadModel(sliceToken, deadline: Deadline()))
+        using (AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = Client.UploadModel(SliceToken(sliceId), deadline: Deadline()))
         {
             await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = bytes.Length } });
             await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = new ModelChunk { RawLength = bytes.Length, Data = ByteString.CopyFrom(bytes) } });
@@ -131,12 +138,20 @@ internal sealed class StandaloneAgent : IAsyncDisposable
         }
 
         LoadModelResponse loaded = await Client.LoadModelAsync(new LoadModelRequest { SliceId = sliceId, Sha256 = sha256 }, deadline: Deadline());
-        var run = new RunRequest { SliceId = sliceId, ModelId = loaded.ModelId };
+        return (sliceId, loaded.ModelId);
+    }
+
+    /// <summary>A run of demo_mlp.pt loaded by <see cref="LoadDemoAsync"/>, checked for its output's shape.</summary>
+    public async Task RunDemoAsync(string sliceId, string modelId)
+    {
+        var run = new RunRequest { SliceId = sliceId, ModelId = modelId };
         run.Inputs.Add(WireConversion.ToProto(Fixtures.Npy("demo_mlp.input0.npy"), compress: false));
         RunResponse response = await Client.RunAsync(run, deadline: Deadline());
         Assert.Equal([1L, 8L], Assert.Single(response.Outputs).Shape);
-        await Control.ReleaseSliceAsync(new ReleaseSliceRequest { SliceId = sliceId }, deadline: Deadline());
     }
+
+    /// <summary>Call headers with a slice token for <paramref name="sliceId"/>.</summary>
+    public Metadata SliceToken(string sliceId) => new() { { "authorization", "Bearer " + _issuer.Mint(AccessScope.Slice, AgentId, sliceId) } };
 
     public async ValueTask DisposeAsync()
     {
