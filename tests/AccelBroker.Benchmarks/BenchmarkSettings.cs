@@ -6,7 +6,7 @@ internal sealed record BenchmarkSettings
     public const string Usage =
         "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,resnet18,tensor64,model100,batching]";
 
-    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching"];
+    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain"];
 
     /// <summary>Small counts for a smoke run (under a minute once the models exist).</summary>
     public bool Quick { get; init; }

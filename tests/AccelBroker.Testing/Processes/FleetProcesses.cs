@@ -48,9 +48,11 @@ public sealed class FleetProcesses : IAsyncDisposable
     public Task<HostProcess> StartBrokerAsync(params string[] arguments)
     {
         string name = $"broker-{_hosts.Count(h => h.Name.StartsWith("broker", StringComparison.Ordinal)) + 1}";
+        // A fixed --listen among the arguments (a broker restarted on the same address) replaces port 0.
+        string[] listen = arguments.Contains("--listen") ? [] : ["--listen", "http://127.0.0.1:0"];
         return StartAsync(name, "AccelBroker.Broker.dll",
         [
-            "--listen", "http://127.0.0.1:0",
+            .. listen,
             "--metrics-listen", "off",
             "--data-dir", Path.Combine(Root, name),
             "--admin-key-file", Path.Combine(Root, name + ".admin-key"),
