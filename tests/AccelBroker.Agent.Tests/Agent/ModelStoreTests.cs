@@ -84,7 +84,7 @@ public sealed class ModelStoreTests : IDisposable
         DomainException error = Assert.Throws<DomainException>(() => store.BeginUpload(new string('a', 64), 51));
 
         Assert.Equal(DomainErrorKind.ResourceExhausted, error.Kind);
-        Assert.Equal("a model of 51 bytes does not fit this agent's model store of 50 bytes", error.Message);
+        Assert.Equal("a model of 51 bytes does not fit this agent's model store of 50 bytes (--model-store-mib)", error.Message);
         Assert.Empty(Directory.EnumerateFiles(_directory));
     }
 
