@@ -45,7 +45,7 @@ public sealed partial class AcceleratorSession
             catch (RpcException ex) when (agentError is not null && IsBrokerFailure(ex, cancellationToken))
             {
                 // The token expired while the agent was lost, and the broker cannot renew it: the broker is down too.
-                brokerError = ex;
+                brokerError = FinalUnlessUnreachable(ex, placement, agentError);
                 continue;
             }
 
@@ -109,12 +109,30 @@ public sealed partial class AcceleratorSession
         }
         catch (RpcException ex) when (IsBrokerFailure(ex, cancellationToken))
         {
-            return ex;
+            return FinalUnlessUnreachable(ex, placement, agentError);
         }
     }
 
     private static bool IsBrokerFailure(RpcException error, CancellationToken cancellationToken) =>
         error.StatusCode != StatusCode.Cancelled && !cancellationToken.IsCancellationRequested;
+
+    /// <summary>
+    /// A broker that cannot be reached, or has no agent for the accelerator yet, is asked again within the deadline;
+    /// any other answer (detached: NotFound; a revoked credential) is final and thrown, naming both failures.
+    /// </summary>
+    private static RpcException FinalUnlessUnreachable(RpcException brokerError, Placement placement, RpcException agentError)
+    {
+        if (brokerError.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown
+            or StatusCode.FailedPrecondition or StatusCode.ResourceExhausted)
+        {
+            return brokerError;
+        }
+
+        throw new RpcException(new Status(
+            brokerError.StatusCode,
+            $"accelerator {placement.Info.Id} is no longer served by agent {placement.Info.AgentAddress} ({agentError.StatusCode}, {agentError.Status.Detail}), " +
+            $"and the broker could not say where it is: {brokerError.Status.Detail}"));
+    }
 
     /// <summary>The placement the broker's last resolution names, swapped whole when it names another agent or epoch.</summary>
     private Placement CurrentPlacement()

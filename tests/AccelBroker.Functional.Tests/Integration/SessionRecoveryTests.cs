@@ -174,6 +174,24 @@ public sealed class SessionRecoveryTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ADetachedAcceleratorIsNotFoundRatherThanRetriedToTheDeadline()
+    {
+        await using FailoverCluster cluster = await FailoverCluster.StartAsync(output);
+        const string host = "recover-f";
+        Accelerator attached = await cluster.AttachAsync(host);
+        await using AcceleratorSession session = await cluster.OpenSessionAsync(host, attached.Ordinal, new AcceleratorSessionOptions { CallTimeout = LongCall });
+        RemoteModel model = await session.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+
+        await cluster.Broker.DetachAsync(new DetachRequest { Host = host, Ordinal = attached.Ordinal }, deadline: TestCluster.Deadline());
+        RpcException error = await Assert.ThrowsAsync<RpcException>(() => session.RunAsync(model, [Fixtures.Npy("demo_mlp.input0.npy")]));
+
+        // Retried to the deadline, it would have been Unavailable.
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Contains(attached.AgentAddress, error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("broker", error.Status.Detail, StringComparison.Ordinal);
+    }
+
     // The first agent dies, then is revoked, which moves its slices to the second (same host and ordinal).
     private static async Task MoveAsync(FailoverCluster cluster, Accelerator attached)
     {
