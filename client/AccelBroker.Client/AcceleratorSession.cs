@@ -16,31 +16,46 @@ namespace AccelBroker.Client;
 /// the accelerator lives; models and tensors then go to its agent directly. Thread-safe: many concurrent
 /// runs may share one session.
 /// </summary>
-/// <remarks>Failures surface as <see cref="RpcException"/> with the agent's or broker's status and message.</remarks>
-public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
+/// <remarks>
+/// <para>Failures surface as <see cref="RpcException"/> with the agent's or broker's status and message.</para>
+/// <para>
+/// The session survives a moved or lost agent: a call that finds the agent unreachable, or no longer holding the
+/// accelerator, asks the broker where the accelerator is now (with backoff, within the call's
+/// <see cref="AcceleratorSessionOptions.CallTimeout"/>), loads the session's models there with the options they were
+/// loaded with, and is retried whole. <see cref="RemoteModel"/> handles stay valid. See
+/// <see cref="AcceleratorSessionOptions.KeepModelBytesForRecovery"/> for what this keeps in memory.
+/// </para>
+/// </remarks>
+public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
 {
     private static readonly TimeSpan FinalReportWait = TimeSpan.FromSeconds(3);
 
     private readonly AcceleratorSessionOptions _options;
-    private readonly InferenceAgent.InferenceAgentClient _agent;
     private readonly SessionUsage _usage = new();
     private readonly UsageReporter? _reporter;
     private readonly SliceTokenSource _token;
+    private readonly string _brokerAddress;
+    private readonly TimeProvider _time;
+    private Placement _placement;
 
-    private AcceleratorSession(AcceleratorSessionOptions options, AcceleratorInfo accelerator, GrpcChannel channel, Protocol.V1.Broker.BrokerClient broker, SliceTokenSource token)
+    private AcceleratorSession(AcceleratorSessionOptions options, string brokerAddress, Protocol.V1.Broker.BrokerClient broker, SliceTokenSource token)
     {
         _options = options;
-        Accelerator = accelerator;
+        _brokerAddress = brokerAddress;
+        _time = options.Time;
         _token = token;
-        _agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, options, token));
+        _placement = PlacementOf(token.Accelerator);
         if (options.UsageReportInterval > TimeSpan.Zero)
         {
-            _reporter = new UsageReporter(broker, _usage, accelerator.Id, options.UsageReportInterval, options.CallTimeout);
+            _reporter = new UsageReporter(broker, _usage, _placement.Info.Id, options.UsageReportInterval, options.CallTimeout);
         }
     }
 
-    /// <summary>The accelerator this session runs on.</summary>
-    public AcceleratorInfo Accelerator { get; }
+    /// <summary>
+    /// The accelerator this session runs on, as the broker last described it: after a recovery its
+    /// <see cref="AcceleratorInfo.AgentAddress"/> names the agent that serves it now.
+    /// </summary>
+    public AcceleratorInfo Accelerator => CurrentPlacement().Info;
 
     /// <summary>Opens the accelerator named by <paramref name="options"/> (or the environment), blocking.</summary>
     /// <param name="options">Broker, host and ordinal; <see langword="null"/> uses <c>ACCEL_BROKER</c>, <c>ACCEL_HOST</c> and ordinal 0.</param>
@@ -65,13 +80,11 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         var client = new Protocol.V1.Broker.BrokerClient(BrokerIntercepted(AgentChannels.Get(broker, options.ConnectTimeout, options.CaFile), options));
         var request = new ResolveAcceleratorRequest { Host = host, Ordinal = options.Ordinal };
         Func<CancellationToken, Task<ResolveAcceleratorResponse>> resolve = async ct =>
-            await client.ResolveAcceleratorAsync(request, deadline: Deadline(options), cancellationToken: ct);
+            await client.ResolveAcceleratorAsync(request, deadline: new CallBudget(options.Time, options.CallTimeout).GrpcDeadline, cancellationToken: ct);
         ResolveAcceleratorResponse resolved = await resolve(cancellationToken);
 
-        Protocol.V1.Accelerator a = resolved.Accelerator;
-        var info = new AcceleratorInfo(a.Id, a.Host, a.Ordinal, a.SliceType, a.AgentAddress, a.Device?.Kind ?? "", a.MemoryBytes, WireConversion.FromWire(a.Health));
-        var token = new SliceTokenSource(resolved, resolve, TimeProvider.System);
-        return new AcceleratorSession(options, info, AgentChannels.Get(a.AgentAddress, options.ConnectTimeout, options.CaFile), client, token);
+        var token = new SliceTokenSource(resolved, resolve, options.Time);
+        return new AcceleratorSession(options, broker, client, token);
     }
 
     /// <summary>Uploads (unless the agent holds it) and loads a TorchScript file, blocking.</summary>
@@ -103,7 +116,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     public async Task<RemoteModel> LoadModelAsync(string path, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         (string sha256, long length) = await ModelHashes.OfFileAsync(path, cancellationToken);
-        return await LoadAsync(sha256, length, ct => UploadFileAsync(path, sha256, length, ct), options, cancellationToken);
+        var kept = new LoadedModel(sha256, length, options ?? new ModelLoadOptions(), Path.GetFullPath(path), bytes: null);
+        return await LoadAsync(kept, (agent, deadline, ct) => ModelUploader.UploadFileAsync(agent, path, sha256, length, _options.Compression, deadline, ct), cancellationToken);
     }
 
     /// <summary>Uploads (unless the agent holds them) and loads TorchScript bytes.</summary>
@@ -115,7 +129,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     public Task<RemoteModel> LoadModelAsync(ReadOnlyMemory<byte> model, ModelLoadOptions? options = null, CancellationToken cancellationToken = default)
     {
         string sha256 = ModelHashes.Of(model.Span);
-        return LoadAsync(sha256, model.Length, ct => UploadBytesAsync(model, sha256, ct), options, cancellationToken);
+        var kept = new LoadedModel(sha256, model.Length, options ?? new ModelLoadOptions(), path: null, _options.KeepModelBytesForRecovery ? KeptBytes(sha256, model) : null);
+        return LoadAsync(kept, (agent, deadline, ct) => ModelUploader.UploadBytesAsync(agent, model, sha256, _options.Compression, deadline, ct), cancellationToken);
     }
 
     /// <summary>Runs a loaded model once, blocking.</summary>
@@ -151,8 +166,8 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     public async Task<ReadOnlyMemory<byte>> EchoAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         var request = new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
-        EchoResponse response = await WithTokenAsync(
-            ct => _agent.EchoAsync(request, deadline: Deadline(_options), cancellationToken: ct).ResponseAsync, cancellationToken);
+        EchoResponse response = await WithRecoveryAsync(
+            (placement, deadline, ct) => placement.Agent.EchoAsync(request, deadline: deadline, cancellationToken: ct).ResponseAsync, cancellationToken);
         return response.Payload.Memory;
     }
 
@@ -164,11 +179,11 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The echoed bytes.</returns>
     public Task<ReadOnlyMemory<byte>> EchoStreamAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
-        WithTokenAsync(ct => EchoStreamOnceAsync(payload, ct), cancellationToken);
+        WithRecoveryAsync((placement, deadline, ct) => EchoStreamOnceAsync(placement, payload, deadline, ct), cancellationToken);
 
-    private async Task<ReadOnlyMemory<byte>> EchoStreamOnceAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private static async Task<ReadOnlyMemory<byte>> EchoStreamOnceAsync(Placement placement, ReadOnlyMemory<byte> payload, DateTime deadline, CancellationToken cancellationToken)
     {
-        using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = _agent.EchoStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
+        using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = placement.Agent.EchoStream(deadline: deadline, cancellationToken: cancellationToken);
         // Read while writing, as a streaming run does, so neither side's flow-control window stalls the other.
         Task<byte[]> receive = ReceiveEchoAsync(call.ResponseStream, payload.Length, cancellationToken);
         for (int offset = 0; offset < payload.Length; offset += WireLimits.StreamChunkBytes)
@@ -202,15 +217,35 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
             : throw new InvalidDataException($"the agent echoed {received} of {length} bytes");
     }
 
-    /// <summary>Unloads a model from the accelerator.</summary>
+    /// <summary>Unloads a model from the accelerator; the session stops keeping what it needed to load it again elsewhere.</summary>
     /// <param name="model">The model to unload.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the agent has unloaded it.</returns>
     public async Task UnloadModelAsync(RemoteModel model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var request = new UnloadModelRequest { SliceId = Accelerator.Id, ModelId = model.ModelId };
-        await WithTokenAsync(ct => _agent.UnloadModelAsync(request, deadline: Deadline(_options), cancellationToken: ct).ResponseAsync, cancellationToken);
+        _models.TryGetValue(model.ModelId, out LoadedModel? kept);
+        await WithRecoveryAsync<bool>(
+            async (placement, deadline, ct) =>
+            {
+                string modelId = model.ModelId;
+                if (kept?.On is { } on)
+                {
+                    // Loaded on an agent the accelerator has left: nothing is loaded where it is now.
+                    if (!ReferenceEquals(on.Placement, placement))
+                    {
+                        return false;
+                    }
+
+                    modelId = on.ModelId;
+                }
+
+                var request = new UnloadModelRequest { SliceId = placement.Info.Id, ModelId = modelId };
+                await placement.Agent.UnloadModelAsync(request, deadline: deadline, cancellationToken: ct);
+                return true;
+            },
+            cancellationToken);
+        _models.TryRemove(model.ModelId, out _);
     }
 
     /// <summary>
@@ -246,9 +281,15 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         activity?.SetTag("accel.streaming", streaming);
         try
         {
-            ModelOutput output = streaming
-                ? await WithTokenAsync(ct => RunStreamingAsync(model, inputs, ct), cancellationToken)
-                : await WithTokenAsync(ct => RunUnaryAsync(model, inputs, ct), cancellationToken);
+            ModelOutput output = await WithRecoveryAsync(
+                async (placement, deadline, ct) =>
+                {
+                    string modelId = await ModelIdOnAsync(model, placement, deadline, ct);
+                    return streaming
+                        ? await RunStreamingAsync(placement, modelId, inputs, deadline, ct)
+                        : await RunUnaryAsync(placement, modelId, inputs, deadline, ct);
+                },
+                cancellationToken);
             _usage.Succeeded(model.ModelId, Stopwatch.GetElapsedTime(started));
             return output;
         }
@@ -263,15 +304,18 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         }
     }
 
-    private async Task<RemoteModel> LoadAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions? options, CancellationToken cancellationToken)
+    private async Task<RemoteModel> LoadAsync(LoadedModel kept, Func<InferenceAgent.InferenceAgentClient, DateTime, CancellationToken, Task> upload, CancellationToken cancellationToken)
     {
-        options ??= new ModelLoadOptions();
         using Activity? activity = AcceleratorTracing.Source.StartActivity("accel.load_model", ActivityKind.Client);
         activity?.SetTag("accel.accelerator_id", Accelerator.Id);
-        activity?.SetTag("accel.model_sha256", sha256);
+        activity?.SetTag("accel.model_sha256", kept.Sha256);
         try
         {
-            return await WithTokenAsync(ct => LoadCoreAsync(sha256, length, upload, options, ct), cancellationToken);
+            (RemoteModel loaded, Placement placement) = await WithRecoveryAsync(
+                async (placement, deadline, ct) => (await LoadCoreAsync(placement, kept, upload, deadline, ct), placement), cancellationToken);
+            kept.On = new ModelOnAgent(placement, loaded.ModelId);
+            _models[loaded.ModelId] = kept;
+            return loaded;
         }
         catch (Exception ex)
         {
@@ -280,33 +324,28 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         }
     }
 
-    private async Task<RemoteModel> LoadCoreAsync(string sha256, long length, Func<CancellationToken, Task> upload, ModelLoadOptions options, CancellationToken cancellationToken)
+    // Upload code (ModelUploader) is shared with agent-local benchmarks, which reach an agent without a slice.
+    private static async Task<RemoteModel> LoadCoreAsync(
+        Placement placement, LoadedModel kept, Func<InferenceAgent.InferenceAgentClient, DateTime, CancellationToken, Task> upload, DateTime deadline, CancellationToken cancellationToken)
     {
-        HasModelResponse held = await _agent.HasModelAsync(new HasModelRequest { Sha256 = sha256 }, deadline: Deadline(_options), cancellationToken: cancellationToken);
+        HasModelResponse held = await placement.Agent.HasModelAsync(new HasModelRequest { Sha256 = kept.Sha256 }, deadline: deadline, cancellationToken: cancellationToken);
         bool uploaded = false;
         if (!held.Held)
         {
-            await upload(cancellationToken);
+            await upload(placement.Agent, deadline, cancellationToken);
             uploaded = true;
         }
 
-        LoadModelResponse response = await _agent.LoadModelAsync(ModelLoads.Request(Accelerator.Id, sha256, options), deadline: Deadline(_options), cancellationToken: cancellationToken);
-        return ModelLoads.Loaded(response, sha256, length, options, uploaded);
+        LoadModelResponse response = await placement.Agent.LoadModelAsync(ModelLoads.Request(placement.Info.Id, kept.Sha256, kept.Options), deadline: deadline, cancellationToken: cancellationToken);
+        return ModelLoads.Loaded(response, kept.Sha256, kept.Length, kept.Options, uploaded);
     }
 
-    // Upload code is shared with agent-local benchmarks, which reach an agent without a slice.
-    private Task UploadFileAsync(string path, string sha256, long length, CancellationToken cancellationToken) =>
-        ModelUploader.UploadFileAsync(_agent, path, sha256, length, _options.Compression, Deadline(_options), cancellationToken);
-
-    private Task UploadBytesAsync(ReadOnlyMemory<byte> model, string sha256, CancellationToken cancellationToken) =>
-        ModelUploader.UploadBytesAsync(_agent, model, sha256, _options.Compression, Deadline(_options), cancellationToken);
-
-    private async Task<ModelOutput> RunUnaryAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
+    private async Task<ModelOutput> RunUnaryAsync(Placement placement, string modelId, IReadOnlyList<Tensor> inputs, DateTime deadline, CancellationToken cancellationToken)
     {
         var request = new RunRequest
         {
-            SliceId = Accelerator.Id,
-            ModelId = model.ModelId,
+            SliceId = placement.Info.Id,
+            ModelId = modelId,
             NativeOutputDtype = _options.NativeOutputDtype,
             AcceptCompression = _options.Compression,
         };
@@ -315,7 +354,7 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
             request.Inputs.Add(WireConversion.ToProto(input, _options.Compression));
         }
 
-        RunResponse response = await _agent.RunAsync(request, deadline: Deadline(_options), cancellationToken: cancellationToken);
+        RunResponse response = await placement.Agent.RunAsync(request, deadline: deadline, cancellationToken: cancellationToken);
         var outputs = new Tensor[response.Outputs.Count];
         for (int i = 0; i < outputs.Length; i++)
         {
@@ -325,14 +364,14 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         return new ModelOutput(WireConversion.FromWire(response.Kind), outputs, response.Device, WireConversion.FromWire(response.Timing));
     }
 
-    private async Task<ModelOutput> RunStreamingAsync(RemoteModel model, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
+    private async Task<ModelOutput> RunStreamingAsync(Placement placement, string modelId, IReadOnlyList<Tensor> inputs, DateTime deadline, CancellationToken cancellationToken)
     {
-        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = _agent.RunStream(deadline: Deadline(_options), cancellationToken: cancellationToken);
+        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = placement.Agent.RunStream(deadline: deadline, cancellationToken: cancellationToken);
         // The header is the run's request without the inputs' bytes, which follow in chunks.
         var request = new RunRequest
         {
-            SliceId = Accelerator.Id,
-            ModelId = model.ModelId,
+            SliceId = placement.Info.Id,
+            ModelId = modelId,
             NativeOutputDtype = _options.NativeOutputDtype,
         };
         foreach (Tensor input in inputs)
@@ -383,23 +422,6 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
         return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
     }
 
-    // A token good for the call, and one retry with a renewed token when the agent refused it (rotated keys, an
-    // agent restarted without them, a clock that ran ahead). Calls are rebuilt whole, streams included.
-    private async Task<T> WithTokenAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        await _token.EnsureFreshAsync(cancellationToken);
-        Metadata.Entry sent = _token.Entry;
-        try
-        {
-            return await call(cancellationToken);
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unauthenticated)
-        {
-            await _token.RenewAfterRefusalAsync(sent, cancellationToken);
-            return await call(cancellationToken);
-        }
-    }
-
     // The caller's interceptors see calls as the session makes them, and errors as the session reports them; the
     // slice token is added last, next to the channel, so no interceptor of the caller's sees it.
     private static CallInvoker Intercepted(GrpcChannel channel, AcceleratorSessionOptions options, SliceTokenSource token) =>
@@ -408,6 +430,4 @@ public sealed class AcceleratorSession : IDisposable, IAsyncDisposable
     // The credential goes to the broker alone: an agent must never learn a host credential or an operator key.
     private static CallInvoker BrokerIntercepted(GrpcChannel channel, AcceleratorSessionOptions options) =>
         channel.Intercept(ConnectionLossInterceptor.Instance).Intercept(BearerCredential.Around(options.Interceptors, options.ResolveCredential()));
-
-    private static DateTime Deadline(AcceleratorSessionOptions options) => DateTime.UtcNow + options.CallTimeout;
 }

@@ -33,7 +33,10 @@ public sealed record AcceleratorSessionOptions
     /// <summary>Accelerator ordinal on the host (0 for EI's eia:0).</summary>
     public int Ordinal { get; init; }
 
-    /// <summary>Deadline of each call to the broker or agent (uploads of large models included).</summary>
+    /// <summary>
+    /// Deadline of each call the application makes (uploads of large models included), fixed when the call starts: a
+    /// call that recovers from a moved or lost agent shares it among its attempts, re-resolutions and reloads.
+    /// </summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long to wait for a TCP connection before reporting the peer unavailable.</summary>
@@ -63,6 +66,19 @@ public sealed record AcceleratorSessionOptions
     /// credentials, tracing or retries.
     /// </summary>
     public IReadOnlyList<Interceptor> Interceptors { get; init; } = [];
+
+    /// <summary>
+    /// Keep a copy of the bytes of every model loaded from memory (<see cref="AcceleratorSession.LoadModelAsync(ReadOnlyMemory{byte}, ModelLoadOptions?, CancellationToken)"/>)
+    /// for as long as it stays loaded, so that when the accelerator moves to another agent the session can upload it there
+    /// and load it again without the application noticing. On by default. It costs the model's size in this process's
+    /// memory, once per distinct model however often it is loaded; models loaded from a file keep only the path (the file
+    /// is read again, and must still have the same SHA-256). Off: nothing is kept, and a call on a model loaded from bytes
+    /// fails with <see cref="Grpc.Core.StatusCode.FailedPrecondition"/> once the accelerator has moved, until it is loaded again.
+    /// </summary>
+    public bool KeepModelBytesForRecovery { get; init; } = true;
+
+    /// <summary>The clock of deadlines and backoff: the system's, or a fake one in tests.</summary>
+    internal TimeProvider Time { get; init; } = TimeProvider.System;
 
     internal string ResolveBroker() =>
         Broker ?? Environment.GetEnvironmentVariable(BrokerVariable)

@@ -10,6 +10,13 @@ namespace AccelBroker.Client;
 /// </summary>
 public static class AcceleratorTracing
 {
+    /// <summary>
+    /// The name of the client library's <see cref="System.Diagnostics.Metrics.Meter"/>: its counter
+    /// <c>accel.client.recoveries</c> counts calls that succeeded after their accelerator was re-resolved (a moved or
+    /// lost agent); such a call's activity carries the tag <c>accel.recovered</c> and an <c>accel.recovered</c> event.
+    /// </summary>
+    public const string MeterName = "AccelBroker.Client";
+
     /// <summary>The name of the client library's activity source.</summary>
     public const string SourceName = "AccelBroker.Client";
 

@@ -35,6 +35,9 @@ internal sealed class SliceTokenSource
     /// <summary>Headers with the current token, for a call that sets none of its own.</summary>
     public Metadata Headers => Volatile.Read(ref _state).Headers;
 
+    /// <summary>The accelerator as the resolution behind the current token described it: its agent and epoch.</summary>
+    public Protocol.V1.Accelerator Accelerator => Volatile.Read(ref _state).Accelerator;
+
     /// <summary>The <c>authorization</c> entry of the current token.</summary>
     public Metadata.Entry Entry => Volatile.Read(ref _state).Entry;
 
@@ -71,7 +74,10 @@ internal sealed class SliceTokenSource
         return new ValueTask(StartRenewal(state).WaitAsync(cancellationToken));
     }
 
-    /// <summary>Renews after the agent refused the token the call carried (unless another call renewed it meanwhile).</summary>
+    /// <summary>
+    /// Resolves again after the agent refused the token the call carried, or after a call found the accelerator gone from
+    /// its agent (unless another call resolved meanwhile): many calls that fail together cause one resolution.
+    /// </summary>
     public Task RenewAfterRefusalAsync(Metadata.Entry refused, CancellationToken cancellationToken)
     {
         State state = Volatile.Read(ref _state);
@@ -116,10 +122,10 @@ internal sealed class SliceTokenSource
 
         DateTimeOffset expires = resolved.SliceTokenExpiresAt?.ToDateTimeOffset() ?? now;
         var entry = new Metadata.Entry("authorization", "Bearer " + token);
-        return new State(token, entry, [entry], now + ((expires - now) * RenewAtFraction), expires);
+        return new State(token, entry, [entry], now + ((expires - now) * RenewAtFraction), expires, resolved.Accelerator ?? new Protocol.V1.Accelerator());
     }
 
-    private sealed record State(string Token, Metadata.Entry Entry, Metadata Headers, DateTimeOffset RenewAt, DateTimeOffset ExpiresAt)
+    private sealed record State(string Token, Metadata.Entry Entry, Metadata Headers, DateTimeOffset RenewAt, DateTimeOffset ExpiresAt, Protocol.V1.Accelerator Accelerator)
     {
         // Holds a credential: nothing of it in a debugger display or a log.
         public override string ToString() => $"slice token expiring {ExpiresAt:u}";

@@ -72,6 +72,26 @@ public sealed class SliceTokenSourceTests
     }
 
     [Fact]
+    public async Task SixteenCallsThatLostTheirAgentTogetherCauseOneResolutionAndSeeTheNewPlacementWithItsToken()
+    {
+        SliceTokenSource source = Create();
+        Metadata.Entry failed = source.Entry;
+        var before = new Placement(Placement.InfoOf(source.Accelerator), source.Accelerator.AgentId, source.Accelerator.Epoch, null!);
+        _gate = new TaskCompletionSource();
+
+        Task[] calls = [.. Enumerable.Range(0, 16).Select(_ => source.RenewAfterRefusalAsync(failed, CancellationToken.None))];
+        _gate.SetResult();
+        await Task.WhenAll(calls);
+
+        Assert.Equal(1, _resolves);
+        Assert.Equal("Bearer token-1", source.Entry.Value);
+        Assert.Equal("http://127.0.0.1:5001", source.Accelerator.AgentAddress);
+        Assert.Equal(2, source.Accelerator.Epoch);
+        Assert.False(before.Matches(source.Accelerator));
+        Assert.True(before.Matches(Response(0).Accelerator));
+    }
+
+    [Fact]
     public async Task AFailedBackgroundRenewalLeavesTheGoodTokenAndIsTriedAgainLater()
     {
         SliceTokenSource source = Create();
@@ -121,7 +141,7 @@ public sealed class SliceTokenSourceTests
 
     private ResolveAcceleratorResponse Response(int n) => new()
     {
-        Accelerator = new Accelerator { Id = "acc-1" },
+        Accelerator = new Accelerator { Id = "acc-1", AgentId = $"agent-{n}", AgentAddress = $"http://127.0.0.1:{5000 + n}", Epoch = n + 1 },
         SliceToken = $"token-{n}",
         SliceTokenExpiresAt = Timestamp.FromDateTimeOffset(_time.GetUtcNow() + Lifetime),
     };
