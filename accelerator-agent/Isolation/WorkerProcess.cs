@@ -263,6 +263,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             // The pipe broke: the reader sees the end and fails this command with the crash.
         }
+        catch (ObjectDisposedException)
+        {
+            // The worker ended and its pipe is closed already (it ends itself when the agent looked dead, e.g. after the
+            // agent was frozen): the reader has finished, so nothing else would fail this command.
+            Fail(id, Exited.IsCompleted ? Exited.Result : "its input pipe is closed");
+        }
 
         return reply.Task;
     }

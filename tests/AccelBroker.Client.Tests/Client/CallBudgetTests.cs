@@ -89,6 +89,8 @@ public sealed class CallBudgetTests
     [InlineData(StatusCode.FailedPrecondition, "slice 'acc-1' is not held by this agent (detached, or moved to another agent); resolve the accelerator again", true)]
     [InlineData(StatusCode.PermissionDenied, "the token is for slice 'acc-1'; this request names slice 'acc-2'", false)]
     [InlineData(StatusCode.PermissionDenied, "model abc is not on the accelerator's allowlist", false)]
+    [InlineData(StatusCode.ResourceExhausted, "this agent is at its limit of 8 concurrent uploads (MaxUploads); retry later", true)]
+    [InlineData(StatusCode.ResourceExhausted, "model needs 9000 bytes; the slice has 100 free", false)]
     [InlineData(StatusCode.InvalidArgument, "bad input", false)]
     [InlineData(StatusCode.DeadlineExceeded, "deadline", false)]
     [InlineData(StatusCode.NotFound, "unknown model", false)]

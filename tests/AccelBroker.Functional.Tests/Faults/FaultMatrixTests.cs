@@ -94,7 +94,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         long stopped = Stopwatch.GetTimestamp();
         frozen.Stop();
         await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAcceleratorsAsync(Host)).Accelerators.Single().Epoch == 2, Limit, "the accelerator moved off the frozen agent");
-        await fleet.WaitUntilAsync(() => Task.FromResult(load.FirstSuccessOnANewAgentAfter(stopped) is not null), Limit, "a call succeeded on the other agent");
+        // The calls in flight to the frozen agent wait (a stopped process still has its sockets); once it is thawed they
+        // are refused as fenced, and their sessions go to the new agent within their deadlines.
         frozen.Continue();
 
         // Straight after SIGCONT and until it has dropped the slice: refused, never answered.
@@ -109,6 +110,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
 
+        await fleet.WaitUntilAsync(() => Task.FromResult(load.FirstSuccessOnANewAgentAfter(stopped) is not null), Limit, "a call succeeded on the other agent");
         await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Single(a => a.AgentId == frozen.Name) is { Health: AgentHealth.Healthy, Accelerators.Count: 0 },
             Limit, "the thawed agent heartbeats again, holding nothing");
         await WaitForCallsAsync(fleet, load, load.Right + 200);
