@@ -248,6 +248,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
         request.Id = id;
         // Completed inline on the reader thread: the run's continuation needs no thread-pool hop.
         var reply = new TaskCompletionSource<WorkerReply>();
+        if (_stopping)
+        {
+            // Its slice was released (detached or moved) after this call was admitted: the client resolves again.
+            reply.SetException(Released());
+            return reply.Task;
+        }
+
         _pending[id] = new Pending(reply, Executes: request.KindCase != WorkerRequest.KindOneofCase.Unload);
         if (!IsAlive)
         {
@@ -267,7 +274,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
         {
             // The worker ended and its pipe is closed already (it ends itself when the agent looked dead, e.g. after the
             // agent was frozen): the reader has finished, so nothing else would fail this command.
-            Fail(id, Exited.IsCompleted ? Exited.Result : "its input pipe is closed");
+            if (_stopping && _pending.TryRemove(id, out Pending? pending))
+            {
+                pending.Reply.TrySetException(Released());
+            }
+            else
+            {
+                Fail(id, Exited.IsCompleted ? Exited.Result : "its input pipe is closed");
+            }
         }
 
         return reply.Task;
@@ -418,6 +432,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
         _lanes.Dispose();
         _process.Dispose();
     }
+
+    private static DomainException Released() =>
+        DomainException.Precondition("the slice was released from this agent (detached, or moved to another agent) while the call waited; resolve the accelerator again");
 
     private sealed record Pending(TaskCompletionSource<WorkerReply> Reply, bool Executes);
 }

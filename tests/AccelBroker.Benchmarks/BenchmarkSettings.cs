@@ -4,7 +4,7 @@ namespace AccelBroker.Benchmarks;
 internal sealed record BenchmarkSettings
 {
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,resnet18,tensor64,model100,batching]";
+        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,auth,resnet18,tensor64,model100,batching,failover,drain]";
 
     public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain"];
 
