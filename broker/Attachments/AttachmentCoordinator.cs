@@ -195,22 +195,8 @@ internal sealed class AttachmentCoordinator(
         return (agent, attachment);
     }
 
-    private async Task ReleaseBestEffortAsync(string agentId, string agentAddress, string sliceId)
-    {
-        if (string.IsNullOrEmpty(agentAddress))
-        {
-            return;
-        }
-
-        try
-        {
-            await agents.ReleaseSliceAsync(agentId, agentAddress, sliceId, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            BrokerLog.SliceReleaseFailed(logger, agentId, agentAddress, sliceId, DescribeFailure(ex));
-        }
-    }
+    private Task ReleaseBestEffortAsync(string agentId, string agentAddress, string sliceId) =>
+        agents.ReleaseBestEffortAsync(agentId, agentAddress, sliceId, options.AgentCallTimeout, logger);
 
     private string DescribeFailure(Exception ex) => AgentCallFailure.Describe(ex, options.AgentCallTimeout);
 }

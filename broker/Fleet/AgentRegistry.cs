@@ -173,6 +173,15 @@ internal sealed class AgentRegistry
     public TimeSpan SilenceOf(string agentId) =>
         _time.GetUtcNow() - (TryGet(agentId, out AgentRecord? agent) ? agent.LastSeen : _startedAt);
 
+    /// <summary>
+    /// For messages: "agent a silent for 7 s", or for an agent not in the registry, that it is not in the fleet and how
+    /// long the broker has run.
+    /// </summary>
+    public string DescribeSilence(string agentId) =>
+        TryGet(agentId, out AgentRecord? agent)
+            ? $"agent {agentId} silent for {Units.Seconds(_time.GetUtcNow() - agent.LastSeen)}"
+            : $"agent {agentId} is not in the fleet (revoked, or not registered since the broker started {Units.Seconds(_time.GetUtcNow() - _startedAt)} ago)";
+
     public bool IsHealthy(AgentRecord agent) => _time.GetUtcNow() - agent.LastSeen <= _options.UnhealthyAfter;
 
     /// <summary>Agents that turned unhealthy since the last call, each reported once until it is heard from again.</summary>

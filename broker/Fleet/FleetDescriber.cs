@@ -127,9 +127,7 @@ internal sealed class FleetDescriber(BrokerOptions options, AgentRegistry regist
             return (AcceleratorState.Impaired, impaired);
         }
 
-        string silent = registry.TryGet(attachment.AgentId, out _)
-            ? $"agent {attachment.AgentId} silent for {Units.Seconds(registry.SilenceOf(attachment.AgentId))}"
-            : $"agent {attachment.AgentId} has not registered since the broker started";
+        string silent = registry.DescribeSilence(attachment.AgentId);
         return options.FailoverEnabled
             ? (AcceleratorState.Recovering, $"{silent}; moves to another agent after {Units.Seconds(options.EffectiveFailoverAfter)} of silence")
             : (AcceleratorState.Recovering, $"{silent}; failover is off, so it waits for the agent to come back");

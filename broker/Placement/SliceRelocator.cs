@@ -44,22 +44,18 @@ internal sealed class SliceRelocator(
         {
             foreach (AttachmentRecord attachment in book.All())
             {
-                bool known = registry.TryGet(attachment.AgentId, out AgentRecord? agent);
-                if (known && registry.IsHealthy(agent!))
+                if (registry.TryGet(attachment.AgentId, out AgentRecord? agent) && registry.IsHealthy(agent))
                 {
                     problems.Clear(attachment.Id);
                     continue;
                 }
 
-                TimeSpan silent = registry.SilenceOf(attachment.AgentId);
-                if (silent < options.EffectiveFailoverAfter)
+                if (registry.SilenceOf(attachment.AgentId) < options.EffectiveFailoverAfter)
                 {
                     continue;
                 }
 
-                string gone = known
-                    ? $"agent {attachment.AgentId} silent for {Units.Seconds(silent)}"
-                    : $"agent {attachment.AgentId} is not in the fleet (revoked, or not registered since the broker started {Units.Seconds(silent)} ago)";
+                string gone = registry.DescribeSilence(attachment.AgentId);
 
                 if (await TryMoveAsync(attachment, gone, releaseOld: false, ct) is { } to)
                 {
@@ -213,15 +209,6 @@ internal sealed class SliceRelocator(
         return replacement;
     }
 
-    private async Task ReleaseBestEffortAsync(string agentId, string agentAddress, string sliceId)
-    {
-        try
-        {
-            await agents.ReleaseSliceAsync(agentId, agentAddress, sliceId, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            BrokerLog.SliceReleaseFailed(logger, agentId, agentAddress, sliceId, AgentCallFailure.Describe(ex, options.AgentCallTimeout));
-        }
-    }
+    private Task ReleaseBestEffortAsync(string agentId, string agentAddress, string sliceId) =>
+        agents.ReleaseBestEffortAsync(agentId, agentAddress, sliceId, options.AgentCallTimeout, logger);
 }
