@@ -51,7 +51,7 @@ internal static class Program
     {
         RepoPaths paths = RepoPaths.Find();
         var largeModels = new LargeModels(paths);
-        IBenchmark[] all = [new TinyBenchmark(), new AuthBenchmark(), new ResNet18Benchmark(), new Tensor64Benchmark(), new Model100Benchmark(), new BatchingBenchmark(), new FailoverBenchmark(), new DrainBenchmark()];
+        IBenchmark[] all = [new TinyBenchmark(), new AuthBenchmark(), new ResNet18Benchmark(), new Tensor64Benchmark(), new Model100Benchmark(), new BatchingBenchmark(), new FailoverBenchmark(), new DrainBenchmark(), new SoakBenchmark()];
         IBenchmark[] selected = all.Where(b => settings.Selected.Contains(b.Name)).ToArray();
 
         // The agent sets libtorch's process-wide intra-op pool; the in-process baseline then shares it.
@@ -65,7 +65,7 @@ internal static class Program
         AcceleratorInfo accelerator = cluster.Session.Accelerator;
         Console.WriteLine($"agent     : {accelerator.AgentAddress} (device kind {accelerator.Device}), accelerator {accelerator.Id} ({accelerator.SliceType})");
 
-        var context = new BenchmarkContext(cluster, paths, largeModels, settings.Quick);
+        var context = new BenchmarkContext(cluster, paths, largeModels, settings.Quick, settings.SoakMinutes);
         var results = new List<BenchmarkResult>();
         foreach (IBenchmark benchmark in selected)
         {

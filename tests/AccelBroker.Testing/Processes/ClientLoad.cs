@@ -41,10 +41,11 @@ public sealed class ClientLoad : IAsyncDisposable
 
     /// <summary>
     /// Opens <paramref name="clients"/> sessions on the host's accelerator, loads <paramref name="modelPath"/> in each and
-    /// starts calling it with <paramref name="input"/>, every call bounded by <paramref name="callTimeout"/>.
+    /// starts calling it with <paramref name="input"/>, every call bounded by <paramref name="callTimeout"/>; each client waits
+    /// <paramref name="pause"/> after each call (zero: back to back), which makes the load moderate rather than saturating.
     /// </summary>
     public static async Task<ClientLoad> StartAsync(
-        AcceleratorSessionOptions options, int clients, string modelPath, Tensor input, Tensor expected, TimeSpan callTimeout)
+        AcceleratorSessionOptions options, int clients, string modelPath, Tensor input, Tensor expected, TimeSpan callTimeout, TimeSpan pause = default)
     {
         var sessions = new List<AcceleratorSession>();
         var models = new List<RemoteModel>();
@@ -60,7 +61,7 @@ public sealed class ClientLoad : IAsyncDisposable
         {
             AcceleratorSession session = sessions[i];
             RemoteModel model = models[i];
-            load._loops.Add(Task.Run(() => load.LoopAsync(session, model, input, expected)));
+            load._loops.Add(Task.Run(() => load.LoopAsync(session, model, input, expected, pause)));
         }
 
         return load;
@@ -124,7 +125,7 @@ public sealed class ClientLoad : IAsyncDisposable
         return true;
     }
 
-    private async Task LoopAsync(AcceleratorSession session, RemoteModel model, Tensor input, Tensor expected)
+    private async Task LoopAsync(AcceleratorSession session, RemoteModel model, Tensor input, Tensor expected, TimeSpan pause)
     {
         for (int call = 0; call < MaxCallsPerClient && !_stop.IsCancellationRequested; call++)
         {
@@ -146,6 +147,18 @@ public sealed class ClientLoad : IAsyncDisposable
             catch (RpcException ex)
             {
                 _failures.Enqueue($"{ex.StatusCode}: {ex.Status.Detail}");
+            }
+
+            if (pause > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(pause, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
     }
