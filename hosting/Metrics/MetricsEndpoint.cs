@@ -15,12 +15,15 @@ namespace AccelBroker.Hosting.Metrics;
 /// The Prometheus scrape endpoint: <c>/metrics</c> on a Kestrel endpoint of its own speaking HTTP/1.1, because
 /// the gRPC endpoint speaks HTTP/2 only (h2c for http), which Prometheus cannot scrape. It exports every
 /// instrument of this host's meter, and only this host's: meters of other hosts in the same process (tests,
-/// <c>accel demo</c>) carry the same name.
+/// <c>accel demo</c>) carry the same name. It also exports the runtime's process-wide <c>System.Runtime</c> meter.
 /// </summary>
 public sealed class MetricsEndpoint
 {
     /// <summary>The scrape path.</summary>
     public const string Path = "/metrics";
+
+    /// <summary>The runtime's built-in meter (.NET 9 and later), exported beside the host's own.</summary>
+    public const string RuntimeMeter = "System.Runtime";
 
     private static readonly double[] s_secondsBounds =
         [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -93,6 +96,9 @@ public sealed class MetricsEndpoint
 
         // Local scope: only meters made by this host's IMeterFactory, not same-named ones of other hosts.
         builder.Metrics.EnableMetrics(meterName, instrumentName: null, listenerName: "OpenTelemetry", scopes: MeterScope.Local);
+        // .NET's own process metrics (GC heap per generation, working set, thread pool, exceptions): what an operator
+        // reads to tell a managed leak from native memory or a heap that has simply grown to its working size.
+        builder.Metrics.EnableMetrics(RuntimeMeter, instrumentName: null, listenerName: "OpenTelemetry", scopes: MeterScope.Global);
         builder.Services.AddSingleton(endpoint);
         return endpoint;
     }

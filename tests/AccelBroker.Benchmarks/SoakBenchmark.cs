@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Tests.Infrastructure;
 using AccelBroker.Tests.Processes;
 
 namespace AccelBroker.Benchmarks;
@@ -27,7 +28,11 @@ internal sealed class SoakBenchmark : IBenchmark
 
     public string Title => "soak at moderate load: failed calls, and resident memory of broker and agent (first vs last 5 minutes)";
 
-    private sealed record Sample(TimeSpan At, long BrokerBytes, long AgentBytes);
+    // RSS of each process tree, and the managed heap after the last GC of each host (System.Runtime via /metrics): what
+    // tells a managed leak from a heap settling at its working size or from native memory.
+    private sealed record Sample(TimeSpan At, long BrokerBytes, long AgentBytes, Heap BrokerHeap, Heap AgentHeap);
+
+    private sealed record Heap(double Live, double Committed);
 
     public async Task<BenchmarkResult> RunAsync(BenchmarkContext context, CancellationToken cancellationToken)
     {
@@ -36,9 +41,11 @@ internal sealed class SoakBenchmark : IBenchmark
         TimeSpan window = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(5).Ticks, duration.Ticks / 3));
 
         await using var fleet = new FleetProcesses();
-        HostProcess broker = await fleet.StartBrokerAsync();
+        string brokerMetrics = $"http://127.0.0.1:{FreeLoopbackPort()}/";
+        string agentMetrics = $"http://127.0.0.1:{FreeLoopbackPort()}/";
+        HostProcess broker = await fleet.StartBrokerAsync("--metrics-listen", brokerMetrics);
         string adminKey = (await File.ReadAllTextAsync(fleet.AdminKeyFile(broker), cancellationToken)).Trim();
-        HostProcess agent = await fleet.StartAgentAsync(broker.Address, "soak-agent");
+        HostProcess agent = await fleet.StartAgentAsync(broker.Address, "soak-agent", arguments: ["--metrics-listen", agentMetrics]);
         using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
         await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync(cancellationToken)).Any(a => a.Health == AgentHealth.Healthy), StartLimit, "the agent registered");
         _ = await fleetClient.AttachAsync("soak-host", "eia2.medium", cancellationToken: cancellationToken);
@@ -57,7 +64,9 @@ internal sealed class SoakBenchmark : IBenchmark
             TimeSpan nextChurn = ChurnEvery;
             while (clock.Elapsed < duration && !broker.HasExited && !agent.HasExited)
             {
-                samples.Add(new Sample(clock.Elapsed, ProcessTreeMemory.ResidentBytes(broker.ProcessId), ProcessTreeMemory.ResidentBytes(agent.ProcessId)));
+                samples.Add(new Sample(
+                    clock.Elapsed, ProcessTreeMemory.ResidentBytes(broker.ProcessId), ProcessTreeMemory.ResidentBytes(agent.ProcessId),
+                    await HeapAsync(brokerMetrics), await HeapAsync(agentMetrics)));
                 if (clock.Elapsed >= nextChurn)
                 {
                     nextChurn += ChurnEvery;
@@ -123,6 +132,22 @@ internal sealed class SoakBenchmark : IBenchmark
 
     private static double Mib(double bytes) => bytes / (1024 * 1024);
 
+    // After the last collection: the live heap (all generations) and the memory the GC keeps committed for it.
+    private static async Task<Heap> HeapAsync(string metricsListen)
+    {
+        PrometheusScrape scrape = await PrometheusScrape.FetchAsync(metricsListen.TrimEnd('/') + "/metrics");
+        return new Heap(
+            scrape.Matching("dotnet_gc_last_collection_heap_size_bytes").Sum(s => s.Value),
+            scrape.Matching("dotnet_gc_last_collection_memory_committed_size_bytes").Sum(s => s.Value));
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static (double First, double Last) Windows(List<Sample> samples, TimeSpan window, TimeSpan ran, Func<Sample, long> bytes)
     {
         Sample[] first = [.. samples.Where(s => s.At < window)];
@@ -142,7 +167,8 @@ internal sealed class SoakBenchmark : IBenchmark
             Sample[] inWindow = [.. samples.Where(s => s.At >= from && s.At < from + window)];
             if (inWindow.Length > 0)
             {
-                yield return Fmt.Invariant($"  {from.TotalMinutes,5:0.0} min: broker {Mib(inWindow.Average(s => s.BrokerBytes)),7:0.0} MiB, agent {Mib(inWindow.Average(s => s.AgentBytes)),7:0.0} MiB");
+                yield return Fmt.Invariant(
+                    $"  {from.TotalMinutes,5:0.0} min: RSS broker {Mib(inWindow.Average(s => s.BrokerBytes)),6:0.0} MiB, agent {Mib(inWindow.Average(s => s.AgentBytes)),6:0.0} MiB; GC heap live/committed broker {Mib(inWindow.Average(s => s.BrokerHeap.Live)),4:0.0}/{Mib(inWindow.Average(s => s.BrokerHeap.Committed)),5:0.0} MiB, agent {Mib(inWindow.Average(s => s.AgentHeap.Live)),4:0.0}/{Mib(inWindow.Average(s => s.AgentHeap.Committed)),5:0.0} MiB");
             }
         }
     }

@@ -69,9 +69,12 @@ internal sealed class LoopbackFleet : IAsyncDisposable
     public static async Task<LoopbackFleet> StartAsync(LoopbackFleetOptions options, CancellationToken cancellationToken = default)
     {
         // Warnings only, and on stderr: stdout belongs to the verb's output (accel demo --json must stay JSON).
-        static void Quiet(ILoggingBuilder logging) =>
+        void Quiet(ILoggingBuilder logging)
+        {
             logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning)
                 .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+            options.ConfigureLogging?.Invoke(logging);
+        }
 
         string dataDirectory = Directory.CreateTempSubdirectory("accel-fleet-").FullName;
         string? metricsListen = options.EnableMetrics ? "http://127.0.0.1:0" : null;

@@ -21,6 +21,9 @@ internal sealed record LoopbackFleetOptions
     /// <summary>Serve Prometheus metrics from both hosts on loopback port 0 (see <see cref="LoopbackFleet.BrokerMetricsUrl"/>).</summary>
     public bool EnableMetrics { get; init; }
 
+    /// <summary>More log sinks for both hosts, after the quiet console (a test adds its secret scan); none when null.</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; init; }
+
     /// <summary>How long to wait for the agent to register healthy.</summary>
     public TimeSpan RegistrationTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

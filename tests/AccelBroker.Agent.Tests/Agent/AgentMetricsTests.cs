@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
 using AccelBroker.Agent;
@@ -28,7 +29,7 @@ public sealed class AgentMetricsTests
                     DataDirectory = dataDirectory,
                     MemoryBytes = 1L << 30,
                 },
-                logging => logging.SetMinimumLevel(LogLevel.Warning));
+                logging => logging.SetMinimumLevel(LogLevel.Warning).AddSuiteScan());
             await using (app)
             {
                 await app.StartAsync();

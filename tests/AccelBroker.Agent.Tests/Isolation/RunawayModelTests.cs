@@ -17,9 +17,15 @@ public sealed class RunawayModelTests : IClassFixture<ClusterFixture>
     public async Task ARunPastItsDeadlineIsStoppedWithItsWorkerAndTheSlotGoesToTheNeighbour()
     {
         string spin = Fixtures.Path("hazards/spin_on_run.pt");
-        await using AcceleratorSession session = await _cluster.OpenSessionAsync(new AcceleratorSessionOptions { CallTimeout = TimeSpan.FromSeconds(2) });
-        await using AcceleratorSession neighbour = await _cluster.OpenSessionAsync(new AcceleratorSessionOptions { CallTimeout = TimeSpan.FromSeconds(20) });
-        RemoteModel spinner = await session.LoadModelAsync(spin, new ModelLoadOptions { WarmupInputs = [(TensorDataType.Float32, [1, 4])] });
+        // Loads (a new worker process for each slice) and the reload at the end get 20 s, which a busy machine may need;
+        // only the runaway call goes through a session on the same slice with a 2 s deadline.
+        var patient = new AcceleratorSessionOptions { CallTimeout = TimeSpan.FromSeconds(20) };
+        var options = new ModelLoadOptions { WarmupInputs = [(TensorDataType.Float32, [1, 4])] };
+        await using AcceleratorSession session = await _cluster.OpenSessionAsync(patient);
+        await using AcceleratorSession neighbour = await _cluster.OpenSessionAsync(patient);
+        RemoteModel spinner = await session.LoadModelAsync(spin, options);
+        await using AcceleratorSession hasty = await _cluster.OpenSessionAsync(session.Accelerator.Host, session.Accelerator.Ordinal, new AcceleratorSessionOptions { CallTimeout = TimeSpan.FromSeconds(2) });
+        RemoteModel hastySpinner = await hasty.LoadModelAsync(spin, options);
         RemoteModel other = await neighbour.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
         Tensor input = Fixtures.Npy("demo_mlp.input0.npy");
         float[] expected = (await neighbour.RunAsync(other, [input]))[0].ToSingleArray();
@@ -27,7 +33,7 @@ public sealed class RunawayModelTests : IClassFixture<ClusterFixture>
         AccelBroker.Agent.Isolation.WorkerProcess worker = _cluster.SliceWorkerOf(session.Accelerator.Id).Current!;
 
         // A positive input loops for ever; the caller's 2 s deadline passes first.
-        RpcException late = await Assert.ThrowsAsync<RpcException>(() => session.RunAsync(spinner, [Tensor.FromArray([1f, 1f, 1f, 1f], 1, 4)]));
+        RpcException late = await Assert.ThrowsAsync<RpcException>(() => hasty.RunAsync(hastySpinner, [Tensor.FromArray([1f, 1f, 1f, 1f], 1, 4)]));
         Assert.Equal(StatusCode.DeadlineExceeded, late.StatusCode);
 
         // With one execution slot on the agent, the neighbour runs only once the runaway pass is stopped.

@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Security.Cryptography;
 using AccelBroker.Agent;
 using AccelBroker.Agent.Isolation;
@@ -49,7 +50,7 @@ public sealed class LimitedAgent : IAsyncLifetime
             StreamIdleTimeout = IdleTimeout,
             AgentId = AgentId,
         },
-        logging => logging.SetMinimumLevel(LogLevel.Warning));
+        logging => logging.SetMinimumLevel(LogLevel.Warning).AddSuiteScan());
         await _agent.StartAsync();
         // No broker: the agent trusts this test's key, and every raw call carries the token it needs.
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());

@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Security.Cryptography;
 using AccelBroker.Agent;
 using AccelBroker.Agent.Isolation;
@@ -40,7 +41,7 @@ public sealed class ModelAllowlistTests : IAsyncLifetime
     {
         _agent = AgentHost.Build(
             new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = _dataDir, MemoryBytes = 4L << 30, AgentId = AgentId },
-            logging => logging.SetMinimumLevel(LogLevel.Warning));
+            logging => logging.SetMinimumLevel(LogLevel.Warning).AddSuiteScan());
         await _agent.StartAsync();
         // No broker: the agent trusts this test's key, and every call carries the token the broker would have given.
         _channel = GrpcChannel.ForAddress(_agent.Urls.First());

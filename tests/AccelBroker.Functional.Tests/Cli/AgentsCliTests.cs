@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Text.Json;
 using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
@@ -21,7 +22,7 @@ public sealed class AgentsCliTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
-        _broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, MetricsListen = null }, logging => logging.ClearProviders());
+        _broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", RequireAgentEnrollment = true, MetricsListen = null }, logging => logging.ClearProviders().AddSuiteScan());
         string adminKey = BrokerHost.CreateApiKey(_broker, "cli-admin");
         await _broker.StartAsync();
         TestCredentials.Register(BrokerUrl, adminKey);

@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Net;
 using System.Net.Sockets;
 using AccelBroker.Agent;
@@ -28,7 +29,7 @@ public sealed class HealthServiceTests
     [Fact]
     public async Task BrokerIsReadyAndLiveWithoutCredentials()
     {
-        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders());
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders().AddSuiteScan());
         await broker.StartAsync();
         using GrpcChannel channel = GrpcChannel.ForAddress(broker.Urls.First());
         var health = new Grpc.Health.V1.Health.HealthClient(channel);
@@ -40,7 +41,7 @@ public sealed class HealthServiceTests
     [Fact]
     public async Task UnknownServiceIsNotFoundAndTheBrokerKeepsServing()
     {
-        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders());
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders().AddSuiteScan());
         await broker.StartAsync();
         using GrpcChannel channel = GrpcChannel.ForAddress(broker.Urls.First());
         var health = new Grpc.Health.V1.Health.HealthClient(channel);
@@ -57,7 +58,7 @@ public sealed class HealthServiceTests
         string brokerUrl = $"http://127.0.0.1:{brokerPort}";
         await using WebApplication agent = AgentHost.Build(
             new AgentOptions { Listen = "http://127.0.0.1:0", BrokerAddress = brokerUrl, MemoryBytes = 1L << 30, DataDirectory = TempDirectory() },
-            logging => logging.ClearProviders());
+            logging => logging.ClearProviders().AddSuiteScan());
         await agent.StartAsync();
         using GrpcChannel channel = GrpcChannel.ForAddress(agent.Urls.First());
         var health = new Grpc.Health.V1.Health.HealthClient(channel);
@@ -73,7 +74,7 @@ public sealed class HealthServiceTests
         Assert.True(await watch.ResponseStream.MoveNext(watchEnd.Token));
         Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
 
-        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = brokerUrl }, logging => logging.ClearProviders());
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = brokerUrl }, logging => logging.ClearProviders().AddSuiteScan());
         await broker.StartAsync();
 
         // Watch sends a status when it changes: the next one is SERVING, once the agent's retry registers it.
@@ -113,7 +114,7 @@ public sealed class HealthServiceTests
     {
         await using WebApplication agent = AgentHost.Build(
             new AgentOptions { Listen = "http://127.0.0.1:0", MemoryBytes = 1L << 30, DataDirectory = TempDirectory() },
-            logging => logging.ClearProviders());
+            logging => logging.ClearProviders().AddSuiteScan());
         await agent.StartAsync();
         agent.Services.GetRequiredService<Agent.Health.DeviceHealthMonitor>().CheckOnce();
         using GrpcChannel channel = GrpcChannel.ForAddress(agent.Urls.First());

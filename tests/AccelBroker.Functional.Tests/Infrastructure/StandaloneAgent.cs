@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Globalization;
 using System.Security.Cryptography;
 using AccelBroker.Agent;
@@ -61,7 +62,7 @@ internal sealed class StandaloneAgent : IAsyncDisposable
     {
         string dataDirectory = Path.Combine(Path.GetTempPath(), $"accel-standalone-{Guid.NewGuid():N}");
         AgentOptions options = configure(new AgentOptions { Listen = "http://127.0.0.1:0", DataDirectory = dataDirectory, MemoryBytes = 1L << 30, AgentId = AgentId });
-        WebApplication app = AgentHost.Build(options, logging => logging.ClearProviders());
+        WebApplication app = AgentHost.Build(options, logging => logging.ClearProviders().AddSuiteScan());
         await app.StartAsync();
         return new StandaloneAgent(app, options.DataDirectory ?? dataDirectory);
     }

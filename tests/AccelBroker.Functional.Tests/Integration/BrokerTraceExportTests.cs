@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using AccelBroker.Broker;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Infrastructure;
@@ -21,7 +22,7 @@ public sealed class BrokerTraceExportTests
         await using OtlpReceiver receiver = await OtlpReceiver.StartAsync();
 
         // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
-        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url }, logging => logging.ClearProviders());
+        WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0", OtlpEndpoint = receiver.Url }, logging => logging.ClearProviders().AddSuiteScan());
         string adminKey = BrokerHost.CreateApiKey(broker, "trace-admin");
         await broker.StartAsync();
         TestCredentials.Register(broker.Urls.First(), adminKey);
@@ -62,7 +63,7 @@ public sealed class BrokerTraceExportTests
     [Fact]
     public async Task ABrokerWithoutAnOtlpEndpointHasNoTracer()
     {
-        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders());
+        await using WebApplication broker = BrokerHost.Build(new BrokerOptions { Listen = "http://127.0.0.1:0" }, logging => logging.ClearProviders().AddSuiteScan());
 
         Assert.Null(broker.Services.GetService<TracerProvider>());
     }

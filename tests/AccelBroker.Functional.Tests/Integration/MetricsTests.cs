@@ -83,6 +83,22 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task BothScrapesCarryTheRuntimesHeapAndWorkingSet()
+    {
+        await using LoopbackFleet fleet = await StartAsync();
+        // The heap-size gauges report the last collection; make sure there was one.
+        GC.Collect();
+
+        foreach (string url in new[] { fleet.BrokerMetricsUrl!, fleet.AgentMetricsUrl! })
+        {
+            PrometheusScrape scrape = await PrometheusScrape.FetchAsync(url);
+            Assert.True(scrape.Value("dotnet_process_memory_working_set_bytes") > 10 * MiB, url);
+            Assert.NotEmpty(scrape.Matching("dotnet_gc_last_collection_heap_size_bytes"));
+            Assert.True(scrape.Matching("dotnet_gc_last_collection_heap_size_bytes").Sum(s => s.Value) > 0, url);
+        }
+    }
+
+    [Fact]
     public async Task RunsShowInTheAgentsScrapeBySliceModelAndOutcome()
     {
         await using LoopbackFleet fleet = await StartAsync();

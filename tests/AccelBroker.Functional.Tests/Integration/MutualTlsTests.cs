@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Security.Cryptography;
 using AccelBroker.Agent;
 using AccelBroker.Broker;
@@ -357,5 +358,5 @@ public sealed class MutualTlsTests : IAsyncLifetime
         || (error.StatusCode == StatusCode.Internal && error.Status.Detail.Contains("HTTP/2 handshake", StringComparison.Ordinal));
 
     // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
-    private static void QuietConsole(ILoggingBuilder logging) => logging.ClearProviders();
+    private static void QuietConsole(ILoggingBuilder logging) => logging.ClearProviders().AddSuiteScan();
 }

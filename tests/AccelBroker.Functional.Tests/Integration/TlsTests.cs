@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -46,7 +47,7 @@ public sealed class TlsTests : IAsyncLifetime
             HeartbeatInterval = TimeSpan.FromSeconds(0.5),
         },
         // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
-        logging => logging.ClearProviders());
+        logging => logging.ClearProviders().AddSuiteScan());
         string adminKey = BrokerHost.CreateApiKey(_broker, "tls-admin");
         await _broker.StartAsync();
         TestCredentials.Register(BrokerUrl, adminKey);
@@ -61,7 +62,7 @@ public sealed class TlsTests : IAsyncLifetime
             DataDirectory = Path.Combine(_dir, "models"),
             MemoryBytes = 4L * 1024 * 1024 * 1024,
         },
-        logging => logging.ClearProviders());
+        logging => logging.ClearProviders().AddSuiteScan());
         await _agent.StartAsync();
     }
 

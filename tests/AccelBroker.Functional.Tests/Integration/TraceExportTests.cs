@@ -1,3 +1,4 @@
+using AccelBroker.Tests.Logging;
 using AccelBroker.Agent;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Tokens;
@@ -25,7 +26,7 @@ public sealed class TraceExportTests
             AgentId = "otlp-agent",
         },
         // Never the process's console: an in-process CLI test running meanwhile captures it as the verb's output.
-        logging => logging.ClearProviders());
+        logging => logging.ClearProviders().AddSuiteScan());
         await agent.StartAsync();
         using var issuer = new TestTokenIssuer();
         try

@@ -3,6 +3,7 @@ using AccelBroker.Cli.Hosting;
 using AccelBroker.Client;
 using AccelBroker.Client.Internal;
 using AccelBroker.Hosting.Tokens;
+using AccelBroker.Tests.Logging;
 using AccelBroker.Protocol.V1;
 using AccelBroker.Tests.Tokens;
 using Grpc.Core.Interceptors;
@@ -98,6 +99,7 @@ public sealed class TestCluster : IAsyncDisposable
             // The broker's default (2 s, unhealthy after 3 missed): a shorter beat let a busy 2-core CI machine
             // mark the agent unhealthy between tests, and no integration test waits for health to change.
             HeartbeatInterval = TimeSpan.FromSeconds(2),
+            ConfigureLogging = logging => logging.AddSuiteScan(),
         });
         TestCredentials.Register(fleet.BrokerUrl, fleet.AdminKey);
         return new TestCluster(fleet, catalogPath);

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using AccelBroker.Tests.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>Keeps every log event, for tests that check what an operator is told.</summary>
+/// <summary>Keeps every log event, for tests that check what an operator is told; each also goes to the suite's secret scan.</summary>
 public sealed class RecordingLoggerProvider : ILoggerProvider
 {
     private readonly ConcurrentQueue<(string Name, LogLevel Level, string Message)> _messages = new();
@@ -26,7 +27,11 @@ public sealed class RecordingLoggerProvider : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            messages.Enqueue((eventId.Name ?? "", logLevel, formatter(state, exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string message = formatter(state, exception);
+            SecretScan.Suite.Inspect(eventId.Name ?? "recorded log", exception is null ? message : message + "\n" + exception);
+            messages.Enqueue((eventId.Name ?? "", logLevel, message));
+        }
     }
 }

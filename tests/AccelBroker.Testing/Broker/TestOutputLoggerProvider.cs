@@ -1,9 +1,10 @@
+using AccelBroker.Tests.Logging;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace AccelBroker.Tests.Broker;
 
-/// <summary>Routes server logs to the xunit test output (lines logged after the test ended are dropped).</summary>
+/// <summary>Routes server logs to the xunit test output (lines logged after the test ended are dropped) and the suite's secret scan.</summary>
 public sealed class TestOutputLoggerProvider(ITestOutputHelper output, string prefix) : ILoggerProvider
 {
     public ILogger CreateLogger(string categoryName) => new TestOutputLogger(output, prefix, categoryName);
@@ -26,6 +27,8 @@ public sealed class TestOutputLoggerProvider(ITestOutputHelper output, string pr
             {
                 line += Environment.NewLine + exception;
             }
+
+            SecretScan.Suite.Inspect($"{prefix} {category}", line);
 
             try
             {

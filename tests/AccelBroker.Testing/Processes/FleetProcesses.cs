@@ -42,7 +42,7 @@ public sealed class FleetProcesses : IAsyncDisposable
 
     /// <summary>
     /// Starts a broker with its own <c>--data-dir</c>, an admin key written to <see cref="AdminKeyFile"/>, no metrics
-    /// endpoint and 30 s for each call to an agent (an agent's first slice starts a worker process, slow on a loaded
+    /// endpoint (unless <c>--metrics-listen</c> is among <paramref name="arguments"/>) and 30 s for each call to an agent (an agent's first slice starts a worker process, slow on a loaded
     /// machine); <paramref name="arguments"/> are added to its command line (for example <c>--heartbeat-interval 1</c>).
     /// </summary>
     public Task<HostProcess> StartBrokerAsync(params string[] arguments)
@@ -53,7 +53,7 @@ public sealed class FleetProcesses : IAsyncDisposable
         return StartAsync(name, "AccelBroker.Broker.dll",
         [
             .. listen,
-            "--metrics-listen", "off",
+            .. MetricsOffUnlessGiven(arguments),
             "--data-dir", Path.Combine(Root, name),
             "--admin-key-file", Path.Combine(Root, name + ".admin-key"),
             .. arguments,
@@ -69,7 +69,7 @@ public sealed class FleetProcesses : IAsyncDisposable
         [
             "--broker", brokerUrl,
             "--listen", "http://127.0.0.1:0",
-            "--metrics-listen", "off",
+            .. MetricsOffUnlessGiven(arguments),
             "--agent-id", agentId,
             "--data-dir", dataDirectory ?? Path.Combine(Root, agentId),
             "--memory-mib", memoryMib.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -115,6 +115,10 @@ public sealed class FleetProcesses : IAsyncDisposable
         {
         }
     }
+
+    // No metrics endpoint unless the caller asks for one (a soak scrapes the runtime's heap figures).
+    private static string[] MetricsOffUnlessGiven(IReadOnlyList<string> arguments) =>
+        arguments.Contains("--metrics-listen") ? [] : ["--metrics-listen", "off"];
 
     private async Task<HostProcess> StartAsync(string name, string dll, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
     {

@@ -161,6 +161,7 @@ public sealed class HostProcess : IAsyncDisposable
     {
         if (line is not null)
         {
+            Logging.SecretScan.Suite.Inspect(Name, line);
             _output.Enqueue($"[{Name}] {prefix}{line}");
         }
     }
