@@ -23,25 +23,19 @@ internal static class FaultRun
     /// <param name="fault">The fault, given the fleet client and the agent holding the accelerator; returns when it is done.</param>
     public static async Task<Outcome> RunAsync(RepoPaths paths, string[] brokerArguments, Func<FleetClient, HostProcess, Task> fault, CancellationToken ct)
     {
-        await using var fleet = new FleetProcesses();
-        HostProcess broker = await fleet.StartBrokerAsync(brokerArguments);
-        string adminKey = (await File.ReadAllTextAsync(fleet.AdminKeyFile(broker), ct)).Trim();
-        HostProcess[] agents = [await fleet.StartAgentAsync(broker.Address, "agent-1"), await fleet.StartAgentAsync(broker.Address, "agent-2")];
-        using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
-        await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync(ct)).Count(a => a.Health == AgentHealth.Healthy) == 2, Limit, "both agents registered");
-        Accelerator attached = await fleetClient.AttachAsync(Host, "eia2.medium", cancellationToken: ct);
-        HostProcess holder = agents.Single(a => a.Name == attached.AgentId);
+        await using TwoAgentFleet fleet = await TwoAgentFleet.StartAsync(brokerArguments, Limit);
+        Accelerator attached = await fleet.Client.AttachAsync(Host, "eia2.medium", cancellationToken: ct);
+        HostProcess holder = fleet.HolderOf(attached);
 
         await using ClientLoad load = await ClientLoad.StartAsync(
-            new AcceleratorSessionOptions { Broker = broker.Address, Host = Host, HostCredential = adminKey },
-            Clients, paths.Fixture("demo_mlp.pt"), Npy.Read(paths.Fixture("demo_mlp.input0.npy")), Npy.Read(paths.Fixture("demo_mlp.output0.npy")), CallTimeout);
-        await fleet.WaitUntilAsync(() => Task.FromResult(load.Right >= 300), Limit, "300 calls before the fault");
+            fleet.SessionOptions(Host), Clients, paths.Fixture("demo_mlp.pt"), Npy.Read(paths.Fixture("demo_mlp.input0.npy")), Npy.Read(paths.Fixture("demo_mlp.output0.npy")), CallTimeout);
+        await fleet.Processes.WaitUntilAsync(() => Task.FromResult(load.Right >= 300), Limit, "300 calls before the fault");
         long started = Stopwatch.GetTimestamp();
-        await fault(fleetClient, holder);
+        await fault(fleet.Client, holder);
         TimeSpan faultDuration = Stopwatch.GetElapsedTime(started);
-        await fleet.WaitUntilAsync(() => Task.FromResult(load.FirstSuccessOnANewAgentAfter(started) is not null), Limit, "a call succeeded on the other agent");
+        await fleet.Processes.WaitUntilAsync(() => Task.FromResult(load.FirstSuccessOnANewAgentAfter(started) is not null), Limit, "a call succeeded on the other agent");
         long after = load.Right + 300;
-        await fleet.WaitUntilAsync(() => Task.FromResult(load.Right >= after), Limit, "300 calls after recovery");
+        await fleet.Processes.WaitUntilAsync(() => Task.FromResult(load.Right >= after), Limit, "300 calls after recovery");
         await load.StopAsync();
         return new Outcome(load.FirstSuccessOnANewAgentAfter(started), faultDuration, load.Right, load.Wrong, load.Failures);
     }

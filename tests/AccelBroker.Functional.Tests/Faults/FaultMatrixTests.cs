@@ -29,13 +29,12 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     [Fact]
     public async Task AnAgentKilledUnderLoadFailsNoCallAndItsAcceleratorServesFromTheOtherAgent()
     {
-        await using var fleet = new FleetProcesses();
-        (HostProcess broker, string adminKey, FleetClient fleetClient, HostProcess[] agents) = await StartAsync(fleet);
-        using FleetClient owned = fleetClient;
+        await using TwoAgentFleet two = await TwoAgentFleet.StartAsync(FastFailover, Limit);
+        (FleetProcesses fleet, FleetClient fleetClient) = (two.Processes, two.Client);
         Accelerator attached = await fleetClient.AttachAsync(Host, "eia2.medium");
-        HostProcess victim = agents.Single(a => a.Name == attached.AgentId);
+        HostProcess victim = two.HolderOf(attached);
 
-        await using ClientLoad load = await StartLoadAsync(broker, adminKey);
+        await using ClientLoad load = await StartLoadAsync(two);
         await WaitForCallsAsync(fleet, load, 200);
         long killed = Stopwatch.GetTimestamp();
         await victim.KillAsync();
@@ -53,14 +52,12 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     [Fact]
     public async Task TheBrokerKilledUnderLoadFailsNoDataPathCallAndComesBackWithItsState()
     {
-        await using var fleet = new FleetProcesses();
         int port = FreeLoopbackPort();
-        (HostProcess broker, string adminKey, FleetClient fleetClient, _) = await StartAsync(
-            fleet, ["--listen", $"http://127.0.0.1:{port}", "--usage-save-interval", "1"]);
-        using FleetClient owned = fleetClient;
+        await using TwoAgentFleet two = await TwoAgentFleet.StartAsync([.. FastFailover, "--listen", $"http://127.0.0.1:{port}", "--usage-save-interval", "1"], Limit);
+        (FleetProcesses fleet, HostProcess broker, FleetClient fleetClient) = (two.Processes, two.Broker, two.Client);
         Accelerator attached = await fleetClient.AttachAsync(Host, "eia2.medium");
 
-        await using ClientLoad load = await StartLoadAsync(broker, adminKey);
+        await using ClientLoad load = await StartLoadAsync(two);
         await WaitForCallsAsync(fleet, load, 200);
         await Task.Delay(TimeSpan.FromSeconds(3)); // a usage save or two (every 1 s) from the agent's heartbeats
         await broker.KillAsync();
@@ -81,15 +78,14 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
     [Fact]
     public async Task AnAgentFrozenUntilItsSlicesMovedIsFencedAndAnswersNoClientAfterwards()
     {
-        await using var fleet = new FleetProcesses();
-        (HostProcess broker, string adminKey, FleetClient fleetClient, HostProcess[] agents) = await StartAsync(fleet);
-        using FleetClient owned = fleetClient;
+        await using TwoAgentFleet two = await TwoAgentFleet.StartAsync(FastFailover, Limit);
+        (FleetProcesses fleet, FleetClient fleetClient) = (two.Processes, two.Client);
         Accelerator attached = await fleetClient.AttachAsync(Host, "eia2.medium");
-        HostProcess frozen = agents.Single(a => a.Name == attached.AgentId);
+        HostProcess frozen = two.HolderOf(attached);
         // What a client that resolved before the freeze holds: the old agent and a slice token for epoch 1.
-        ResolveAcceleratorResponse old = await ResolveAsync(broker, adminKey);
+        ResolveAcceleratorResponse old = await ResolveAsync(two.Broker, two.AdminKey);
 
-        await using ClientLoad load = await StartLoadAsync(broker, adminKey);
+        await using ClientLoad load = await StartLoadAsync(two);
         await WaitForCallsAsync(fleet, load, 200);
         long stopped = Stopwatch.GetTimestamp();
         frozen.Stop();
@@ -118,19 +114,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output)
         AssertClean(load, fleet);
     }
 
-    private static async Task<(HostProcess Broker, string AdminKey, FleetClient Fleet, HostProcess[] Agents)> StartAsync(FleetProcesses fleet, string[]? brokerArguments = null)
-    {
-        HostProcess broker = await fleet.StartBrokerAsync([.. FastFailover, .. brokerArguments ?? []]);
-        string adminKey = (await File.ReadAllTextAsync(fleet.AdminKeyFile(broker))).Trim();
-        HostProcess[] agents = [await fleet.StartAgentAsync(broker.Address, "agent-1"), await fleet.StartAgentAsync(broker.Address, "agent-2")];
-        var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
-        await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Count(a => a.Health == AgentHealth.Healthy) == 2, Limit, "both agents registered");
-        return (broker, adminKey, fleetClient, agents);
-    }
-
-    private static Task<ClientLoad> StartLoadAsync(HostProcess broker, string adminKey) => ClientLoad.StartAsync(
-        new AcceleratorSessionOptions { Broker = broker.Address, Host = Host, HostCredential = adminKey },
-        Clients, Fixtures.Path("demo_mlp.pt"), Fixtures.Npy("demo_mlp.input0.npy"), Fixtures.Npy("demo_mlp.output0.npy"), CallTimeout);
+    private static Task<ClientLoad> StartLoadAsync(TwoAgentFleet fleet) => ClientLoad.StartAsync(
+        fleet.SessionOptions(Host), Clients, Fixtures.Path("demo_mlp.pt"), Fixtures.Npy("demo_mlp.input0.npy"), Fixtures.Npy("demo_mlp.output0.npy"), CallTimeout);
 
     private static async Task<ResolveAcceleratorResponse> ResolveAsync(HostProcess broker, string adminKey)
     {
