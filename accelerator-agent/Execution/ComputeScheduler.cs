@@ -56,7 +56,7 @@ internal sealed class ComputeScheduler
         lock (_gate)
         {
             return _tenants.TryGetValue(sliceId, out Tenant? tenant)
-                ? new ComputeUsage(tenant.Waiters.Count, tenant.SecondsUsed)
+                ? new ComputeUsage(tenant.Waiters.Count, tenant.SecondsUsed, tenant.Running)
                 : default;
         }
     }

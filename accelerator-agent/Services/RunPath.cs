@@ -26,6 +26,10 @@ internal sealed class RunPath
     private readonly TimeProvider _time;
     private readonly int _maxQueue;
 
+    // The caller's deadline runs from when it sent the call, the server's from when the call arrived: the caller gives
+    // up (and cancels) a little before the server's deadline. A cancellation this close to it is the deadline's.
+    private static readonly TimeSpan CallerDeadlineLead = TimeSpan.FromSeconds(1);
+
     public RunPath(SliceRegistry slices, ModelResidency residency, InferenceRunner runner, InferenceMetering metering, AgentOptions options, TimeProvider time)
     {
         _slices = slices;
@@ -69,9 +73,9 @@ internal sealed class RunPath
             {
                 throw;
             }
-            catch (OperationCanceledException) when (!ticket.Started && IsPastDeadline(context.Deadline))
+            catch (OperationCanceledException ex) when (IsDropped(ex, ticket, context.Deadline))
             {
-                // The server cancelled the call at its deadline while it waited: say so, rather than "cancelled".
+                // The call was cancelled at its deadline while it waited: say so, rather than "cancelled".
                 throw DomainException.Deadline("the call's deadline passed while it was queued; the model was not run");
             }
         }
@@ -144,12 +148,23 @@ internal sealed class RunPath
         }
     }
 
-    // Dropped for its deadline before it executed: the agent refused it past the deadline, or the server cancelled the
-    // call at it. A stream's idle limit is DeadlineExceeded too, but with the call's own deadline still ahead.
-    private bool IsDropped(Exception ex, QueueTicket ticket, DateTime deadline) =>
-        !ticket.Started && ex is DomainException { Kind: DomainErrorKind.DeadlineExceeded } or OperationCanceledException && IsPastDeadline(deadline);
+    // Dropped for its deadline before it executed: the agent refused it past the deadline, or the call was cancelled
+    // at it. A stream's idle limit is DeadlineExceeded too, but with the call's own deadline still ahead.
+    private bool IsDropped(Exception ex, QueueTicket ticket, DateTime deadline)
+    {
+        if (ticket.Started || deadline == DateTime.MaxValue)
+        {
+            return false;
+        }
 
-    private bool IsPastDeadline(DateTime deadline) => deadline != DateTime.MaxValue && _time.GetUtcNow().UtcDateTime >= deadline;
+        DateTime now = _time.GetUtcNow().UtcDateTime;
+        return ex switch
+        {
+            DomainException { Kind: DomainErrorKind.DeadlineExceeded } => now >= deadline,
+            OperationCanceledException => now + CallerDeadlineLead >= deadline,
+            _ => false,
+        };
+    }
 
     // A batching model merges this run with concurrent ones; fp16/bf16 runs that want their native output dtype
     // run alone, since a batch's outputs are converted once for all.
