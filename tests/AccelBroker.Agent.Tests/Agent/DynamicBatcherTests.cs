@@ -166,12 +166,70 @@ public sealed class DynamicBatcherTests
         Assert.Equal([1L, 1L], _executedRows);
     }
 
+    [Fact]
+    public async Task ARequestWhoseDeadlinePassesWhileQueuedIsAnsweredDeadlineExceededAndNeverJoinsABatch()
+    {
+        var time = new FakeTimeProvider();
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled, time);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        int started = 0;
+        Task<ExecutionResult> expired = batcher.RunAsync([Rows(3, 1)], time.GetUtcNow().UtcDateTime.AddSeconds(1), () => Interlocked.Increment(ref started), CancellationToken.None);
+        Task<ExecutionResult> kept = batcher.RunAsync([Rows(2, 2)], time.GetUtcNow().UtcDateTime.AddSeconds(60), () => Interlocked.Increment(ref started), CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        _gate.SetResult();
+
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => expired.WaitAsync(Wait));
+        Assert.Equal(DomainErrorKind.DeadlineExceeded, error.Kind);
+        Assert.Equal("the call's deadline passed while it waited for its batch; the model was not run", error.Message);
+        await kept.WaitAsync(Wait);
+        await blocker.WaitAsync(Wait);
+        Assert.Equal([1L, 2L], _executedRows);
+        Assert.Equal(1, Volatile.Read(ref started));
+    }
+
+    [Fact]
+    public async Task ACallerThatGivesUpWhileQueuedIsAnsweredAtOnceWhileTheBatchAheadStillRuns()
+    {
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        using var cancel = new CancellationTokenSource();
+        Task<ExecutionResult> abandoned = batcher.RunAsync([Rows(3, 1)], DateTime.MaxValue, null, cancel.Token);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.WaitAsync(Wait));
+        Assert.False(blocker.IsCompleted, "the run ahead is still held at the gate");
+        _gate.SetResult();
+        await blocker.WaitAsync(Wait);
+        Assert.Equal([1L], _executedRows);
+    }
+
+    [Fact]
+    public async Task EveryMemberOfABatchIsToldOnceItsExecutionHasTheSlot()
+    {
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        int[] started = new int[3];
+        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 3).Select(i => batcher.RunAsync([Rows(1, i)], DateTime.MaxValue, () => Interlocked.Increment(ref started[i]), CancellationToken.None))];
+
+        _gate.SetResult();
+        await Task.WhenAll([blocker, .. queued]).WaitAsync(Wait);
+
+        Assert.Equal([1, 1, 1], started);
+        Assert.Equal([1L, 3L], _executedRows);
+    }
+
     private DynamicBatcher Batcher(BatchingOptions options, Func<IReadOnlyList<WireTensor>, ExecutionResult> model, TimeProvider? time = null) =>
         new(options, async (inputs, deadline, started, cancellationToken) =>
         {
             Interlocked.Increment(ref _calls);
             _called.Release();
             await _gate.Task;
+            started?.Invoke();
             _executedRows.Enqueue(inputs[0].Shape[0]);
             return model(inputs);
         }, time ?? TimeProvider.System);
