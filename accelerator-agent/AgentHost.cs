@@ -55,6 +55,11 @@ public static class AgentHost
             throw new ArgumentException(problem, nameof(options));
         }
 
+        if (options.MaxQueuePerSlice < 1)
+        {
+            throw new ArgumentException($"--max-queue-per-slice needs a positive whole number, got {options.MaxQueuePerSlice}", nameof(options));
+        }
+
         ComputeDevice device = DeviceProbe.Resolve(options.Device);
         int intraOpThreads = options.IntraOpThreads is > 0 ? options.IntraOpThreads.Value : DefaultIntraOpThreads(options.ExecutionSlots, Environment.ProcessorCount);
         if (torch.get_num_threads() != intraOpThreads)

@@ -83,6 +83,19 @@ public sealed record AgentOptions
     /// <summary>Forward passes that may run at once; with the intra-op threads this bounds CPU use.</summary>
     public int ExecutionSlots { get; init; } = 1;
 
+    /// <summary>
+    /// Runs of one slice admitted and not yet executing (waiting for an execution slot or a batch, receiving a
+    /// streamed input, reloading an evicted model); one past it is refused at once with <c>ResourceExhausted</c>
+    /// instead of waiting without bound. At least 1.
+    /// </summary>
+    public int MaxQueuePerSlice { get; init; } = DefaultMaxQueuePerSlice;
+
+    /// <summary>
+    /// Twice the 64 concurrent callers the load benchmarks drive, so an ordinary closed loop never meets it, while a
+    /// backlog stays near a second of work at ~10 ms a run instead of growing until callers time out.
+    /// </summary>
+    public const int DefaultMaxQueuePerSlice = 128;
+
     /// <summary>libtorch intra-op threads (process-wide); defaults to the cores divided among the execution slots.</summary>
     public int? IntraOpThreads { get; init; }
 

@@ -1,3 +1,5 @@
+using AccelBroker.Hosting.Errors;
+
 namespace AccelBroker.Agent.Execution;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace AccelBroker.Agent.Execution;
 /// therefore gets its share of execution time; a slot nobody else wants goes to whoever asks, so idle shares
 /// are borrowed. A slice that was idle restarts at the current virtual time: idleness is not saved up.
 /// Each slice's execution time is also summed, so operators can see the share of compute it used.
+/// A waiter whose deadline has passed when a slot would go to it is answered DeadlineExceeded and never holds it.
 /// </summary>
 internal sealed class ComputeScheduler
 {
@@ -53,13 +56,20 @@ internal sealed class ComputeScheduler
         lock (_gate)
         {
             return _tenants.TryGetValue(sliceId, out Tenant? tenant)
-                ? new ComputeUsage(tenant.Waiters.Count, tenant.SecondsUsed)
+                ? new ComputeUsage(tenant.Waiters.Count, tenant.SecondsUsed, tenant.Running)
                 : default;
         }
     }
 
     /// <summary>Waits for a slot for <paramref name="sliceId"/>; dispose the lease when the execution ends.</summary>
-    public ValueTask<ComputeLease> AcquireAsync(string sliceId, double share, CancellationToken cancellationToken)
+    public ValueTask<ComputeLease> AcquireAsync(string sliceId, double share, CancellationToken cancellationToken) =>
+        AcquireAsync(sliceId, share, DateTime.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Waits for a slot for <paramref name="sliceId"/> until <paramref name="deadline"/> (UTC): past it, the slot goes
+    /// to the next waiter and this one fails with a DeadlineExceeded <see cref="DomainException"/>.
+    /// </summary>
+    public ValueTask<ComputeLease> AcquireAsync(string sliceId, double share, DateTime deadline, CancellationToken cancellationToken)
     {
         if (!(share > 0 && share <= 1))
         {
@@ -77,7 +87,7 @@ internal sealed class ComputeScheduler
                 return ValueTask.FromResult(Grant(tenant));
             }
 
-            waiter = new Waiter(tenant);
+            waiter = new Waiter(tenant, deadline);
             tenant.Waiters.AddLast(waiter.Node);
         }
 
@@ -118,6 +128,8 @@ internal sealed class ComputeScheduler
     {
         double seconds = _time.GetElapsedTime(startedTimestamp).TotalSeconds;
         var granted = new List<(Waiter Waiter, ComputeLease Lease)>();
+        List<Waiter>? expired = null;
+        DateTime now = _time.GetUtcNow().UtcDateTime;
         lock (_gate)
         {
             tenant.Running--;
@@ -127,11 +139,24 @@ internal sealed class ComputeScheduler
             while (_free > 0 && Next() is { } next)
             {
                 next.Tenant.Waiters.Remove(next.Node);
+                if (now >= next.Deadline)
+                {
+                    (expired ??= []).Add(next);
+                    ForgetIfDone(next.Tenant);
+                    continue;
+                }
+
                 _free--;
                 granted.Add((next, Grant(next.Tenant)));
             }
 
             ForgetIfDone(tenant);
+        }
+
+        foreach (Waiter waiter in expired ?? [])
+        {
+            waiter.Registration.Dispose();
+            waiter.Completion.TrySetException(DomainException.Deadline("the call's deadline passed while it waited for an execution slot; the model was not run"));
         }
 
         // Completing outside the lock: continuations may run inline.
@@ -227,13 +252,17 @@ internal sealed class ComputeScheduler
 
     internal sealed class Waiter
     {
-        public Waiter(Tenant tenant)
+        public Waiter(Tenant tenant, DateTime deadline)
         {
             Tenant = tenant;
+            Deadline = deadline;
             Node = new LinkedListNode<Waiter>(this);
         }
 
         public Tenant Tenant { get; }
+
+        /// <summary>UTC; <see cref="DateTime.MaxValue"/> for none.</summary>
+        public DateTime Deadline { get; }
 
         public LinkedListNode<Waiter> Node { get; }
 

@@ -32,13 +32,16 @@ internal sealed class InferenceRunner
     /// <summary>Runs once, when the scheduler grants <paramref name="sliceId"/> a slot; its queue time is the wait for it.</summary>
     /// <param name="sliceId">Who the execution time is charged to: a slice, or <see cref="LocalBenchmark.ComputeTenant"/>.</param>
     /// <param name="share">That tenant's compute share, in (0, 1].</param>
-    public async Task<ExecutionResult> RunAsync(LoadedModel model, string sliceId, double share, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, CancellationToken cancellationToken)
+    /// <param name="started">Told once the slot is held and the pass is about to go to the worker.</param>
+    public async Task<ExecutionResult> RunAsync(LoadedModel model, string sliceId, double share, IReadOnlyList<WireTensor> inputs, bool nativeOutputDtype, DateTime deadline, Action? started, CancellationToken cancellationToken)
     {
         long queued = _time.GetTimestamp();
         // A forward pass cannot be cancelled once started: refuse work whose deadline has passed.
         ThrowIfPast(deadline, "before it was queued");
-        using ComputeLease lease = await _scheduler.AcquireAsync(sliceId, share, cancellationToken);
+        using ComputeLease lease = await _scheduler.AcquireAsync(sliceId, share, deadline, cancellationToken);
+        // Again: the deadline may pass between the grant and this continuation; the slot is then given back unused.
         ThrowIfPast(deadline, "while it was queued");
+        started?.Invoke();
         double queueSeconds = _time.GetElapsedTime(queued).TotalSeconds;
         TimeSpan limit = deadline == DateTime.MaxValue
             ? _maxRunTime

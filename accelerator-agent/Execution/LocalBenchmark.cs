@@ -77,7 +77,7 @@ internal sealed class LocalBenchmark
 
                 // The same path as Run: the runner shares the slots with every slice's runs.
                 long started = Stopwatch.GetTimestamp();
-                _ = await _runner.RunAsync(model, ComputeTenant, share: 1, inputs, nativeOutputDtype: false, deadline, cancellationToken);
+                _ = await _runner.RunAsync(model, ComputeTenant, share: 1, inputs, nativeOutputDtype: false, deadline, started: null, cancellationToken);
                 double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 if (i >= request.Warmup)
                 {

@@ -206,7 +206,7 @@ internal sealed class ModelResidency
         DynamicBatcher? batcher = entry.Batching is { } options
             ? new DynamicBatcher(
                 options,
-                (inputs, deadline, cancellationToken) => _runner.RunAsync(model!, slice.Id, slice.Assignment.ComputeShare, inputs, nativeOutputDtype: false, deadline, cancellationToken),
+                (inputs, deadline, started, cancellationToken) => _runner.RunAsync(model!, slice.Id, slice.Assignment.ComputeShare, inputs, nativeOutputDtype: false, deadline, started, cancellationToken),
                 _time,
                 items => _metering.BatchExecuted(slice, entry.ModelId, items))
             : null;

@@ -15,6 +15,8 @@ internal sealed class InferenceMetering
     private readonly Counter<long> _inferences;
     private readonly Histogram<double> _duration;
     private readonly Histogram<int> _batchSize;
+    private readonly Counter<long> _rejectedQueueFull;
+    private readonly Counter<long> _droppedDeadline;
 
     public InferenceMetering(IMeterFactory meterFactory)
     {
@@ -26,6 +28,32 @@ internal sealed class InferenceMetering
         _batchSize = meter.CreateHistogram<int>(
             "accelbroker.agent.batch.size", unit: "{item}", description: "Items per execution of models loaded with dynamic batching.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] });
+        _rejectedQueueFull = meter.CreateCounter<long>(
+            "accelbroker.agent.slice.rejected_queue_full", unit: "{run}", description: "Runs of each slice refused at once because its queue was full (MaxQueuePerSlice).");
+        _droppedDeadline = meter.CreateCounter<long>(
+            "accelbroker.agent.slice.dropped_deadline", unit: "{run}", description: "Runs of each slice dropped before they executed because their deadline passed while they waited.");
+    }
+
+    /// <summary>Counts a run refused because its slice's queue was full.</summary>
+    public void RejectedQueueFull(AcceleratorSlice slice, string modelId)
+    {
+        slice.Usage.Model(modelId).RejectedQueueFull();
+        if (_rejectedQueueFull.Enabled)
+        {
+            _rejectedQueueFull.Add(1, new KeyValuePair<string, object?>("slice", slice.Id));
+        }
+    }
+
+    /// <summary>Counts a run dropped unexecuted past its deadline; returns false so it can sit in an exception filter.</summary>
+    public bool DroppedDeadline(AcceleratorSlice slice, string modelId)
+    {
+        slice.Usage.Model(modelId).DroppedDeadline();
+        if (_droppedDeadline.Enabled)
+        {
+            _droppedDeadline.Add(1, new KeyValuePair<string, object?>("slice", slice.Id));
+        }
+
+        return false;
     }
 
     public void Succeeded(AcceleratorSlice slice, string modelId, RunTiming timing)

@@ -16,6 +16,8 @@ internal sealed class ModelUsageMeter(string modelId)
     private readonly LatencyHistogram _compute = new();
     private readonly LatencyHistogram _encode = new();
     private long _failures;
+    private long _rejectedQueueFull;
+    private long _droppedDeadline;
 
     public string ModelId { get; } = modelId;
 
@@ -39,6 +41,24 @@ internal sealed class ModelUsageMeter(string modelId)
         }
     }
 
+    /// <summary>A run refused at once: its slice's queue was full.</summary>
+    public void RejectedQueueFull()
+    {
+        lock (_lock)
+        {
+            _rejectedQueueFull++;
+        }
+    }
+
+    /// <summary>A run dropped before it executed, its deadline past (counted as failed apart from this).</summary>
+    public void DroppedDeadline()
+    {
+        lock (_lock)
+        {
+            _droppedDeadline++;
+        }
+    }
+
     public ModelUsage ToProto()
     {
         lock (_lock)
@@ -53,6 +73,8 @@ internal sealed class ModelUsageMeter(string modelId)
                 Decode = _decode.ToProto(),
                 Compute = _compute.ToProto(),
                 Encode = _encode.ToProto(),
+                RejectedQueueFull = _rejectedQueueFull,
+                DroppedDeadline = _droppedDeadline,
             };
         }
     }

@@ -42,6 +42,9 @@ internal sealed class AcceleratorSlice
     /// <summary>What ran here since the slice was assigned.</summary>
     public SliceUsageMeter Usage { get; }
 
+    /// <summary>Its runs admitted and not yet executing.</summary>
+    public SliceRunQueue Queue { get; } = new();
+
     /// <summary>The memory budget: resident models never hold more.</summary>
     public long BudgetBytes => Assignment.MemoryBytes;
 

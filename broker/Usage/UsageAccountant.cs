@@ -167,6 +167,8 @@ internal sealed class UsageAccountant(
             SlicePricePerHour = slicePrice,
             CostPer100K = basis == CostBasis.None ? 0 : CostModel.PerHundredThousand(hostPrice + slicePrice, mean),
             CostBasis = basis,
+            RejectedQueueFull = agent.RejectedQueueFull,
+            DroppedDeadline = agent.DroppedDeadline,
         };
         foreach (string modelId in agentByModel.Keys.Union(clientByModel.Keys).Order(StringComparer.Ordinal))
         {
@@ -179,6 +181,8 @@ internal sealed class UsageAccountant(
                 Failures = byAgent?.Failures ?? 0,
                 AgentTotal = byAgent?.Total.ToStats() ?? new LatencyStats(),
                 ClientEndToEnd = byClient?.Total.ToStats() ?? new LatencyStats(),
+                RejectedQueueFull = byAgent?.RejectedQueueFull ?? 0,
+                DroppedDeadline = byAgent?.DroppedDeadline ?? 0,
             });
         }
 

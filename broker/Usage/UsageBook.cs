@@ -244,7 +244,9 @@ internal sealed class UsageBook
         var now = current.Models.ToDictionary(m => m.ModelId, StringComparer.Ordinal);
         return previous.Models.Any(before => !now.TryGetValue(before.ModelId, out ModelUsage? after)
             || after.Inferences < before.Inferences
-            || after.Failures < before.Failures);
+            || after.Failures < before.Failures
+            || after.RejectedQueueFull < before.RejectedQueueFull
+            || after.DroppedDeadline < before.DroppedDeadline);
     }
 
     private static SliceState Nothing(string sliceId) => new() { SliceId = sliceId };

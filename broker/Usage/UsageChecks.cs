@@ -50,6 +50,11 @@ internal static class UsageChecks
                 return Invariant($"{where}: inferences and failures must not be negative (got {model.Inferences} and {model.Failures})");
             }
 
+            if (model.RejectedQueueFull < 0 || model.DroppedDeadline < 0)
+            {
+                return Invariant($"{where}: rejected_queue_full and dropped_deadline must not be negative (got {model.RejectedQueueFull} and {model.DroppedDeadline})");
+            }
+
             problem = FindHistogramProblem("total", model.Total, model.Inferences, required: model.Inferences > 0, partial: false)
                 ?? FindHistogramProblem("queue", model.Queue, model.Inferences, required: false, partial: folded)
                 ?? FindHistogramProblem("decode", model.Decode, model.Inferences, required: false, partial: folded)

@@ -10,6 +10,10 @@ internal sealed class UsageTotals
 
     public long Failures { get; private set; }
 
+    public long RejectedQueueFull { get; private set; }
+
+    public long DroppedDeadline { get; private set; }
+
     public LatencyHistogram Total { get; } = new();
 
     public LatencyHistogram Queue { get; } = new();
@@ -24,6 +28,8 @@ internal sealed class UsageTotals
     {
         Inferences += usage.Inferences;
         Failures += usage.Failures;
+        RejectedQueueFull += usage.RejectedQueueFull;
+        DroppedDeadline += usage.DroppedDeadline;
         Total.Merge(LatencyHistogram.FromProto(usage.Total));
         Queue.Merge(LatencyHistogram.FromProto(usage.Queue));
         Decode.Merge(LatencyHistogram.FromProto(usage.Decode));
@@ -36,6 +42,8 @@ internal sealed class UsageTotals
         ModelId = modelId,
         Inferences = Inferences,
         Failures = Failures,
+        RejectedQueueFull = RejectedQueueFull,
+        DroppedDeadline = DroppedDeadline,
         Total = Total.ToProto(),
         Queue = Queue.ToProto(),
         Decode = Decode.ToProto(),

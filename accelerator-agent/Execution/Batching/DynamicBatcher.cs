@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
 
 namespace AccelBroker.Agent.Execution.Batching;
@@ -9,12 +10,13 @@ namespace AccelBroker.Agent.Execution.Batching;
 /// up and join the next one. A request waits at most <see cref="BatchingOptions.MaxDelay"/> for company.
 /// When a batched run fails, or its outputs cannot be split by rows, each request is run alone: a caller
 /// gets its own error or a correct answer, never a neighbour's. A model whose outputs cannot be split is
-/// not batched again.
+/// not batched again. A request whose call ends or whose deadline passes while it waits never joins a batch: the
+/// cancelled one leaves at once, the expired one is answered DeadlineExceeded when the next batch forms.
 /// </summary>
 internal sealed class DynamicBatcher : IAsyncDisposable
 {
     private readonly BatchingOptions _options;
-    private readonly Func<IReadOnlyList<WireTensor>, DateTime, CancellationToken, Task<ExecutionResult>> _execute;
+    private readonly Func<IReadOnlyList<WireTensor>, DateTime, Action?, CancellationToken, Task<ExecutionResult>> _execute;
     private readonly TimeProvider _time;
     private readonly Action<int>? _batchExecuted;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
@@ -24,12 +26,15 @@ internal sealed class DynamicBatcher : IAsyncDisposable
     private volatile bool _unsplittable;
 
     /// <param name="options">Batch size and delay.</param>
-    /// <param name="execute">Runs inputs once: the model's forward pass, with the earliest deadline of the batch.</param>
+    /// <param name="execute">
+    /// Runs inputs once: the model's forward pass, with the earliest deadline of the batch, telling the action once it
+    /// holds its slot.
+    /// </param>
     /// <param name="time">Clock for the delay.</param>
     /// <param name="batchExecuted">Told the item count of each execution, for metrics.</param>
     public DynamicBatcher(
         BatchingOptions options,
-        Func<IReadOnlyList<WireTensor>, DateTime, CancellationToken, Task<ExecutionResult>> execute,
+        Func<IReadOnlyList<WireTensor>, DateTime, Action?, CancellationToken, Task<ExecutionResult>> execute,
         TimeProvider time,
         Action<int>? batchExecuted = null)
     {
@@ -42,18 +47,25 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         _worker = Task.Run(WorkAsync);
     }
 
-    public Task<ExecutionResult> RunAsync(IReadOnlyList<WireTensor> inputs, DateTime deadline, CancellationToken cancellationToken)
+    /// <param name="started">Told once the execution holding these inputs has its slot.</param>
+    public Task<ExecutionResult> RunAsync(IReadOnlyList<WireTensor> inputs, DateTime deadline, Action? started, CancellationToken cancellationToken)
     {
         BatchKey? key = BatchKey.Of(inputs);
         if (key is null || key.Rows > _options.MaxBatchSize || _unsplittable || _stop.IsCancellationRequested)
         {
-            return RunAloneAsync(inputs, deadline, cancellationToken);
+            return RunAloneAsync(inputs, deadline, started, cancellationToken);
         }
 
-        var pending = new Pending(inputs, key, deadline, _time.GetTimestamp(), cancellationToken);
+        var pending = new Pending(inputs, key, deadline, started, _time.GetTimestamp(), cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
-            return RunAloneAsync(inputs, deadline, cancellationToken);
+            return RunAloneAsync(inputs, deadline, started, cancellationToken);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            // The caller that gives up (or whose deadline the server enforces) is answered now, not when a batch forms.
+            _ = cancellationToken.UnsafeRegister(static (state, token) => ((Pending)state!).Completion.TrySetCanceled(token), pending);
         }
 
         return pending.Completion.Task;
@@ -79,9 +91,9 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task<ExecutionResult> RunAloneAsync(IReadOnlyList<WireTensor> inputs, DateTime deadline, CancellationToken cancellationToken)
+    private async Task<ExecutionResult> RunAloneAsync(IReadOnlyList<WireTensor> inputs, DateTime deadline, Action? started, CancellationToken cancellationToken)
     {
-        ExecutionResult result = await _execute(inputs, deadline, cancellationToken);
+        ExecutionResult result = await _execute(inputs, deadline, started, cancellationToken);
         _batchExecuted?.Invoke((int)Math.Min(int.MaxValue, BatchKey.Of(inputs)?.Rows ?? 1));
         return result;
     }
@@ -102,7 +114,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
                 continue;
             }
 
-            if (first.IsAbandoned)
+            if (first.IsDropped(_time))
             {
                 continue;
             }
@@ -130,7 +142,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         {
             if (_queue.Reader.TryRead(out Pending? next))
             {
-                if (next.IsAbandoned)
+                if (next.IsDropped(_time))
                 {
                     continue;
                 }
@@ -156,7 +168,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
         return batch;
 
-        bool Fits(Pending candidate) => !candidate.IsAbandoned && candidate.Key.Equals(first.Key) && rows + candidate.Key.Rows <= _options.MaxBatchSize;
+        bool Fits(Pending candidate) => !candidate.IsDropped(_time) && candidate.Key.Equals(first.Key) && rows + candidate.Key.Rows <= _options.MaxBatchSize;
 
         void Add(Pending member)
         {
@@ -181,6 +193,13 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
     private async Task ExecuteAsync(List<Pending> batch)
     {
+        // Members whose deadline passed during the delay are answered now: a batch never holds an expired one.
+        batch.RemoveAll(p => p.IsDropped(_time));
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
         if (batch.Count == 1)
         {
             await CompleteAloneAsync(batch[0]);
@@ -192,7 +211,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         ExecutionResult result;
         try
         {
-            result = await _execute(BatchAssembly.Concatenate([.. batch.Select(p => p.Inputs)]), deadline, CancellationToken.None);
+            result = await _execute(BatchAssembly.Concatenate([.. batch.Select(p => p.Inputs)]), deadline, () => batch.ForEach(p => p.Started?.Invoke()), CancellationToken.None);
         }
         catch (Exception)
         {
@@ -231,7 +250,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
         long started = _time.GetTimestamp();
         try
         {
-            ExecutionResult result = await RunAloneAsync(pending.Inputs, pending.Deadline, pending.CancellationToken);
+            ExecutionResult result = await RunAloneAsync(pending.Inputs, pending.Deadline, pending.Started, pending.CancellationToken);
             RunTiming timing = result.Timing.Clone();
             timing.QueueSeconds += Seconds(pending.Enqueued, started);
             pending.Completion.TrySetResult(result with { Timing = timing });
@@ -248,7 +267,7 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
     private double Seconds(long from, long to) => _time.GetElapsedTime(from, to).TotalSeconds;
 
-    private sealed class Pending(IReadOnlyList<WireTensor> inputs, BatchKey key, DateTime deadline, long enqueued, CancellationToken cancellationToken)
+    private sealed class Pending(IReadOnlyList<WireTensor> inputs, BatchKey key, DateTime deadline, Action? started, long enqueued, CancellationToken cancellationToken)
     {
         public IReadOnlyList<WireTensor> Inputs { get; } = inputs;
 
@@ -256,25 +275,30 @@ internal sealed class DynamicBatcher : IAsyncDisposable
 
         public DateTime Deadline { get; } = deadline;
 
+        public Action? Started { get; } = started;
+
         public long Enqueued { get; } = enqueued;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
         public TaskCompletionSource<ExecutionResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>The caller gave up while it waited: it is not run.</summary>
-        public bool IsAbandoned
+        /// <summary>The caller gave up, or its deadline passed, while it waited: it is not run.</summary>
+        public bool IsDropped(TimeProvider time)
         {
-            get
+            if (CancellationToken.IsCancellationRequested)
             {
-                if (CancellationToken.IsCancellationRequested)
-                {
-                    Completion.TrySetCanceled(CancellationToken);
-                    return true;
-                }
-
-                return Completion.Task.IsCompleted;
+                Completion.TrySetCanceled(CancellationToken);
+                return true;
             }
+
+            if (Deadline != DateTime.MaxValue && time.GetUtcNow().UtcDateTime >= Deadline)
+            {
+                Completion.TrySetException(DomainException.Deadline("the call's deadline passed while it waited for its batch; the model was not run"));
+                return true;
+            }
+
+            return Completion.Task.IsCompleted;
         }
     }
 }

@@ -55,6 +55,8 @@ internal static class UsageCommand
             failures = u.Failures,
             client_inferences = u.ClientInferences,
             client_failures = u.ClientFailures,
+            rejected_queue_full = u.RejectedQueueFull,
+            dropped_deadline = u.DroppedDeadline,
             latency = new
             {
                 end_to_end_client = Stats(u.ClientEndToEnd),
@@ -74,6 +76,8 @@ internal static class UsageCommand
                 model_id = m.ModelId,
                 inferences = m.Inferences,
                 failures = m.Failures,
+                rejected_queue_full = m.RejectedQueueFull,
+                dropped_deadline = m.DroppedDeadline,
                 end_to_end_client = Stats(m.ClientEndToEnd),
                 agent = Stats(m.AgentTotal),
             }),
@@ -103,6 +107,7 @@ internal static class UsageCommand
             Console.Out.WriteLine();
             Console.Out.WriteLine($"ordinal {a.Ordinal}  {a.SliceType}  {a.Id}  on {hostType}  since {Iso(a.AttachedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue)}");
             Console.Out.WriteLine(Invariant($"inferences {u.Inferences}, failures {u.Failures} (agent); {u.ClientInferences} and {u.ClientFailures} reported by clients"));
+            Console.Out.WriteLine(Invariant($"overload: {u.RejectedQueueFull} refused (queue full), {u.DroppedDeadline} dropped (deadline passed while queued)"));
             var table = new Table().AddColumns("latency (ms)", "count", "mean", "P50", "P90", "P95", "P99");
             AddRow(table, "end to end (client)", u.ClientEndToEnd);
             AddRow(table, "agent", u.AgentTotal);

@@ -104,6 +104,7 @@ internal sealed class LoopbackFleet : IAsyncDisposable
                     MemoryBytes = options.AgentMemoryBytes,
                     IntraOpThreads = options.IntraOpThreads,
                     ExecutionSlots = options.ExecutionSlots ?? new AgentOptions().ExecutionSlots,
+                    MaxQueuePerSlice = options.MaxQueuePerSlice ?? AgentOptions.DefaultMaxQueuePerSlice,
                     MetricsListen = metricsListen,
                 },
                 Quiet);

@@ -15,6 +15,9 @@ internal sealed record LoopbackFleetOptions
     /// <summary>Forward passes the agent runs at once; the agent's default (one) when null.</summary>
     public int? ExecutionSlots { get; init; }
 
+    /// <summary>Runs of one slice the agent lets wait to execute; the agent's default when null.</summary>
+    public int? MaxQueuePerSlice { get; init; }
+
     /// <summary>Agent heartbeat interval: short, so the agent shows healthy soon after start.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -30,6 +30,8 @@ public sealed class AgentSettingsTests
     [InlineData("Compute", "--compute", "1.5", "--compute needs a number in (0, 1], got '1.5'")]
     [InlineData("MemoryMib", "--memory-mib", "-3", "--memory-mib needs a positive whole number, got '-3'")]
     [InlineData("Broker", "--broker", "broker:5050", "--broker 'broker:5050' is not an absolute http or https URL")]
+    [InlineData("MaxQueuePerSlice", "--max-queue-per-slice", "0", "--max-queue-per-slice needs a positive whole number, got '0'")]
+    [InlineData("MaxQueuePerSlice", "--max-queue-per-slice", "-1", "--max-queue-per-slice needs a positive whole number, got '-1'")]
     public void ABadValueGetsTheSameErrorFromEverySource(string key, string flag, string value, string message)
     {
         string fromFlag = Assert.Throws<FormatException>(() => AgentCommandLine.Parse([flag, value], Empty())).Message;
@@ -54,6 +56,26 @@ public sealed class AgentSettingsTests
 
         Assert.Equal(2, exit);
         Assert.Equal($"error: --eviction-threshold needs a number in (0, 1], got '0'{Environment.NewLine}Run with --help for usage.{Environment.NewLine}", error.ToString());
+    }
+
+    [Fact]
+    public async Task AQueueLimitOfZeroIsRefusedAtStartWithExitCodeTwo()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int exit = await Program.Run(["--max-queue-per-slice", "0"], Empty(), output, error);
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"error: --max-queue-per-slice needs a positive whole number, got '0'{Environment.NewLine}Run with --help for usage.{Environment.NewLine}", error.ToString());
+    }
+
+    [Fact]
+    public void AQueueLimitBelowOneSetInCodeIsRefusedWhenTheAgentIsBuilt()
+    {
+        ArgumentException error = Assert.Throws<ArgumentException>(() => AgentHost.Build(new AgentOptions { MaxQueuePerSlice = 0 }));
+
+        Assert.StartsWith("--max-queue-per-slice needs a positive whole number, got 0", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using AccelBroker.Agent.Execution;
+using AccelBroker.Hosting.Errors;
 using AccelBroker.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -77,6 +78,26 @@ public sealed class ComputeSchedulerTests
     }
 
     [Fact]
+    public async Task AWaiterPastItsDeadlineNeverGetsTheSlotAndTheNextOneDoes()
+    {
+        var scheduler = new ComputeScheduler(1, _time, _gone.Contains);
+        ComputeLease running = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None);
+        ValueTask<ComputeLease> expired = scheduler.AcquireAsync("b", 0.5, _time.GetUtcNow().UtcDateTime.AddSeconds(1), CancellationToken.None);
+        ValueTask<ComputeLease> next = scheduler.AcquireAsync("c", 0.5, _time.GetUtcNow().UtcDateTime.AddSeconds(60), CancellationToken.None);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        running.Dispose();
+
+        DomainException error = await Assert.ThrowsAsync<DomainException>(async () => await expired);
+        Assert.Equal(DomainErrorKind.DeadlineExceeded, error.Kind);
+        Assert.Equal("the call's deadline passed while it waited for an execution slot; the model was not run", error.Message);
+        using ComputeLease lease = await next.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("c", lease.SliceId);
+        Assert.Equal(new ComputeUsage(0, 0, 0), scheduler.UsageOf("b"));
+        Assert.Equal(0, scheduler.QueueDepth);
+    }
+
+    [Fact]
     public async Task TwoSlotsRunTwoAtOnce()
     {
         var scheduler = new ComputeScheduler(2, _time, _gone.Contains);
@@ -99,7 +120,7 @@ public sealed class ComputeSchedulerTests
         ValueTask<ComputeLease> b1 = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
         ValueTask<ComputeLease> b2 = scheduler.AcquireAsync("b", 0.25, CancellationToken.None);
 
-        Assert.Equal(new ComputeUsage(1, 0), scheduler.UsageOf("a"));
+        Assert.Equal(new ComputeUsage(1, 0, Running: 1), scheduler.UsageOf("a"));
         Assert.Equal(new ComputeUsage(2, 0), scheduler.UsageOf("b"));
         Assert.Equal(default, scheduler.UsageOf("never-seen"));
 
@@ -187,7 +208,7 @@ public sealed class ComputeSchedulerTests
         using (ComputeLease late = await scheduler.AcquireAsync("a", 0.5, CancellationToken.None))
         {
             _time.Advance(Cost);
-            Assert.Equal(new ComputeUsage(0, 0), scheduler.UsageOf("a"));
+            Assert.Equal(new ComputeUsage(0, 0, Running: 1), scheduler.UsageOf("a"));
         }
 
         Assert.Equal(default, scheduler.UsageOf("a"));

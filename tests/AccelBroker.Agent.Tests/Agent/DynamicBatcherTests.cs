@@ -22,9 +22,9 @@ public sealed class DynamicBatcherTests
     public async Task RequestsQueuedBehindARunShareTheNextOneAndGetTheirOwnRows()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 100)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 100)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
-        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 4).Select(i => batcher.RunAsync([Rows(1 + (i % 2), 10 * i)], DateTime.MaxValue, CancellationToken.None))];
+        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 4).Select(i => batcher.RunAsync([Rows(1 + (i % 2), 10 * i)], DateTime.MaxValue, null, CancellationToken.None))];
 
         _gate.SetResult();
         ExecutionResult[] results = await Task.WhenAll(queued).WaitAsync(Wait);
@@ -42,11 +42,11 @@ public sealed class DynamicBatcherTests
     public async Task RequestsOfDifferentShapesAreNeverMixed()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
-        Task<ExecutionResult> four = batcher.RunAsync([Rows(1, 1, width: 4)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> five = batcher.RunAsync([Rows(1, 2, width: 5)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> fourAgain = batcher.RunAsync([Rows(1, 3, width: 4)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> four = batcher.RunAsync([Rows(1, 1, width: 4)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> five = batcher.RunAsync([Rows(1, 2, width: 5)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> fourAgain = batcher.RunAsync([Rows(1, 3, width: 4)], DateTime.MaxValue, null, CancellationToken.None);
 
         _gate.SetResult();
         await Task.WhenAll(blocker, four, five, fourAgain).WaitAsync(Wait);
@@ -60,9 +60,9 @@ public sealed class DynamicBatcherTests
     public async Task ABatchNeverExceedsTheMaximumSize()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(4, TimeSpan.Zero), Doubled);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
-        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 5).Select(i => batcher.RunAsync([Rows(2, i)], DateTime.MaxValue, CancellationToken.None))];
+        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 5).Select(i => batcher.RunAsync([Rows(2, i)], DateTime.MaxValue, null, CancellationToken.None))];
 
         _gate.SetResult();
         await Task.WhenAll(queued).WaitAsync(Wait);
@@ -77,8 +77,8 @@ public sealed class DynamicBatcherTests
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(2, TimeSpan.FromMinutes(10)), Doubled);
         _gate.SetResult();
 
-        Task<ExecutionResult> a = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> b = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> a = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> b = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, null, CancellationToken.None);
         await Task.WhenAll(a, b).WaitAsync(Wait);
 
         Assert.Equal([2L], _executedRows);
@@ -91,10 +91,10 @@ public sealed class DynamicBatcherTests
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.FromMilliseconds(100)), Doubled, time);
         _gate.SetResult();
 
-        Task<ExecutionResult> first = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> first = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, null, CancellationToken.None);
         time.Advance(TimeSpan.FromMilliseconds(60));
         Task waitingForMore = time.NextTimerCreated();
-        Task<ExecutionResult> second = batcher.RunAsync([Rows(2, 2)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> second = batcher.RunAsync([Rows(2, 2)], DateTime.MaxValue, null, CancellationToken.None);
 
         // Within the delay the batch is not full: the batcher sets a timer on the clock to wait for more, and nothing runs.
         await waitingForMore.WaitAsync(Wait);
@@ -110,11 +110,11 @@ public sealed class DynamicBatcherTests
     public async Task AFailingRequestFailsOnlyItsOwnCaller()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), RefusesNegatives);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
-        Task<ExecutionResult> good = batcher.RunAsync([Rows(1, 5)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> bad = batcher.RunAsync([Rows(1, -50)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> alsoGood = batcher.RunAsync([Rows(1, 7)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> good = batcher.RunAsync([Rows(1, 5)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> bad = batcher.RunAsync([Rows(1, -50)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> alsoGood = batcher.RunAsync([Rows(1, 7)], DateTime.MaxValue, null, CancellationToken.None);
 
         _gate.SetResult();
 
@@ -128,10 +128,10 @@ public sealed class DynamicBatcherTests
     public async Task AModelThatMixesSamplesRunsEachRequestAloneFromThenOn()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), SumOfAll);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
-        Task<ExecutionResult> a = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, CancellationToken.None);
-        Task<ExecutionResult> b = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> a = batcher.RunAsync([Rows(1, 1)], DateTime.MaxValue, null, CancellationToken.None);
+        Task<ExecutionResult> b = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, null, CancellationToken.None);
 
         _gate.SetResult();
         await Task.WhenAll(a, b).WaitAsync(Wait);
@@ -143,8 +143,8 @@ public sealed class DynamicBatcherTests
 
         _executedRows.Clear();
         await Task.WhenAll(
-            batcher.RunAsync([Rows(1, 3)], DateTime.MaxValue, CancellationToken.None),
-            batcher.RunAsync([Rows(1, 4)], DateTime.MaxValue, CancellationToken.None)).WaitAsync(Wait);
+            batcher.RunAsync([Rows(1, 3)], DateTime.MaxValue, null, CancellationToken.None),
+            batcher.RunAsync([Rows(1, 4)], DateTime.MaxValue, null, CancellationToken.None)).WaitAsync(Wait);
         Assert.Equal([1L, 1L], _executedRows);
     }
 
@@ -152,11 +152,11 @@ public sealed class DynamicBatcherTests
     public async Task ACallerThatGivesUpWhileQueuedIsNotRun()
     {
         await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
-        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
         await WaitForCallsAsync(1);
         using var cancel = new CancellationTokenSource();
-        Task<ExecutionResult> abandoned = batcher.RunAsync([Rows(3, 1)], DateTime.MaxValue, cancel.Token);
-        Task<ExecutionResult> kept = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, CancellationToken.None);
+        Task<ExecutionResult> abandoned = batcher.RunAsync([Rows(3, 1)], DateTime.MaxValue, null, cancel.Token);
+        Task<ExecutionResult> kept = batcher.RunAsync([Rows(1, 2)], DateTime.MaxValue, null, CancellationToken.None);
 
         await cancel.CancelAsync();
         _gate.SetResult();
@@ -166,12 +166,70 @@ public sealed class DynamicBatcherTests
         Assert.Equal([1L, 1L], _executedRows);
     }
 
+    [Fact]
+    public async Task ARequestWhoseDeadlinePassesWhileQueuedIsAnsweredDeadlineExceededAndNeverJoinsABatch()
+    {
+        var time = new FakeTimeProvider();
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled, time);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        int started = 0;
+        Task<ExecutionResult> expired = batcher.RunAsync([Rows(3, 1)], time.GetUtcNow().UtcDateTime.AddSeconds(1), () => Interlocked.Increment(ref started), CancellationToken.None);
+        Task<ExecutionResult> kept = batcher.RunAsync([Rows(2, 2)], time.GetUtcNow().UtcDateTime.AddSeconds(60), () => Interlocked.Increment(ref started), CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        _gate.SetResult();
+
+        DomainException error = await Assert.ThrowsAsync<DomainException>(() => expired.WaitAsync(Wait));
+        Assert.Equal(DomainErrorKind.DeadlineExceeded, error.Kind);
+        Assert.Equal("the call's deadline passed while it waited for its batch; the model was not run", error.Message);
+        await kept.WaitAsync(Wait);
+        await blocker.WaitAsync(Wait);
+        Assert.Equal([1L, 2L], _executedRows);
+        Assert.Equal(1, Volatile.Read(ref started));
+    }
+
+    [Fact]
+    public async Task ACallerThatGivesUpWhileQueuedIsAnsweredAtOnceWhileTheBatchAheadStillRuns()
+    {
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        using var cancel = new CancellationTokenSource();
+        Task<ExecutionResult> abandoned = batcher.RunAsync([Rows(3, 1)], DateTime.MaxValue, null, cancel.Token);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.WaitAsync(Wait));
+        Assert.False(blocker.IsCompleted, "the run ahead is still held at the gate");
+        _gate.SetResult();
+        await blocker.WaitAsync(Wait);
+        Assert.Equal([1L], _executedRows);
+    }
+
+    [Fact]
+    public async Task EveryMemberOfABatchIsToldOnceItsExecutionHasTheSlot()
+    {
+        await using DynamicBatcher batcher = Batcher(new BatchingOptions(8, TimeSpan.Zero), Doubled);
+        Task<ExecutionResult> blocker = batcher.RunAsync([Rows(1, 0)], DateTime.MaxValue, null, CancellationToken.None);
+        await WaitForCallsAsync(1);
+        int[] started = new int[3];
+        Task<ExecutionResult>[] queued = [.. Enumerable.Range(0, 3).Select(i => batcher.RunAsync([Rows(1, i)], DateTime.MaxValue, () => Interlocked.Increment(ref started[i]), CancellationToken.None))];
+
+        _gate.SetResult();
+        await Task.WhenAll([blocker, .. queued]).WaitAsync(Wait);
+
+        Assert.Equal([1, 1, 1], started);
+        Assert.Equal([1L, 3L], _executedRows);
+    }
+
     private DynamicBatcher Batcher(BatchingOptions options, Func<IReadOnlyList<WireTensor>, ExecutionResult> model, TimeProvider? time = null) =>
-        new(options, async (inputs, deadline, cancellationToken) =>
+        new(options, async (inputs, deadline, started, cancellationToken) =>
         {
             Interlocked.Increment(ref _calls);
             _called.Release();
             await _gate.Task;
+            started?.Invoke();
             _executedRows.Enqueue(inputs[0].Shape[0]);
             return model(inputs);
         }, time ?? TimeProvider.System);

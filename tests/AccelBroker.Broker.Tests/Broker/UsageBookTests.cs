@@ -100,6 +100,20 @@ public sealed class UsageBookTests
     }
 
     [Fact]
+    public void OverloadCountersAreAddedAcrossIncarnationsAndOneThatWentDownIsAReset()
+    {
+        var book = new UsageBook();
+        book.RecordAgent(Slice("acc-1", "first", Overloaded(Report(2), rejected: 3, dropped: 1)));
+        book.RecordAgent(Slice("acc-1", "second", Overloaded(Report(1), rejected: 2, dropped: 0)));
+        Assert.Equal((5L, 1L), (AgentTotals(book, "acc-1").RejectedQueueFull, AgentTotals(book, "acc-1").DroppedDeadline));
+
+        // Without incarnations, a rejection counter lower than before means the agent's counters started again.
+        book.RecordAgent(Slice("acc-2", "", Overloaded(Report(2), rejected: 4, dropped: 0)));
+        Assert.NotNull(book.RecordAgent(Slice("acc-2", "", Overloaded(Report(2), rejected: 1, dropped: 0))));
+        Assert.Equal(5, AgentTotals(book, "acc-2").RejectedQueueFull);
+    }
+
+    [Fact]
     public void AReportThatRepeatsTheLastOneChangesNothing()
     {
         var book = new UsageBook();
@@ -146,6 +160,13 @@ public sealed class UsageBookTests
         var slice = new SliceUsage { SliceId = sliceId, Incarnation = incarnation };
         slice.Models.Add(model);
         return slice;
+    }
+
+    internal static ModelUsage Overloaded(ModelUsage usage, long rejected, long dropped)
+    {
+        usage.RejectedQueueFull = rejected;
+        usage.DroppedDeadline = dropped;
+        return usage;
     }
 
     /// <summary>A model's cumulative figures: <paramref name="runs"/> of 5 ms each (compute 3 ms of them).</summary>

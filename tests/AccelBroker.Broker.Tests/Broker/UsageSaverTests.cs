@@ -75,6 +75,27 @@ public sealed class UsageSaverTests : IDisposable
     }
 
     [Fact]
+    public void OverloadCountersAreSavedAndRestoredAndARecordSavedBeforeThemReadsAsZero()
+    {
+        var book = new UsageBook();
+        UsageSaver saver = Saver(book, "acc-1");
+        book.RecordAgent(Slice("acc-1", "first", UsageBookTests.Overloaded(UsageBookTests.Report(3), rejected: 7, dropped: 2)), State("acc-1"));
+        book.RecordAgent(Slice("acc-1", "second", UsageBookTests.Overloaded(UsageBookTests.Report(1), rejected: 1, dropped: 1)), State("acc-1"));
+        Assert.True(saver.SaveIfChanged());
+
+        var restored = new UsageBook();
+        Saver(restored, "acc-1");
+        Assert.Equal(8, restored.Get("acc-1").Agent.Sum(m => m.RejectedQueueFull));
+        Assert.Equal(3, restored.Get("acc-1").Agent.Sum(m => m.DroppedDeadline));
+
+        // The shape brokers wrote before the counters existed: no field for them.
+        const string Old = """{"accelerator_id":"acc-1","agent":{"incarnation":"x","models":[{"model_id":"m","inferences":0,"failures":2}]},"agent_base":[],"clients":[],"retired_clients":[]}""";
+        AcceleratorUsageRecord record = JsonSerializer.Deserialize(Old, BrokerJsonContext.Default.AcceleratorUsageRecord)!;
+        ModelUsageRecord model = Assert.Single(record.Agent!.Models);
+        Assert.Equal((2L, 0L, 0L), (model.Failures, model.RejectedQueueFull, model.DroppedDeadline));
+    }
+
+    [Fact]
     public void ChangesAreSavedAtMostOncePerIntervalAndOnlyWhenThereAreAny()
     {
         var book = new UsageBook();
