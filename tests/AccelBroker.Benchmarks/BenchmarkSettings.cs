@@ -4,9 +4,9 @@ namespace AccelBroker.Benchmarks;
 internal sealed record BenchmarkSettings
 {
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,auth,resnet18,tensor64,model100,batching,failover,drain]";
+        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,auth,resnet18,tensor64,model100,batching,failover,drain,loadgen]";
 
-    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain"];
+    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain", "loadgen"];
 
     /// <summary>Small counts for a smoke run (under a minute once the models exist).</summary>
     public bool Quick { get; init; }

@@ -27,14 +27,22 @@ internal sealed class LoadEngine(TimeProvider time)
         GeneratorCpu.Sampler cpu = GeneratorCpu.Start(time);
         using var run = new LoadRun(time, stop, callOnce, cancellationToken);
         Task monitor = run.MonitorAsync(progress);
-        await (mode switch
+        try
         {
-            LoadMode.Closed closed => run.ClosedLoopAsync(closed.Callers),
-            LoadMode.Open open => run.OpenLoopAsync(open),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode)),
-        });
-        run.StopIssuing(StopRequests);
-        await monitor;
+            await (mode switch
+            {
+                LoadMode.Closed closed => run.ClosedLoopAsync(closed.Callers),
+                LoadMode.Open open => run.OpenLoopAsync(open),
+                _ => throw new ArgumentOutOfRangeException(nameof(mode)),
+            });
+        }
+        finally
+        {
+            run.StopIssuing(StopRequests);
+            run.Finished();
+            await monitor;
+        }
+
         return run.Finish(mode, cpu.Stop());
     }
 }

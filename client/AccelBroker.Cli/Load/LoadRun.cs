@@ -17,6 +17,7 @@ internal sealed class LoadRun : IDisposable
     private readonly CancellationToken _interrupt;
     private readonly long _startedAt;
     private readonly CancellationTokenSource _stopIssuing;
+    private readonly CancellationTokenSource _finished = new();
     private readonly Lock _lock = new();
     private readonly List<RequestRecord> _records = [];
     private readonly WindowSplitter _windows;
@@ -112,22 +113,28 @@ internal sealed class LoadRun : IDisposable
         }
     }
 
-    /// <summary>Checks the clock and the windows until issuing stops; reports progress each tick.</summary>
+    /// <summary>Ends <see cref="MonitorAsync"/>: the loops are over, calls in flight included.</summary>
+    public void Finished() => _finished.Cancel();
+
+    /// <summary>
+    /// Checks the clock and the windows until issuing stops, and reports progress each tick until the loops are over
+    /// (a display shows the calls still completing).
+    /// </summary>
     public async Task MonitorAsync(Action<LoadProgress>? progress)
     {
         TimeSpan tick = TimeSpan.FromTicks(Math.Clamp(_stop.Windows.Length.Ticks / 10, MinTick.Ticks, MaxTick.Ticks));
-        while (!_stopIssuing.IsCancellationRequested)
+        while (!_finished.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(tick, _time, _stopIssuing.Token);
+                await Task.Delay(tick, _time, _finished.Token);
             }
             catch (OperationCanceledException)
             {
                 break;
             }
 
-            if (Now >= _stop.TimeLimit)
+            if (Now >= _stop.TimeLimit && !_stopIssuing.IsCancellationRequested)
             {
                 StopIssuing(_stop.Duration is null ? LoadEngine.StopTimeLimit : LoadEngine.StopDuration);
             }
@@ -141,7 +148,11 @@ internal sealed class LoadRun : IDisposable
                 stable = _stop.UntilStable && Stability.IsStable(_windows.Windows, _stop.Windows);
             }
 
-            if (stable)
+            if (_stopIssuing.IsCancellationRequested)
+            {
+                // Already stopped: only progress from here.
+            }
+            else if (stable)
             {
                 StopIssuing(LoadEngine.StopStable);
             }
@@ -150,7 +161,7 @@ internal sealed class LoadRun : IDisposable
                 StopIssuing(LoadEngine.StopMaxWindows);
             }
 
-            progress?.Invoke(new LoadProgress(completed, Now, windows));
+            progress?.Invoke(new LoadProgress(completed, Now, windows, Volatile.Read(ref _arrivals), Volatile.Read(ref _notIssued)));
         }
     }
 
@@ -165,7 +176,11 @@ internal sealed class LoadRun : IDisposable
         }
     }
 
-    public void Dispose() => _stopIssuing.Dispose();
+    public void Dispose()
+    {
+        _stopIssuing.Dispose();
+        _finished.Dispose();
+    }
 
     private bool TryReserve()
     {

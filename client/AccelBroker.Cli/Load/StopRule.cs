@@ -10,7 +10,12 @@ internal sealed record StopRule(int? Requests, TimeSpan? Duration, WindowRule Wi
     /// <summary>Bounds a count-only run whose calls never complete quickly enough.</summary>
     public static readonly TimeSpan CountTimeLimit = TimeSpan.FromHours(1);
 
-    public TimeSpan TimeLimit => Duration ?? (UntilStable ? Windows.Length * MaxWindows * 4 : CountTimeLimit);
+    /// <summary>Bounds a run until stable whose windows stretch because calls are slow (a window waits for its 50 calls).</summary>
+    public static readonly TimeSpan StableTimeLimit = TimeSpan.FromMinutes(10);
+
+    public TimeSpan TimeLimit => Duration ?? (UntilStable ? Max(Windows.Length * MaxWindows * 4, StableTimeLimit) : CountTimeLimit);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public static StopRule Count(int requests, WindowRule windows) => new(requests, null, windows);
 

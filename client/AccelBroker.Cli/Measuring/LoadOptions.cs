@@ -73,7 +73,7 @@ internal sealed class LoadOptions
     /// <summary>The stop rule: <paramref name="runs"/> requests, or <c>--duration</c>, or until stable.</summary>
     public StopRule Stop(ParseResult parse, int? runs)
     {
-        TimeSpan window = DurationText.Parse("--window", parse.GetValue(Window)!, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
+        TimeSpan window = DurationText.Parse("--window", parse.GetValue(Window)!, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
         int maxWindows = parse.GetValue(MaxWindows);
         if (maxWindows is < 3 or > 1000)
         {
