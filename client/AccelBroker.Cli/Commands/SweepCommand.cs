@@ -101,7 +101,8 @@ internal static class SweepCommand
             try
             {
                 (cells, interrupted) = asJson || Console.IsOutputRedirected
-                    ? await measurer.RunAsync(grid, heldBefore, null, null, cancellationToken)
+                    // Without a terminal, one line per cell on stderr says how far the sweep is (stdout stays the report).
+                    ? await measurer.RunAsync(grid, heldBefore, (i, name) => Console.Error.WriteLine($"accel: sweep: cell {i + 1}/{grid.Cells}: {name}"), null, cancellationToken)
                     : await SweepProgress.RunAsync(grid, stop, (cell, tick) => measurer.RunAsync(grid, heldBefore, cell, tick, cancellationToken));
             }
             finally
