@@ -51,6 +51,12 @@ internal static class SweepPrinter
                 c.Stable ? "yes" : "no", Markup.Escape(failures), string.Join(", ", marks));
         }
 
+        // Redirected output has no terminal width: Spectre would squeeze twelve columns into 80 and wrap every number.
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 180);
+        }
+
         AnsiConsole.Write(table);
         Console.Out.WriteLine($"{r.MeasuredCells} of {r.TotalCells} cells measured{(r.Interrupted ? " (interrupted)" : "")}; percentiles nearest rank; {r.ConfidenceIntervalMethod}");
         Console.Out.WriteLine($"windows: {r.WindowRule}");
