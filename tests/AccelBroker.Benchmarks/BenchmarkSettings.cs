@@ -4,9 +4,9 @@ namespace AccelBroker.Benchmarks;
 internal sealed record BenchmarkSettings
 {
     public const string Usage =
-        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,auth,resnet18,tensor64,model100,batching,failover,drain,soak] [--soak-minutes M]";
+        "usage: dotnet run -c Release --project tests/AccelBroker.Benchmarks -- [--quick] [--json FILE] [--only tiny,auth,resnet18,tensor64,model100,batching,failover,drain,loadgen,soak] [--soak-minutes M]";
 
-    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain", "soak"];
+    public static readonly IReadOnlyList<string> AllNames = ["tiny", "auth", "resnet18", "tensor64", "model100", "batching", "failover", "drain", "loadgen", "soak"];
 
     /// <summary>What runs without --only: every benchmark but the soak, which takes half an hour.</summary>
     public static readonly IReadOnlyList<string> DefaultNames = [.. AllNames.Where(n => n != "soak")];

@@ -51,7 +51,7 @@ internal static class Program
     {
         RepoPaths paths = RepoPaths.Find();
         var largeModels = new LargeModels(paths);
-        IBenchmark[] all = [new TinyBenchmark(), new AuthBenchmark(), new ResNet18Benchmark(), new Tensor64Benchmark(), new Model100Benchmark(), new BatchingBenchmark(), new FailoverBenchmark(), new DrainBenchmark(), new SoakBenchmark()];
+        IBenchmark[] all = [new TinyBenchmark(), new AuthBenchmark(), new ResNet18Benchmark(), new Tensor64Benchmark(), new Model100Benchmark(), new BatchingBenchmark(), new FailoverBenchmark(), new DrainBenchmark(), new LoadGenBenchmark(), new SoakBenchmark()];
         IBenchmark[] selected = all.Where(b => settings.Selected.Contains(b.Name)).ToArray();
 
         // The agent sets libtorch's process-wide intra-op pool; the in-process baseline then shares it.

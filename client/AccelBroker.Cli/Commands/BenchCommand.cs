@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Client.Pricing;
@@ -10,8 +11,9 @@ using Spectre.Console;
 namespace AccelBroker.Cli.Commands;
 
 /// <summary>
-/// <c>accel bench</c>: seed 002's measurement on one of a host's accelerators: latency distribution, throughput,
-/// the executing device, the agent's own split, and cost per 100k inferences at the prices used.
+/// <c>accel bench</c>: seed 002's measurement on one of a host's accelerators, one caller by default, or under load
+/// (<c>--concurrency</c>, <c>--rate</c>): latency distribution, throughput, failures by status, the executing device,
+/// the agent's own split, both seeds' costs with their confidence intervals, and whether the windows were stable.
 /// </summary>
 internal static class BenchCommand
 {
@@ -21,12 +23,14 @@ internal static class BenchCommand
         Option<string> host = CommonOptions.Host();
         Option<int> ordinal = CommonOptions.Ordinal();
         var inputs = new BenchInputOptions();
+        var load = new LoadOptions();
         Option<int?> batch = new("--batch") { Description = "Batch size: first dimension of --input-shape, or --input tensors repeated along dimension 0" };
         Option<string> precision = CommonOptions.Precision();
         Option<string?> prices = CommonOptions.Prices();
         Option<bool> json = CommonOptions.Json();
-        var command = new Command("bench", "Measure a model's latency, throughput and cost per 100k inferences on a host's accelerator") { model, host, ordinal, batch, precision, prices, json };
+        var command = new Command("bench", "Measure a model's latency, throughput and cost on a host's accelerator, one caller at a time or under load") { model, host, ordinal, batch, precision, prices, json };
         inputs.AddTo(command);
+        load.AddTo(command);
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             string modelPath = parse.GetValue(model)!.FullName;
@@ -36,6 +40,8 @@ internal static class BenchCommand
             }
 
             (int runs, int warmup) = inputs.Counts(parse);
+            LoadMode mode = load.Mode(parse);
+            StopRule stop = load.Stop(parse, runs);
             Tensor[] tensors = inputs.Build(parse, parse.GetValue(batch));
             string broker = CommonOptions.RequireBroker(parse);
             string hostName = parse.GetValue(host)!;
@@ -49,19 +55,30 @@ internal static class BenchCommand
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile), HostCredential = CommonOptions.ApiKey(parse) }, cancellationToken);
             ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
+            // The model stays loaded: the slice may be the user's, already running this model for an application.
+            RemoteModel loaded = await session.LoadModelAsync(modelPath, new ModelLoadOptions { Precision = modelPrecision }, cancellationToken);
             bool asJson = parse.GetValue(json);
-            Measurement measured = asJson || Console.IsOutputRedirected
-                ? await SessionBenchmark.MeasureAsync(session, modelPath, modelPrecision, tensors, runs, warmup, null, cancellationToken)
-                : await WithProgressAsync(runs, tick => SessionBenchmark.MeasureAsync(session, modelPath, modelPrecision, tensors, runs, warmup, tick, cancellationToken));
+            SessionLoad.Result measured = asJson || Console.IsOutputRedirected
+                ? await SessionLoad.MeasureAsync(session, loaded, tensors, warmup, mode, stop, null, LoadEngine.System, cancellationToken)
+                : await WithLoadProgressAsync(stop, tick => SessionLoad.MeasureAsync(session, loaded, tensors, warmup, mode, stop, tick, LoadEngine.System, cancellationToken));
+            if (measured.Load.Interrupted)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
 
-            var report = BenchReport.Create(Path.GetFileName(modelPath), session.Accelerator, parse.GetValue(precision)!, tensors, runs, warmup, measured, used);
+            var report = BenchReport.Create(Path.GetFileName(modelPath), session.Accelerator, parse.GetValue(precision)!, tensors, warmup, measured, used);
             if (asJson)
             {
                 CliJson.Print(report);
             }
             else
             {
-                Print(report);
+                BenchPrinter.Print(report);
+            }
+
+            foreach (string warning in report.Warnings)
+            {
+                Console.Error.WriteLine($"accel: {warning}");
             }
 
             return 0;
@@ -84,22 +101,19 @@ internal static class BenchCommand
         return result!;
     }
 
-    private static void Print(BenchReport r)
+    /// <summary>A Spectre progress bar over the stop rule: requests completed, or seconds elapsed.</summary>
+    public static async Task<T> WithLoadProgressAsync<T>(StopRule stop, Func<Action<LoadProgress>, Task<T>> measure)
     {
-        static string Ms(double ms) => ms.ToString("0.000", CultureInfo.InvariantCulture);
-        static string Usd(double usd) => "$" + usd.ToString("0.0000", CultureInfo.InvariantCulture);
-        Console.Out.WriteLine($"{r.Model} on {r.Host} eia:{r.Ordinal} ({r.SliceType}, {r.AcceleratorId}), {r.Precision}, inputs {string.Join(", ", r.Inputs.Select(i => $"{i.Dtype} [{string.Join(", ", i.Shape)}]"))}");
-        Console.Out.WriteLine($"executed on {r.Device}; {r.Runs} measured runs after {r.Warmup} warm-up run(s) (discarded)");
-        var latency = new Table().AddColumns("latency (ms)", "mean", "P50", "P90", "P95", "P99", "min", "max");
-        LatencySummary l = r.LatencyMs;
-        latency.AddRow("end to end", Ms(l.MeanMs), Ms(l.P50Ms), Ms(l.P90Ms), Ms(l.P95Ms), Ms(l.P99Ms), Ms(l.MinMs), Ms(l.MaxMs));
-        AnsiConsole.Write(latency);
-        Console.Out.WriteLine("percentiles: nearest rank (the smallest sample with at least p % of samples at or below it)");
-        Console.Out.WriteLine($"throughput: {r.Throughput.RequestsPerSecond:0.0} requests/s, {r.Throughput.ItemsPerSecond:0.0} items/s (batch {r.Batch})");
-        Console.Out.WriteLine($"agent-side means: queue {Ms(r.AgentSplitMs.QueueMs)} ms, decode {Ms(r.AgentSplitMs.DecodeMs)} ms, compute {Ms(r.AgentSplitMs.ComputeMs)} ms, encode {Ms(r.AgentSplitMs.EncodeMs)} ms");
-        UsedPrices p = r.Prices;
-        string hostPart = p.HostType is null ? "host type not recorded at attach (accel attach --host-type): host not priced" : $"{p.HostType} {Formatting.Price(p.HostPricePerHour ?? 0)}/h";
-        Console.Out.WriteLine($"prices: {hostPart} + {p.SliceType} {Formatting.Price(p.SlicePricePerHour)}/h = {Formatting.Price(p.PricePerHour)}/h");
-        Console.Out.WriteLine($"cost per 100k inferences (mean latency): {Usd(r.CostPer100k)}; per million items: {Usd(r.CostPerMillionItems)}");
+        T? result = default;
+        await AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                bool byCount = stop.Requests is not null;
+                ProgressTask task = context.AddTask("measuring", maxValue: byCount ? stop.Requests!.Value : stop.TimeLimit.TotalSeconds);
+                result = await measure(p => task.Value = byCount ? p.Completed : Math.Min(p.Elapsed.TotalSeconds, task.MaxValue));
+            });
+        return result!;
     }
 }
