@@ -68,6 +68,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
+        root.Subcommands.Add(LoadtestCommand.Create());
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         return root;
