@@ -15,9 +15,10 @@ internal sealed class UserScheduler
     private readonly long _started;
     private readonly List<(Task Task, CancellationTokenSource Stop)> _running = [];
     private readonly List<Task> _stopped = [];
-    private TimeSpan _lastTick;
-    // Changes owed at the spawn rate; a ramp starts with one at once.
-    private double _allowance = 1;
+    // The ramp under way: since when, in which stage, and the changes made in it (owed: one at once, then rate per second).
+    private TimeSpan? _rampStart;
+    private int _rampStage;
+    private long _rampChanges;
     private int _nextUser;
     private int _users;
 
@@ -55,14 +56,22 @@ internal sealed class UserScheduler
         int difference = target.Users - _running.Count;
         if (difference == 0)
         {
-            // Steady: the next change starts with one user at once, as a fresh ramp does.
-            _allowance = 1;
+            // Steady: the next change starts a ramp of its own.
+            _rampStart = null;
         }
         else
         {
-            _allowance += target.SpawnRate * (now - _lastTick).TotalSeconds;
-            int changes = (int)Math.Min(Math.Abs(difference), Math.Floor(_allowance));
-            _allowance -= changes;
+            if (_rampStart is null || _rampStage != stage)
+            {
+                _rampStart = now;
+                _rampStage = stage;
+                _rampChanges = 0;
+            }
+
+            // From the ramp's start rather than summed per tick, so rounding never loses a user (1e-9: 10 × 0.1 s is 1 user).
+            long owed = 1 + (long)Math.Floor((target.SpawnRate * (now - _rampStart.Value).TotalSeconds) + 1e-9);
+            int changes = (int)Math.Min(Math.Abs(difference), Math.Max(0, owed - _rampChanges));
+            _rampChanges += changes;
             for (int i = 0; i < changes; i++)
             {
                 if (difference > 0)
@@ -79,7 +88,6 @@ internal sealed class UserScheduler
             Volatile.Write(ref _users, _running.Count);
         }
 
-        _lastTick = now;
         return stage;
     }
 
