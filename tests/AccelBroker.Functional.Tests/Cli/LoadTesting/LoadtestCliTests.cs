@@ -42,7 +42,7 @@ public sealed class LoadtestCliTests : IClassFixture<ClusterFixture>
         {
             int requests = stage.GetProperty("requests").GetInt32();
             Assert.True(requests > 0 && requests == stage.GetProperty("successes").GetInt32(), stage.ToString());
-            Assert.Equal(0, stage.GetProperty("failures").EnumerateObject().Count());
+            Assert.Empty(stage.GetProperty("failures").EnumerateObject());
             Assert.Equal(requests / 1.5, stage.GetProperty("requests_per_second").GetDouble(), 6);
             JsonElement latency = stage.GetProperty("latency_ms");
             double p50 = latency.GetProperty("p50_ms").GetDouble(), p95 = latency.GetProperty("p95_ms").GetDouble(), p99 = latency.GetProperty("p99_ms").GetDouble();
