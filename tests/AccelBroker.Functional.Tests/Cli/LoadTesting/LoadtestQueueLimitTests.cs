@@ -13,9 +13,11 @@ using Xunit;
 namespace AccelBroker.Tests.Cli.LoadTesting;
 
 /// <summary>
-/// Max users before the first failure, found on a real agent with one execution slot and a queue of one run per slice:
-/// 2 users never have more than one run waiting (one executes, one queues), so stages of 1 and 2 users never fail;
-/// 6 users are refused with ResourceExhausted, as the agent answers runs past <c>--max-queue-per-slice</c>.
+/// Max users before the first failure, found on a real agent with one execution slot and a queue of two runs per slice:
+/// each user has one request in flight, so 2 users never have more than two runs waiting and stages of 1 and 2 users
+/// never fail (with a queue of one they can: a user's next run may arrive while the other's still waits for the slot
+/// the first just left); 8 users are refused with ResourceExhausted, as the agent answers runs past
+/// <c>--max-queue-per-slice</c>.
 /// </summary>
 [Collection(TimingSensitiveCollection.Name)]
 public sealed class LoadtestQueueLimitTests
@@ -29,13 +31,13 @@ public sealed class LoadtestQueueLimitTests
         HostProcess broker = await fleet.StartBrokerAsync();
         string keyFile = fleet.AdminKeyFile(broker);
         string adminKey = (await File.ReadAllTextAsync(keyFile)).Trim();
-        await fleet.StartAgentAsync(broker.Address, "agent-queue", null, 4096, "--slots", "1", "--max-queue-per-slice", "1");
+        await fleet.StartAgentAsync(broker.Address, "agent-queue", null, 4096, "--slots", "1", "--max-queue-per-slice", "2");
         using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
         await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Any(a => a.Health == AgentHealth.Healthy), Limit, "the agent registered");
         const string host = "host-queue";
         Accelerator attached = await fleetClient.AttachAsync(host, "eia2.medium");
         string stages = Path.Combine(fleet.Root, "stages.json");
-        await File.WriteAllTextAsync(stages, """[{"duration": 2, "users": 1, "spawn_rate": 50}, {"duration": 4, "users": 2, "spawn_rate": 50}, {"duration": 7, "users": 6, "spawn_rate": 50}]""");
+        await File.WriteAllTextAsync(stages, """[{"duration": 2, "users": 1, "spawn_rate": 50}, {"duration": 4, "users": 2, "spawn_rate": 50}, {"duration": 7, "users": 8, "spawn_rate": 50}]""");
 
         CliProcess.Result result = await CliProcess.RunAsync(
             "loadtest", "--model", Fixtures.Path("demo_mlp.pt"), "--copies", "2", "--input-shape", "2000,16", "--stages", stages,
