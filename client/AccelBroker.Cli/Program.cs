@@ -69,6 +69,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(SweepCommand.Create());
+        root.Subcommands.Add(LoadtestCommand.Create());
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         return root;
