@@ -4,18 +4,18 @@ namespace AccelBroker.Cli.Comparing;
 /// How <c>accel compare</c> orders, ties and tells rows apart. The ranking cost is seed 002's cost per 100k
 /// (mean latency) when runs are one request of batch 1 at a time, and seed 000's cost per million items at the
 /// measured throughput otherwise (latency alone ignores what batching and concurrent callers deliver). Costs
-/// equal to the displayed precision ($0.0001) are ordered by lower P90, as seed 002 chose c5.large over m5.large.
+/// equal as displayed (3 significant digits) are ordered by lower P90, as seed 002 chose c5.large over m5.large.
 /// </summary>
 internal static class CompareRanking
 {
     public const string ByCostPer100k = "cost_per_100k";
     public const string ByCostPerMillionItems = "cost_per_million_items";
 
-    /// <summary>Decimals of a cost as the table shows it: costs equal to these are a tie.</summary>
-    public const int CostDecimals = 4;
+    /// <summary>Significant digits of a cost as the table shows it: costs equal to these are a tie.</summary>
+    public const int CostDigits = 3;
 
     public const string OrderMethod =
-        "cheapest first by the ranking cost; costs equal to the displayed precision ($0.0001) by lower P90; rows not measured last, does-not-fit first";
+        "cheapest first by the ranking cost; costs equal to the 3 significant digits displayed by lower P90; rows not measured last, does-not-fit first";
 
     public const string DistinguishMethod =
         "two rows measured separately are not distinguishable when the 95 % intervals of their ranking cost overlap " +
@@ -33,10 +33,22 @@ internal static class CompareRanking
         [.. rows
             .Select((row, index) => (row, index))
             .OrderBy(r => r.row.Measured ? 0 : r.row.DoesNotFit is not null ? 1 : 2)
-            .ThenBy(r => CostOf(r.row, rankedBy) is { } cost ? Math.Round(cost, CostDecimals, MidpointRounding.AwayFromZero) : 0)
+            .ThenBy(r => CostOf(r.row, rankedBy) is { } cost ? Displayed(cost) : 0)
             .ThenBy(r => r.row.LatencyMs?.P90Ms ?? 0)
             .ThenBy(r => r.index)
             .Select(r => r.row)];
+
+    /// <summary>A cost rounded to <see cref="CostDigits"/> significant digits, as shown: 0.05851 and 0.05849 both 0.0585.</summary>
+    public static double Displayed(double cost)
+    {
+        if (cost == 0 || !double.IsFinite(cost))
+        {
+            return cost;
+        }
+
+        int decimals = CostDigits - 1 - (int)Math.Floor(Math.Log10(Math.Abs(cost)));
+        return Math.Round(cost, Math.Clamp(decimals, 0, 15), MidpointRounding.AwayFromZero);
+    }
 
     /// <summary>The cheapest measured row meeting the SLO, in ranking order.</summary>
     public static CompareRow? Cheapest(IReadOnlyList<CompareRow> ordered) => ordered.FirstOrDefault(r => r.Measured && r.MeetsSlo);

@@ -94,7 +94,7 @@ internal static class CompareTable
 
     private static string Ms(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private static string Usd(double usd) => "$" + usd.ToString("0.0000", CultureInfo.InvariantCulture);
+    private static string Usd(double usd) => "$" + CompareRanking.Displayed(usd).ToString("0.###############", CultureInfo.InvariantCulture);
 
     private static string Ratio(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture) + "x";
 }

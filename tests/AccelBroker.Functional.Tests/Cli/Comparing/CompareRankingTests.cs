@@ -23,6 +23,9 @@ public sealed class CompareRankingTests
         // 0.05851 and 0.05849 both show as $0.0585: a tie, broken by P90; $0.0586 is dearer whatever its P90.
         Assert.Equal(["cheaper", "c5.large + eia2.medium", "m5.large + eia2.medium", "dearer"], ordered.Select(r => r.Instance));
         Assert.Equal("cheaper", CompareRanking.Cheapest(ordered)!.Instance);
+        // Three significant digits whatever the magnitude: a tiny model's cost per 100k is not all $0.0001.
+        Assert.Equal(0.0000521, CompareRanking.Displayed(0.00005214), 12);
+        Assert.Equal(123.0, CompareRanking.Displayed(123.4));
     }
 
     [Fact]
