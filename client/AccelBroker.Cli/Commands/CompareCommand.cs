@@ -1,17 +1,16 @@
 using System.CommandLine;
-using System.Globalization;
 using AccelBroker.Cli.Comparing;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Client.Pricing;
-using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
 
 /// <summary>
 /// <c>accel compare</c>: seed 002's comparison. Every combination is measured here the same way (n runs of one
-/// input after the warm-up), priced with the catalogue, and the cheapest per 100k that meets the P90 SLO is named.
+/// input after the warm-up, at one batch size and number of callers), priced with the catalogue, ordered by cost
+/// with its confidence interval, and the cheapest that meets the P90 SLO is named.
 /// </summary>
 internal static class CompareCommand
 {
@@ -22,6 +21,10 @@ internal static class CompareCommand
         Option<string> sliceTypes = new("--slice-types") { Description = "Slice types to attach in turn, e.g. eia2.medium,eia2.large", DefaultValueFactory = _ => "" };
         Option<string> standalone = new("--standalone") { Description = "Standalone instance types, e.g. c5.xlarge,g4dn.xlarge", DefaultValueFactory = _ => "" };
         Option<double> slo = new("--p90-slo") { Description = "P90 latency bound in ms", DefaultValueFactory = _ => 15 };
+        Option<int?> batch = new("--batch") { Description = "Batch size for every row: first dimension of --input-shape, or --input tensors repeated along dimension 0" };
+        Option<int> concurrency = new("--concurrency") { Description = "Concurrent callers per row, one request in flight each (closed loop)", DefaultValueFactory = _ => 1 };
+        Option<string?> baseline = new("--baseline") { Description = "A row's name, e.g. 'c5.large + eia2.medium': adds throughput and cost ratios against it" };
+        Option<bool> checkAccuracy = new("--check-accuracy") { Description = "Also run the fp32 model on the same inputs and report each output's cosine similarity and max absolute difference" };
         Option<string> precision = CommonOptions.Precision();
         var inputs = new BenchInputOptions();
         Option<string?> prices = CommonOptions.Prices();
@@ -31,7 +34,7 @@ internal static class CompareCommand
         Option<string> chartSize = new("--chart-size") { Description = "Chart size in pixels, WIDTHxHEIGHT", DefaultValueFactory = _ => "1200x700" };
         var command = new Command("compare", "Measure and price host + accelerator combinations and standalone instances (seed 002's table)")
         {
-            model, hostTypes, sliceTypes, standalone, slo, precision, prices, json, csv, chart, chartSize,
+            model, hostTypes, sliceTypes, standalone, slo, batch, concurrency, baseline, checkAccuracy, precision, prices, json, csv, chart, chartSize,
         };
         inputs.AddTo(command);
         command.SetGuardedAction(async (parse, cancellationToken) =>
@@ -48,6 +51,12 @@ internal static class CompareCommand
                 throw new CliException($"--p90-slo must be a positive number of milliseconds, got {sloMs}");
             }
 
+            int callers = parse.GetValue(concurrency);
+            if (callers is < 1 or > 256)
+            {
+                throw new CliException($"--concurrency must be between 1 and 256, got {callers}");
+            }
+
             string? chartPath = parse.GetValue(chart)?.FullName;
             (int width, int height) = CompareChart.ParseSize(parse.GetValue(chartSize)!);
             if (chartPath is not null)
@@ -56,58 +65,33 @@ internal static class CompareCommand
             }
 
             (int runs, int warmup) = inputs.Counts(parse);
-            Tensor[] tensors = inputs.Build(parse, batch: null);
-            string[] hosts = List(parse.GetValue(hostTypes));
-            string[] slices = List(parse.GetValue(sliceTypes));
-            string[] standalones = List(parse.GetValue(standalone));
-            if (slices.Length == 0 && standalones.Length == 0)
-            {
-                throw new CliException("nothing to compare: give --slice-types (with --host-types) and/or --standalone");
-            }
+            Tensor[] tensors = inputs.Build(parse, parse.GetValue(batch));
+            long batchSize = BenchInputOptions.BatchOf(tensors);
+            var plan = ComparePlan.Of(parse.GetValue(hostTypes), parse.GetValue(sliceTypes), parse.GetValue(standalone), parse.GetValue(baseline));
 
-            if (slices.Length > 0 && hosts.Length == 0)
-            {
-                throw new CliException("--slice-types needs --host-types: the accelerators are priced with each host type");
-            }
-
-            string broker = CommonOptions.RequireBroker(parse);
+            CommonOptions.RequireBroker(parse);
             using var fleet = new FleetClient(CommonOptions.FleetOptions(parse));
             PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             // Every type is checked before anything is attached.
-            Check(hosts, "host type", n => catalog.TryGetInstance(n, out _), catalog.KnownInstanceNames);
-            Check(slices, "slice type", n => catalog.TryGetSlice(n, out _), catalog.KnownSliceNames);
-            Check(standalones, "standalone instance type", n => catalog.TryGetInstance(n, out _), catalog.KnownInstanceNames);
+            plan.Check(catalog);
 
             bool asJson = parse.GetValue(json);
-            bool interactive = !asJson && !Console.IsOutputRedirected;
             string precisionName = parse.GetValue(precision)!;
-            var measuring = new CompareMeasurer(fleet, parse.GetValue(CommonOptions.CaFile), modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, interactive);
-            var rows = new List<CompareRow>();
-            foreach (string slice in slices)
+            var work = new CompareWorkload(modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, callers, parse.GetValue(checkAccuracy));
+            var measuring = new CompareMeasurer(fleet, parse.GetValue(CommonOptions.CaFile), work, progress: !asJson && !Console.IsOutputRedirected);
+            IReadOnlyList<CompareRow> measured = await plan.MeasureAsync(measuring, fleet, catalog, work, sloMs, batchSize, cancellationToken);
+
+            string rankedBy = CompareRanking.RankedBy(batchSize, callers);
+            IReadOnlyList<CompareRow> ordered = CompareRanking.MarkIndistinguishable(CompareRanking.Order(measured, rankedBy), rankedBy);
+            if (plan.Baseline is { } basis)
             {
-                (Measurement? measured, string? executedOn, string? reason) = await measuring.AttachedAsync(hosts[0], slice, cancellationToken);
-                foreach (string hostType in hosts)
-                {
-                    double price = catalog.GetInstance(hostType).PricePerHour + catalog.GetSlice(slice).PricePerHour;
-                    rows.Add(Row($"{hostType} + {slice}", CompareRow.HostAccelerator, hostType, slice, executedOn, price, measured, sloMs, reason));
-                }
+                ordered = CompareRanking.WithBaseline(ordered, basis, rankedBy);
             }
 
-            foreach (string name in standalones)
-            {
-                InstancePrice instance = catalog.GetInstance(name);
-                (Measurement? measured, string? executedOn, string? reason) = instance.Kind == "gpu"
-                    ? await measuring.GpuAgentAsync(name, cancellationToken)
-                    : measuring.InProcess(cancellationToken);
-                rows.Add(Row(name, CompareRow.KindOf(instance.Kind), null, null, executedOn, instance.PricePerHour, measured, sloMs, reason));
-            }
-
-            // Seed 002 lists the combinations cheapest first; unmeasured ones last.
-            CompareRow[] ordered = [.. rows.OrderBy(r => r.Measured ? 0 : 1).ThenBy(r => r.CostPer100k ?? double.MaxValue)];
-            CompareRow? cheapest = ordered.Where(r => r.Measured && r.MeetsSlo).MinBy(r => r.CostPer100k);
-            string note = slices.Length == 0
+            CompareRow? cheapest = CompareRanking.Cheapest(ordered);
+            string note = plan.Slices.Length == 0
                 ? ""
-                : $"host + accelerator latency was measured once per slice type, attached to temporary host {measuring.TempHost} of type {hosts[0]}, and priced with each host type ({string.Join(", ", hosts)})";
+                : $"host + accelerator rows were measured once per slice type, attached to temporary host {measuring.TempHost} of type {plan.Hosts[0]}, and priced with each host type ({string.Join(", ", plan.Hosts)})";
 
             if (parse.GetValue(csv) is { } csvFile)
             {
@@ -116,7 +100,7 @@ internal static class CompareCommand
 
             if (chartPath is not null)
             {
-                CompareChart.Save(chartPath, ordered, sloMs, width, height);
+                CompareChart.Save(chartPath, ordered, sloMs, rankedBy, width, height);
             }
 
             if (asJson)
@@ -129,7 +113,13 @@ internal static class CompareCommand
                     percentile_definition = "nearest-rank",
                     runs,
                     warmup,
-                    temp_host = slices.Length == 0 ? null : measuring.TempHost,
+                    batch = batchSize,
+                    concurrency = callers,
+                    ranked_by = rankedBy,
+                    methods = new { order = CompareRanking.OrderMethod, confidence_interval = ConfidenceInterval.Method, not_distinguishable = CompareRanking.DistinguishMethod },
+                    baseline = plan.Baseline,
+                    check_accuracy = work.CheckAccuracy,
+                    temp_host = plan.Slices.Length == 0 ? null : measuring.TempHost,
                     note,
                     rows = ordered,
                     cheapest = cheapest?.Instance,
@@ -139,7 +129,7 @@ internal static class CompareCommand
                 return 0;
             }
 
-            PrintTable(ordered, sloMs, cheapest, note, precisionName, runs, warmup);
+            CompareTable.Print(ordered, new CompareSummary(sloMs, precisionName, batchSize, callers, runs, warmup, rankedBy, plan.Baseline, cheapest, note));
             if (parse.GetValue(csv) is { } written)
             {
                 Console.Out.WriteLine($"csv: {written.FullName}");
@@ -153,67 +143,5 @@ internal static class CompareCommand
             return 0;
         });
         return command;
-    }
-
-    private static CompareRow Row(string instance, string kind, string? hostType, string? slice, string? executedOn, double price, Measurement? measured, double sloMs, string? reason)
-    {
-        if (measured is null)
-        {
-            return new CompareRow(instance, kind, hostType, slice, null, price, null, null, false, reason);
-        }
-
-        LatencySummary latency = measured.Summary;
-        double cost = CostModel.PerHundredThousand(price, latency.MeanMs / 1000);
-        return new CompareRow(instance, kind, hostType, slice, executedOn, price, latency, cost, latency.P90Ms < sloMs, null);
-    }
-
-    private static void PrintTable(IReadOnlyList<CompareRow> rows, double sloMs, CompareRow? cheapest, string note, string precision, int runs, int warmup)
-    {
-        static string Ms(double ms) => ms.ToString("0.00", CultureInfo.InvariantCulture);
-        string sloText = $"P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms";
-        var table = new Table().AddColumns("instance", "kind", "executed on (measured here)", "$/hour", "P90 ms", "mean ms", "cost per 100k", sloText);
-        foreach (CompareRow r in rows)
-        {
-            table.AddRow(
-                Markup.Escape(r.Instance),
-                r.Kind,
-                Markup.Escape(r.ExecutedOn ?? "not measured: " + r.NotMeasuredReason),
-                Formatting.Price(r.PricePerHour),
-                r.LatencyMs is null ? "" : Ms(r.LatencyMs.P90Ms),
-                r.LatencyMs is null ? "" : Ms(r.LatencyMs.MeanMs),
-                r.CostPer100k is { } cost ? "$" + cost.ToString("0.0000", CultureInfo.InvariantCulture) : "",
-                !r.Measured ? "" : r.MeetsSlo ? "meets" : "");
-        }
-
-        if (Console.IsOutputRedirected)
-        {
-            // Spectre assumes 80 columns without a terminal and would wrap names inside cells: keep rows greppable.
-            AnsiConsole.Profile.Width = 200;
-        }
-
-        AnsiConsole.Write(table);
-        Console.Out.WriteLine($"{runs} measured runs per row at {precision} after {warmup} warm-up run(s); cost per 100k = $/hour / 3600 x mean latency x 100,000; percentiles by nearest rank");
-        if (note.Length > 0)
-        {
-            Console.Out.WriteLine(note);
-        }
-
-        Console.Out.WriteLine(cheapest is null
-            ? $"no measured combination meets {sloText}"
-            : $"cheapest meeting {sloText}: {cheapest.Instance} (${cheapest.CostPer100k!.Value.ToString("0.0000", CultureInfo.InvariantCulture)} per 100k, P90 {Ms(cheapest.LatencyMs!.P90Ms)} ms)");
-    }
-
-    private static string[] List(string? text) =>
-        (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray();
-
-    private static void Check(string[] names, string what, Func<string, bool> known, string knownNames)
-    {
-        foreach (string name in names)
-        {
-            if (!known(name))
-            {
-                throw new CliException($"unknown {what} '{name}'; known: {knownNames}");
-            }
-        }
     }
 }

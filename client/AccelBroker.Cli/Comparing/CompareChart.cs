@@ -35,7 +35,7 @@ internal static class CompareChart
         }
     }
 
-    public static void Save(string path, IReadOnlyList<CompareRow> rows, double sloMs, int width, int height)
+    public static void Save(string path, IReadOnlyList<CompareRow> rows, double sloMs, string rankedBy, int width, int height)
     {
         // Skia draws text only with a system font; a bare server image may have none, and the chart would be silent about it.
         if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
@@ -54,10 +54,12 @@ internal static class CompareChart
             positions[i] = i;
             p90[i] = measured[i].LatencyMs!.P90Ms;
             labels[i] = measured[i].Instance;
-            bars.Add(new Bar { Position = i, Value = measured[i].CostPer100k ?? 0, FillColor = ColorOf(measured[i].Kind) });
+            bars.Add(new Bar { Position = i, Value = CompareRanking.CostOf(measured[i], rankedBy) ?? 0, FillColor = ColorOf(measured[i].Kind) });
         }
 
         plot.Add.Bars(bars);
+        string sloText = $"P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms";
+        CompareChartLayout.LatencyAxis axis = CompareChartLayout.FitLatency(p90, sloMs);
         if (measured.Length > 0)
         {
             var line = plot.Add.Scatter(positions, p90);
@@ -65,10 +67,20 @@ internal static class CompareChart
             line.Color = P90Line;
             line.LineWidth = 2;
             line.MarkerSize = 8;
-            var slo = plot.Add.HorizontalLine(sloMs);
-            slo.Axes.YAxis = plot.Axes.Right;
-            slo.Color = P90Line.WithAlpha(0.5);
-            slo.LinePattern = LinePattern.Dashed;
+            if (axis.SloOnAxis)
+            {
+                var slo = plot.Add.HorizontalLine(sloMs);
+                slo.Axes.YAxis = plot.Axes.Right;
+                slo.Color = P90Line.WithAlpha(0.5);
+                slo.LinePattern = LinePattern.Dashed;
+            }
+        }
+
+        IReadOnlyList<string> notes = CompareChartLayout.Notes(rows, axis, sloText);
+        if (notes.Count > 0)
+        {
+            var note = plot.Add.Annotation(string.Join("\n", notes), Alignment.UpperRight);
+            note.LabelFontSize = 11;
         }
 
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, labels);
@@ -76,15 +88,26 @@ internal static class CompareChart
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
         // Rotated names need room below the axis, or "c5.large + eia2.medium" is cut off at the image edge.
         plot.Axes.Bottom.MinimumSize = Math.Min(height / 3f, 40 + (6f * labels.DefaultIfEmpty("").Max(l => l.Length)));
-        plot.Axes.Left.Label.Text = "cost per 100,000 inferences ($, mean latency)";
+        plot.Axes.Left.Label.Text = rankedBy == CompareRanking.ByCostPer100k
+            ? "cost per 100,000 inferences ($, mean latency)"
+            : "cost per million inferences ($, measured throughput)";
         plot.Axes.Right.Label.Text = "P90 latency (ms)";
         plot.Axes.Margins(bottom: 0);
-        plot.Title($"Cost per 100k inferences (bars) and P90 latency (line); SLO P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms (dashed)");
+        // The latency axis fits the points, not an SLO far above them (that one is a note instead).
+        plot.Axes.SetLimitsY(0, axis.Max, plot.Axes.Right);
+        string costText = rankedBy == CompareRanking.ByCostPer100k ? "Cost per 100k inferences" : "Cost per million inferences";
+        plot.Title(axis.SloOnAxis ? $"{costText} (bars) and P90 latency (line); SLO {sloText} (dashed)" : $"{costText} (bars) and P90 latency (line)");
 
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "host + accelerator", FillColor = HostAccelerator });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "standalone GPU", FillColor = StandaloneGpu });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "standalone CPU", FillColor = StandaloneCpu });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "P90 latency (ms)", LineColor = P90Line, LineWidth = 2, MarkerColor = P90Line, MarkerSize = 8 });
+        foreach (string kind in CompareChartLayout.LegendKinds(rows))
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = LegendText(kind), FillColor = ColorOf(kind) });
+        }
+
+        if (measured.Length > 0)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "P90 latency (ms)", LineColor = P90Line, LineWidth = 2, MarkerColor = P90Line, MarkerSize = 8 });
+        }
+
         plot.ShowLegend(Alignment.UpperLeft);
 
         if (Path.GetExtension(path).Equals(".svg", StringComparison.OrdinalIgnoreCase))
@@ -96,6 +119,13 @@ internal static class CompareChart
             plot.SavePng(path, width, height);
         }
     }
+
+    private static string LegendText(string kind) => kind switch
+    {
+        CompareRow.StandaloneGpu => "standalone GPU",
+        CompareRow.StandaloneCpu => "standalone CPU",
+        _ => "host + accelerator",
+    };
 
     private static Color ColorOf(string kind) => kind switch
     {

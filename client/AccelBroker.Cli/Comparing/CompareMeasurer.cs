@@ -1,5 +1,3 @@
-using AccelBroker.Cli.Commands;
-using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Protocol.V1;
@@ -7,38 +5,41 @@ using Grpc.Core;
 
 namespace AccelBroker.Cli.Comparing;
 
+/// <summary>What every combination is measured with: the same model, precision, inputs (batch applied), runs and callers.</summary>
+internal sealed record CompareWorkload(string ModelPath, ModelPrecision Precision, IReadOnlyList<Tensor> Inputs, int Runs, int Warmup, int Concurrency, bool CheckAccuracy)
+{
+    public string PrecisionName => Infrastructure.Formatting.Precision(Precision.ToProtocol());
+}
+
 /// <summary>
 /// Measures each kind of combination where it really runs: slices attached in turn to a temporary host,
-/// standalone CPU in this process, standalone GPU on a healthy CUDA agent of that instance type.
+/// standalone CPU in this process, standalone GPU on a healthy CUDA agent of that instance type. Every one as a
+/// closed loop of <see cref="CompareWorkload.Concurrency"/> callers.
 /// </summary>
 internal sealed class CompareMeasurer
 {
     private readonly FleetClient _fleet;
     private readonly string? _caFile;
-    private readonly string _modelPath;
-    private readonly ModelPrecision _precision;
-    private readonly IReadOnlyList<Tensor> _inputs;
-    private readonly int _runs;
-    private readonly int _warmup;
+    private readonly CompareWorkload _work;
     private readonly bool _progress;
 
-    public CompareMeasurer(FleetClient fleet, string? caFile, string modelPath, ModelPrecision precision, IReadOnlyList<Tensor> inputs, int runs, int warmup, bool progress)
+    public CompareMeasurer(FleetClient fleet, string? caFile, CompareWorkload work, bool progress)
     {
         _fleet = fleet;
         _caFile = caFile;
-        _modelPath = modelPath;
-        _precision = precision;
-        _inputs = inputs;
-        _runs = runs;
-        _warmup = warmup;
+        _work = work;
         _progress = progress;
     }
 
     /// <summary>Unique per run, so a compare never touches a real host's accelerators.</summary>
     public string TempHost { get; } = "accel-compare-" + Guid.NewGuid().ToString("N")[..12];
 
-    /// <summary>Attaches <paramref name="sliceType"/> to the temporary host, measures through a session, and always detaches.</summary>
-    public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> AttachedAsync(string hostType, string sliceType, CancellationToken cancellationToken)
+    /// <summary>
+    /// Attaches <paramref name="sliceType"/> to the temporary host, measures through one session, and always detaches.
+    /// The model is loaded with a warm-up on the inputs' shapes, so the agent measures what it holds at this batch;
+    /// a load the slice cannot hold is a does-not-fit outcome.
+    /// </summary>
+    public async Task<CompareOutcome> AttachedAsync(string hostType, string sliceType, long? sliceMemoryBytes, CancellationToken cancellationToken)
     {
         Accelerator accelerator;
         string hostCredential;
@@ -51,17 +52,33 @@ internal sealed class CompareMeasurer
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted or StatusCode.FailedPrecondition or StatusCode.NotFound)
         {
-            return (null, null, $"could not attach {sliceType}: {ex.Status.Detail}");
+            return CompareOutcome.NotMeasured($"could not attach {sliceType}: {ex.Status.Detail}");
         }
 
         try
         {
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = _fleet.Broker, Host = TempHost, Ordinal = accelerator.Ordinal, CaFile = _caFile, HostCredential = hostCredential }, cancellationToken);
-            Measurement measured = _progress
-                ? await BenchCommand.WithProgressAsync(_runs, tick => SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, tick, cancellationToken))
-                : await SessionBenchmark.MeasureAsync(session, _modelPath, _precision, _inputs, _runs, _warmup, null, cancellationToken);
-            return (measured, $"{measured.Device}, {SessionBenchmark.Where(accelerator.AgentAddress)}", null);
+            RemoteModel model;
+            try
+            {
+                model = await session.LoadModelAsync(_work.ModelPath, new ModelLoadOptions
+                {
+                    Precision = _work.Precision,
+                    WarmupInputs = [.. _work.Inputs.Select(t => (t.DataType, t.Shape.ToArray()))],
+                }, cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return DoesNotFit.FromRefusal(ex.Status.Detail, sliceMemoryBytes) is { } tooSmall
+                    ? CompareOutcome.NotFitting(tooSmall)
+                    : CompareOutcome.NotMeasured($"could not load the model on {sliceType}: {ex.Status.Detail}");
+            }
+
+            ClosedLoopResult measured = await CompareProgress.RunAsync(_progress, sliceType, _work.Runs, tick => ClosedLoop.RunAsync(
+                _work.Concurrency, _work.Runs, _work.Warmup, (_, token) => session.RunAsync(model, _work.Inputs, token), tick, cancellationToken));
+            AccuracyResult? accuracy = _work.CheckAccuracy ? await AccuracyCheck.RunAsync(session, _work.ModelPath, _work.Precision, _work.Inputs, cancellationToken) : null;
+            return new CompareOutcome(measured, $"{model.Device}, {SessionBenchmark.Where(accelerator.AgentAddress)}", $"closed loop, {Callers()} on one session, one request in flight each", null, null, accuracy);
         }
         finally
         {
@@ -70,23 +87,41 @@ internal sealed class CompareMeasurer
         }
     }
 
-    public (Measurement? Measured, string? ExecutedOn, string? Reason) InProcess(CancellationToken cancellationToken)
-    {
-        Measurement measured = InProcessBenchmark.Measure(_modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
-        return (measured, $"{measured.Device}, {InProcessBenchmark.Where}", null);
-    }
+    /// <summary>On this machine's CPU, one model copy per caller thread (a prepared model is not thread-safe).</summary>
+    public Task<CompareOutcome> InProcessAsync(string instanceType, CancellationToken cancellationToken) =>
+        InProcessLoop.MeasureAsync(_work, _progress, instanceType, cancellationToken);
 
     /// <summary>A healthy agent of that instance type running on CUDA, or a reason why none measured it.</summary>
-    public async Task<(Measurement? Measured, string? ExecutedOn, string? Reason)> GpuAgentAsync(string instanceType, CancellationToken cancellationToken)
+    public async Task<CompareOutcome> GpuAgentAsync(string instanceType, CancellationToken cancellationToken)
     {
         IReadOnlyList<AgentDescription> agents = await _fleet.DescribeAgentsAsync(cancellationToken);
         AgentDescription? agent = agents.FirstOrDefault(a => a.Health == AgentHealth.Healthy && a.InstanceType == instanceType && a.Device?.Kind == "cuda");
         if (agent is null)
         {
-            return (null, null, $"no healthy cuda agent of instance type {instanceType}");
+            return CompareOutcome.NotMeasured($"no healthy cuda agent of instance type {instanceType}");
         }
 
-        Measurement measured = await AgentLocalBenchmark.MeasureAsync(await _fleet.OpenAgentAsync(agent.AgentId, cancellationToken), _modelPath, _precision, _inputs, _runs, _warmup, cancellationToken);
-        return (measured, $"{measured.Device}, {AgentLocalBenchmark.Where(agent.Address)}", null);
+        AgentClient client = await _fleet.OpenAgentAsync(agent.AgentId, cancellationToken);
+        (ClosedLoopResult measured, string device) result;
+        try
+        {
+            result = await AgentLocalLoop.MeasureAsync(client, _work, cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+        {
+            return DoesNotFit.FromRefusal(ex.Status.Detail, null) is { } tooSmall
+                ? CompareOutcome.NotFitting(tooSmall)
+                : CompareOutcome.NotMeasured($"could not run on {agent.AgentId}: {ex.Status.Detail}");
+        }
+
+        string how = _work.Concurrency == 1
+            ? "agent-local BenchmarkLocal: runs back to back, timed by the agent"
+            : $"agent-local: {_work.Concurrency} concurrent BenchmarkLocal calls, each timed by the agent (the RPC itself runs one at a time)";
+        AccuracyResult? accuracy = _work.CheckAccuracy
+            ? AccuracyResult.NotChecked(_work.PrecisionName, "agent-local runs return no outputs to compare; check on an attached slice (accel bench --check-accuracy)")
+            : null;
+        return new CompareOutcome(result.measured, $"{result.device}, {AgentLocalBenchmark.Where(agent.Address)}", how, null, null, accuracy);
     }
+
+    private string Callers() => _work.Concurrency == 1 ? "1 caller" : $"{_work.Concurrency} callers";
 }
