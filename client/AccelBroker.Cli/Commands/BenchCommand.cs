@@ -28,7 +28,8 @@ internal static class BenchCommand
         Option<string> precision = CommonOptions.Precision();
         Option<string?> prices = CommonOptions.Prices();
         Option<bool> json = CommonOptions.Json();
-        var command = new Command("bench", "Measure a model's latency, throughput and cost on a host's accelerator, one caller at a time or under load") { model, host, ordinal, batch, precision, prices, json };
+        Option<bool> checkAccuracy = CommonOptions.CheckAccuracy();
+        var command = new Command("bench", "Measure a model's latency, throughput and cost on a host's accelerator, one caller at a time or under load") { model, host, ordinal, batch, precision, prices, json, checkAccuracy };
         inputs.AddTo(command);
         load.AddTo(command);
         command.SetGuardedAction(async (parse, cancellationToken) =>
@@ -51,10 +52,13 @@ internal static class BenchCommand
             PriceCatalog catalog = await PriceSource.LoadAsync(fleet, parse.GetValue(prices), cancellationToken);
             Accelerator resolved = await fleet.ResolveAcceleratorAsync(hostName, hostOrdinal, cancellationToken);
             UsedPrices used = UsedPrices.For(catalog, resolved);
+            ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
+            bool check = parse.GetValue(checkAccuracy);
+            // What the slice holds already stays after an accuracy check: only an fp32 reference the check loaded goes.
+            IReadOnlySet<string> heldBefore = check && modelPrecision != ModelPrecision.Fp32 ? await HeldModelsAsync(fleet, hostName, hostOrdinal, cancellationToken) : new HashSet<string>();
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile), HostCredential = CommonOptions.ApiKey(parse) }, cancellationToken);
-            ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
             // The model stays loaded: the slice may be the user's, already running this model for an application.
             RemoteModel loaded = await session.LoadModelAsync(modelPath, new ModelLoadOptions { Precision = modelPrecision }, cancellationToken);
             bool asJson = parse.GetValue(json);
@@ -66,7 +70,10 @@ internal static class BenchCommand
                 throw new OperationCanceledException(cancellationToken);
             }
 
-            var report = BenchReport.Create(Path.GetFileName(modelPath), session.Accelerator, parse.GetValue(precision)!, tensors, warmup, measured, used);
+            AccuracyResult? accuracy = check
+                ? await AccuracyCheck.AgainstFp32Async(session, modelPath, loaded, modelPrecision, heldBefore.Contains, tensors, cancellationToken)
+                : null;
+            var report = BenchReport.Create(Path.GetFileName(modelPath), session.Accelerator, parse.GetValue(precision)!, tensors, warmup, measured, used, accuracy);
             if (asJson)
             {
                 CliJson.Print(report);
@@ -84,6 +91,14 @@ internal static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The ids of the models a slice holds now: what a tool that loads models beside them must leave loaded.</summary>
+    public static async Task<IReadOnlySet<string>> HeldModelsAsync(FleetClient fleet, string host, int ordinal, CancellationToken cancellationToken)
+    {
+        SliceClient slice = await fleet.OpenSliceAsync(host, ordinal, cancellationToken);
+        ListModelsResponse held = await slice.ListModelsAsync(cancellationToken);
+        return held.Models.Select(m => m.ModelId).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>A Spectre progress bar ticking once per measured run.</summary>

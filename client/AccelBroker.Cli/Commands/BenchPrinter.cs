@@ -50,6 +50,10 @@ internal static class BenchPrinter
         BenchReport.CpuInfo cpu = r.GeneratorCpu;
         string machine = cpu.MachineBusyShare is { } busy ? string.Create(CultureInfo.InvariantCulture, $", machine {busy * 100:0} % busy") : "";
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generator CPU: {cpu.ProcessCores:0.00} of {cpu.Cores} cores ({cpu.ProcessShare * 100:0} %){machine}; {cpu.Rule}"));
+        if (r.Accuracy is { } accuracy)
+        {
+            Console.Out.WriteLine($"accuracy of {accuracy.Precision} against {accuracy.Reference} on the same inputs (lowest cosine similarity, largest absolute difference): {accuracy.Describe()}");
+        }
     }
 
     private static string Ms(double ms) => ms.ToString("0.000", CultureInfo.InvariantCulture);

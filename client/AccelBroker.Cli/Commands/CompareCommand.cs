@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AccelBroker.Cli.Comparing;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Client.Pricing;
@@ -24,7 +25,7 @@ internal static class CompareCommand
         Option<int?> batch = new("--batch") { Description = "Batch size for every row: first dimension of --input-shape, or --input tensors repeated along dimension 0" };
         Option<int> concurrency = new("--concurrency") { Description = "Concurrent callers per row, one request in flight each (closed loop)", DefaultValueFactory = _ => 1 };
         Option<string?> baseline = new("--baseline") { Description = "A row's name, e.g. 'c5.large + eia2.medium': adds throughput and cost ratios against it" };
-        Option<bool> checkAccuracy = new("--check-accuracy") { Description = "Also run the fp32 model on the same inputs and report each output's cosine similarity and max absolute difference" };
+        Option<bool> checkAccuracy = CommonOptions.CheckAccuracy();
         Option<string> precision = CommonOptions.Precision();
         var inputs = new BenchInputOptions();
         Option<string?> prices = CommonOptions.Prices();
@@ -116,7 +117,7 @@ internal static class CompareCommand
                     batch = batchSize,
                     concurrency = callers,
                     ranked_by = rankedBy,
-                    methods = new { order = CompareRanking.OrderMethod, confidence_interval = ConfidenceInterval.Method, not_distinguishable = CompareRanking.DistinguishMethod },
+                    methods = new { order = CompareRanking.OrderMethod, confidence_interval = ConfidenceInterval.BatchMeansMethod, not_distinguishable = CompareRanking.DistinguishMethod },
                     baseline = plan.Baseline,
                     check_accuracy = work.CheckAccuracy,
                     temp_host = plan.Slices.Length == 0 ? null : measuring.TempHost,

@@ -37,9 +37,10 @@ internal static class SweepCommand
         Option<string?> csv = new("--csv") { Description = "Also write every cell to this CSV file" };
         Option<string?> chart = new("--chart") { Description = "Also draw three charts, FILE-throughput-vs-p95, FILE-throughput-vs-batch and FILE-cost-vs-batch (.png or .svg)" };
         Option<string> chartSize = new("--chart-size") { Description = "Chart size in pixels, WIDTHxHEIGHT", DefaultValueFactory = _ => "1000x600" };
+        Option<bool> checkAccuracy = CommonOptions.CheckAccuracy();
         var command = new Command("sweep", "Sweep batch size x concurrency x precision on a host's accelerator: throughput, latency, cost per 1M, the knee and the best cell under an SLO")
         {
-            model, host, ordinal, batches, concurrencies, precisions, slo, prices, json, csv, chart, chartSize, inputs.Warmup,
+            model, host, ordinal, batches, concurrencies, precisions, slo, prices, json, csv, chart, chartSize, checkAccuracy, inputs.Warmup,
         };
         inputs.AddInputsTo(command);
         load.AddTo(command, modes: false);
@@ -93,7 +94,8 @@ internal static class SweepCommand
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile), HostCredential = CommonOptions.ApiKey(parse) }, cancellationToken);
-            var measurer = new SweepMeasurer(session, modelPath, b => byBatch[b], warmup, stop, used.PricePerHour, LoadEngine.System);
+            bool check = parse.GetValue(checkAccuracy);
+            var measurer = new SweepMeasurer(session, modelPath, b => byBatch[b], warmup, stop, used.PricePerHour, LoadEngine.System, check);
             bool asJson = parse.GetValue(json);
             List<SweepCell> cells;
             bool interrupted;
@@ -119,7 +121,8 @@ internal static class SweepCommand
                 "the knee: the smallest batch whose throughput (best over the concurrencies) is within 5 % of the best at that precision",
                 sloMs, grid.Cells, cells.Count(c => c.Measured), interrupted,
                 [.. cells.Select(c => SweepReport.Cell(c, sloMs))], [.. analysis.Knees.Select(SweepReport.Knee)],
-                analysis.Best?.Name, analysis.BestReason, [.. analysis.NotDistinguishableFromBest.Select(c => c.Name)], unloaded, warnings);
+                analysis.Best?.Name, analysis.BestReason, [.. analysis.NotDistinguishableFromBest.Select(c => c.Name)], unloaded, warnings,
+                check ? measurer.Accuracy : null);
 
             if (csvPath is not null)
             {

@@ -1,4 +1,5 @@
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 
 namespace AccelBroker.Cli.Comparing;
 
@@ -9,7 +10,7 @@ internal sealed record ClosedLoopResult(int Callers, IReadOnlyList<double> Laten
 
     public double RequestsPerSecond => Seconds > 0 ? LatenciesMs.Count / Seconds : 0;
 
-    public ConfidenceInterval? MeanLatencyCi => ConfidenceInterval.OfMean(LatenciesMs);
+    public ConfidenceInterval? MeanLatencyCi => ConfidenceInterval.OfBatchMeans(LatenciesMs);
 
-    public ConfidenceInterval? RequestsPerSecondCi => ConfidenceInterval.OfRate(CompletedAtSeconds, RequestsPerSecond);
+    public ConfidenceInterval? RequestsPerSecondCi => ConfidenceInterval.OfBatchRates(CompletedAtSeconds, RequestsPerSecond);
 }

@@ -1,3 +1,5 @@
+using AccelBroker.Cli.Load;
+
 namespace AccelBroker.Cli.Comparing;
 
 /// <summary>

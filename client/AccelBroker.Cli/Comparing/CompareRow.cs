@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client.Pricing;
 
@@ -56,7 +57,7 @@ internal sealed record CompareRow(
         ConfidenceInterval? latencyCi = measured.MeanLatencyCi;
         double requests = measured.RequestsPerSecond;
         ConfidenceInterval? requestsCi = measured.RequestsPerSecondCi;
-        ConfidenceInterval? itemsCi = requestsCi?.Scaled(batch);
+        ConfidenceInterval? itemsCi = requestsCi?.Scale(batch);
         double items = requests * batch;
         double perMillion = CostModel.PerMillionItems(price, items);
         // Cost falls as throughput rises: the interval's ends swap, and a lower end at zero has no finite cost.
@@ -64,7 +65,7 @@ internal sealed record CompareRow(
         return new CompareRow(
             instance, kind, hostType, slice, executedOn, measuredHow, price, batch, measured.Callers,
             latency, latencyCi, new CompareThroughput(requests, items, itemsCi),
-            CostModel.PerHundredThousand(price, latency.MeanMs / 1000), latencyCi?.Scaled(CostModel.PerHundredThousand(price, 0.001)),
+            CostModel.PerHundredThousand(price, latency.MeanMs / 1000), latencyCi?.Scale(CostModel.PerHundredThousand(price, 0.001)),
             perMillion, perMillionCi, latency.P90Ms < sloMs, null, null, accuracy)
         {
             MeasurementId = measurementId,

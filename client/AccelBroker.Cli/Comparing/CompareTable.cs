@@ -1,5 +1,6 @@
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Comparing;
@@ -67,7 +68,7 @@ internal static class CompareTable
             ? "ranked by cost per million items = $/hour / (items/s x 3600) x 1,000,000 (seed 000: batch or callers above 1)"
             : "ranked by cost per 100k = $/hour / 3600 x mean latency x 100,000 (seed 002: one request of batch 1 at a time)");
         Console.Out.WriteLine($"order: {CompareRanking.OrderMethod}");
-        Console.Out.WriteLine($"intervals: {ConfidenceInterval.Method}; {CompareRanking.DistinguishMethod}");
+        Console.Out.WriteLine($"intervals: {ConfidenceInterval.BatchMeansMethod}; {CompareRanking.DistinguishMethod}");
         if (s.Note.Length > 0)
         {
             Console.Out.WriteLine(s.Note);
@@ -81,13 +82,7 @@ internal static class CompareTable
 
     public static string SloText(double sloMs) => $"P90 < {sloMs.ToString("0.#########", CultureInfo.InvariantCulture)} ms";
 
-    private static string Accuracy(CompareRow r) => r.Accuracy switch
-    {
-        null => "",
-        { NotCheckedReason: { } reason } => "not checked: " + reason,
-        { MinCosineSimilarity: { } cosine, MaxAbsDifference: { } diff } => $"{cosine.ToString("0.000000", CultureInfo.InvariantCulture)}, {diff.ToString("G3", CultureInfo.InvariantCulture)}",
-        _ => "non-finite outputs at reduced precision",
-    };
+    private static string Accuracy(CompareRow r) => r.Accuracy?.Describe() ?? "";
 
     private static string PlusMinus(ConfidenceInterval? ci, string format) =>
         ci is null ? "" : " ±" + ((ci.High - ci.Low) / 2).ToString(format, CultureInfo.InvariantCulture);

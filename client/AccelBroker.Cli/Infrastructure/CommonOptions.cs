@@ -27,6 +27,10 @@ internal static class CommonOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print JSON instead of a table" };
 
+    /// <summary><c>--check-accuracy</c> of bench, sweep and compare.</summary>
+    public static Option<bool> CheckAccuracy() =>
+        new("--check-accuracy") { Description = "Also run the fp32 model on the same inputs and report each output's cosine similarity and max absolute difference" };
+
     public static Option<string> Host() => new("--host")
     {
         Description = "Client host the accelerators are attached to",

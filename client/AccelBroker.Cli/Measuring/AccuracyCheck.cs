@@ -15,12 +15,47 @@ namespace AccelBroker.Cli.Measuring;
 /// </summary>
 internal static class AccuracyCheck
 {
+    private static readonly TimeSpan UnloadLimit = TimeSpan.FromSeconds(30);
+
     /// <summary>Both models already loaded in one session (bench and sweep hold the reduced one; they load the fp32 one beside it).</summary>
     public static async Task<AccuracyResult> RunAsync(AcceleratorSession session, RemoteModel fp32, RemoteModel reduced, string precision, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
     {
         ModelOutput reference = await session.RunAsync(fp32, inputs, cancellationToken);
         ModelOutput candidate = await session.RunAsync(reduced, inputs, cancellationToken);
         return Compare(precision, reference, candidate);
+    }
+
+    /// <summary>
+    /// Against fp32 for a model bench or sweep already holds at <paramref name="precision"/>: the fp32 model is loaded
+    /// beside it (same bytes, no second upload) and, unless <paramref name="keep"/> says the slice or the tool holds it
+    /// anyway, unloaded again, so the check leaves the slice as it found it. Refusals are the result's reason.
+    /// </summary>
+    public static async Task<AccuracyResult> AgainstFp32Async(
+        AcceleratorSession session, string modelPath, RemoteModel reduced, ModelPrecision precision, Func<string, bool> keep, IReadOnlyList<Tensor> inputs, CancellationToken cancellationToken)
+    {
+        string name = Formatting.Precision(precision.ToProtocol());
+        if (precision == ModelPrecision.Fp32)
+        {
+            return await RunAsync(session, reduced, reduced, name, inputs, cancellationToken);
+        }
+
+        RemoteModel? fp32 = null;
+        try
+        {
+            fp32 = await session.LoadModelAsync(modelPath, new ModelLoadOptions(), cancellationToken);
+            return await RunAsync(session, fp32, reduced, name, inputs, cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled)
+        {
+            return AccuracyResult.NotChecked(name, $"{ex.StatusCode}: {ex.Status.Detail}");
+        }
+        finally
+        {
+            if (fp32 is not null && !keep(fp32.ModelId))
+            {
+                await UnloadQuietlyAsync(session, fp32);
+            }
+        }
     }
 
     /// <summary>
@@ -123,6 +158,20 @@ internal static class AccuracyCheck
         }
 
         return new AccuracyResult(precision, AccuracyResult.Fp32, outputs, null);
+    }
+
+    // Its own deadline, not the caller's token: an interrupted check still unloads what it loaded.
+    private static async Task UnloadQuietlyAsync(AcceleratorSession session, RemoteModel model)
+    {
+        using var limit = new CancellationTokenSource(UnloadLimit);
+        try
+        {
+            await session.UnloadModelAsync(model, limit.Token);
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException)
+        {
+            Console.Error.WriteLine($"accel: warning: fp32 reference model {model.ModelId} could not be unloaded: {(ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : "timed out")}");
+        }
     }
 
     private static double[] Widen(Tensor tensor) => Array.ConvertAll(tensor.ToSingleArray(), v => (double)v);

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace AccelBroker.Cli.Measuring;
 
 /// <summary>
@@ -17,6 +19,15 @@ internal sealed record AccuracyResult(string Precision, string Reference, IReadO
     public double? MaxAbsDifference => Checked && Outputs.All(o => o.MaxAbsDifference is not null) ? Outputs.Max(o => o.MaxAbsDifference) : null;
 
     public static AccuracyResult NotChecked(string precision, string reason) => new(precision, Fp32, [], reason);
+
+    /// <summary>One line for the tables: lowest cosine and largest difference, or why there are none.</summary>
+    public string Describe() => this switch
+    {
+        { NotCheckedReason: { } reason } => "not checked: " + reason,
+        { MinCosineSimilarity: { } cosine, MaxAbsDifference: { } diff } =>
+            $"{cosine.ToString("0.000000", CultureInfo.InvariantCulture)}, {diff.ToString("G3", CultureInfo.InvariantCulture)}",
+        _ => "non-finite outputs at reduced precision",
+    };
 }
 
 /// <summary>

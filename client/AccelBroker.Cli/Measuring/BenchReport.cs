@@ -41,7 +41,8 @@ internal sealed record BenchReport(
     bool Stable,
     IReadOnlyList<BenchReport.WindowInfo> Windows,
     BenchReport.CpuInfo GeneratorCpu,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    AccuracyResult? Accuracy)
 {
     public sealed record InputInfo(string Dtype, IReadOnlyList<long> Shape);
 
@@ -65,7 +66,7 @@ internal sealed record BenchReport(
 
     public sealed record CpuInfo(double ProcessCores, double ProcessShare, double? MachineBusyShare, int Cores, bool Saturated, string Rule);
 
-    public static BenchReport Create(string model, AcceleratorInfo accelerator, string precision, IReadOnlyList<Tensor> inputs, int warmup, SessionLoad.Result measured, UsedPrices prices)
+    public static BenchReport Create(string model, AcceleratorInfo accelerator, string precision, IReadOnlyList<Tensor> inputs, int warmup, SessionLoad.Result measured, UsedPrices prices, AccuracyResult? accuracy)
     {
         long batch = BenchInputOptions.BatchOf(inputs);
         LoadResult load = measured.Load;
@@ -112,6 +113,7 @@ internal sealed record BenchReport(
             statistics.Stable,
             statistics.Windows.Select(w => new WindowInfo(w.Index, w.Start.TotalSeconds, w.End.TotalSeconds, w.Requests, w.Succeeded, w.RequestsPerSecond, w.MeanLatencyMs, w.P95Ms)).ToArray(),
             new CpuInfo(load.Cpu.ProcessCores, load.Cpu.ProcessShare, load.Cpu.MachineBusyShare, load.Cpu.Cores, load.Cpu.Saturated, Load.GeneratorCpu.Rule),
-            warning is null ? [] : [warning]);
+            warning is null ? [] : [warning],
+            accuracy);
     }
 }

@@ -10,7 +10,7 @@ namespace AccelBroker.Cli.Sweeping;
 /// the slice held it before), per batch the inputs are built, per concurrency the load engine runs a closed loop.
 /// An interruption stops at once: the cell under way is dropped, the cells measured are kept.
 /// </summary>
-internal sealed class SweepMeasurer(AcceleratorSession session, string modelPath, Func<int, Tensor[]> inputsFor, int warmup, StopRule stop, double pricePerHour, LoadEngine engine)
+internal sealed class SweepMeasurer(AcceleratorSession session, string modelPath, Func<int, Tensor[]> inputsFor, int warmup, StopRule stop, double pricePerHour, LoadEngine engine, bool checkAccuracy = false)
 {
     private static readonly TimeSpan UnloadLimit = TimeSpan.FromSeconds(30);
 
@@ -20,6 +20,9 @@ internal sealed class SweepMeasurer(AcceleratorSession session, string modelPath
     public string Device { get; private set; } = "";
 
     public List<GeneratorCpu> Cpu { get; } = [];
+
+    /// <summary>With <c>--check-accuracy</c>: each precision loaded against fp32, on the first batch's inputs.</summary>
+    public List<AccuracyResult> Accuracy { get; } = [];
 
     /// <summary>Measures every cell in order; <paramref name="cellStarting"/> is told each one (index, cell name).</summary>
     public async Task<(List<SweepCell> Cells, bool Interrupted)> RunAsync(SweepGrid grid, IReadOnlySet<string> heldBefore, Action<int, string>? cellStarting, Action<LoadProgress>? progress, CancellationToken cancellationToken)
@@ -52,6 +55,14 @@ internal sealed class SweepMeasurer(AcceleratorSession session, string modelPath
                 }
 
                 Device = model.Device;
+                if (checkAccuracy)
+                {
+                    // A reference the slice held or this sweep loaded stays for the sweep's own unload; any other goes at once.
+                    bool Keep(string id) => heldBefore.Contains(id) || Loaded.Any(m => m.ModelId == id);
+                    Accuracy.Add(await AccuracyCheck.AgainstFp32Async(
+                        session, modelPath, model, Infrastructure.CommonOptions.PrecisionOf(precision), Keep, inputsFor(grid.Batches[0]), cancellationToken));
+                }
+
                 foreach (int batch in grid.Batches)
                 {
                     Tensor[] inputs = inputsFor(batch);

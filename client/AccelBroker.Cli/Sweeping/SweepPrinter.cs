@@ -1,6 +1,7 @@
 using System.Globalization;
 using AccelBroker.Cli.Infrastructure;
 using AccelBroker.Cli.Load;
+using AccelBroker.Cli.Measuring;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Sweeping;
@@ -70,6 +71,11 @@ internal static class SweepPrinter
         if (r.NotDistinguishableFromBest.Count > 0)
         {
             Console.Out.WriteLine($"not distinguishable from the best (95 % CIs overlap): {string.Join("; ", r.NotDistinguishableFromBest)}");
+        }
+
+        foreach (AccuracyResult accuracy in r.Accuracy ?? [])
+        {
+            Console.Out.WriteLine($"accuracy of {accuracy.Precision} against {accuracy.Reference} (batch {r.Grid.Batches[0]} inputs; lowest cosine similarity, largest absolute difference): {accuracy.Describe()}");
         }
     }
 

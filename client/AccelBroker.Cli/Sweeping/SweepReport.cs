@@ -28,7 +28,8 @@ internal sealed record SweepReport(
     string BestReason,
     IReadOnlyList<string> NotDistinguishableFromBest,
     IReadOnlyList<string> UnloadedModelIds,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    IReadOnlyList<AccuracyResult>? Accuracy)
 {
     public sealed record CellInfo(
         string Name,

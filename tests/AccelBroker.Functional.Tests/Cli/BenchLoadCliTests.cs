@@ -9,6 +9,7 @@ namespace AccelBroker.Tests.Cli;
 public sealed class BenchLoadCliTests : IClassFixture<ClusterFixture>
 {
     private readonly TestCluster _cluster;
+    private readonly Dictionary<string, string> _slices = [];
 
     public BenchLoadCliTests(ClusterFixture fixture)
     {
@@ -101,6 +102,37 @@ public sealed class BenchLoadCliTests : IClassFixture<ClusterFixture>
         Assert.Contains("failures by status: none", result.StdOut);
     }
 
+    [Fact]
+    public async Task CheckAccuracyAtFp16KeepsTheBenchedModelAndUnloadsOnlyTheFp32ReferenceItLoaded()
+    {
+        string host = await AttachAsync();
+
+        using JsonDocument json = await JsonAsync("bench", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
+            "--input-shape", "1,16", "-n", "10", "--precision", "fp16", "--check-accuracy", "--json");
+
+        JsonElement accuracy = json.RootElement.GetProperty("accuracy");
+        Assert.Equal(("fp16", "fp32"), (accuracy.GetProperty("precision").GetString(), accuracy.GetProperty("reference").GetString()));
+        JsonElement output = Assert.Single(accuracy.GetProperty("outputs").EnumerateArray());
+        Assert.InRange(output.GetProperty("cosine_similarity").GetDouble(), 0.99, 1.0);
+        Assert.InRange(output.GetProperty("max_abs_difference").GetDouble(), 1e-9, 0.1);
+        // bench leaves its model loaded (the slice may be an application's); the reference it added is gone.
+        Assert.Equal(["Fp16"], await LoadedPrecisionsAsync(host));
+    }
+
+    [Fact]
+    public async Task CheckAccuracyLeavesAnFp32ModelTheSliceAlreadyHeld()
+    {
+        string host = await AttachAsync();
+        _ = await JsonAsync("bench", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0", "--input-shape", "1,16", "-n", "2", "--json");
+
+        CliProcess.Result result = await CliInProcess.RunAsync("bench", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
+            "--input-shape", "1,16", "-n", "10", "--precision", "bf16", "--check-accuracy", "--broker", _cluster.BrokerUrl);
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Matches("accuracy of bf16 against fp32 on the same inputs \\(lowest cosine similarity, largest absolute difference\\): 0\\.99[0-9]+, ", result.StdOut);
+        Assert.Equal(["Bf16", "Fp32"], await LoadedPrecisionsAsync(host));
+    }
+
     [Theory]
     [InlineData(new[] { "--concurrency", "0" }, "--concurrency must be between 1 and 1024, got 0")]
     [InlineData(new[] { "--concurrency", "2", "--rate", "10" }, "give either --concurrency (closed loop) or --rate (open loop), not both")]
@@ -120,8 +152,15 @@ public sealed class BenchLoadCliTests : IClassFixture<ClusterFixture>
     private async Task<string> AttachAsync()
     {
         string host = "load-" + Guid.NewGuid().ToString("N")[..8];
-        await _cluster.BrokerClient.AttachAsync(new AttachRequest { Host = host, SliceType = TestCluster.TinySlice, HostType = "c5.large" }, deadline: TestCluster.Deadline());
+        AttachResponse attached = await _cluster.BrokerClient.AttachAsync(new AttachRequest { Host = host, SliceType = TestCluster.TinySlice, HostType = "c5.large" }, deadline: TestCluster.Deadline());
+        _slices[host] = attached.Accelerator.Id;
         return host;
+    }
+
+    private async Task<string[]> LoadedPrecisionsAsync(string host)
+    {
+        ListModelsResponse listed = await _cluster.AgentClient.ListModelsAsync(new ListModelsRequest { SliceId = _slices[host] }, deadline: TestCluster.Deadline()).ResponseAsync;
+        return [.. listed.Models.Select(m => m.Precision.ToString()).Order(StringComparer.Ordinal)];
     }
 
     private async Task<JsonDocument> JsonAsync(params string[] args)

@@ -1,5 +1,6 @@
 using AccelBroker.Cli.Comparing;
 using AccelBroker.Cli.Infrastructure;
+using AccelBroker.Cli.Load;
 using Xunit;
 
 namespace AccelBroker.Tests.Cli.Comparing;
@@ -88,13 +89,13 @@ public sealed class CompareRankingTests
         // Batch means 1..10 (two runs each): mean 5.5, s = 3.0277, t(0.975, 9) = 2.262.
         double[] samples = [.. Enumerable.Range(1, 10).SelectMany(i => new double[] { i - 0.5, i + 0.5 })];
 
-        ConfidenceInterval ci = ConfidenceInterval.OfMean(samples)!;
+        ConfidenceInterval ci = ConfidenceInterval.OfBatchMeans(samples)!;
 
         double half = 2.262 * Math.Sqrt(Enumerable.Range(1, 10).Sum(i => (i - 5.5) * (i - 5.5)) / 9 / 10);
         Assert.Equal(5.5 - half, ci.Low, 9);
         Assert.Equal(5.5 + half, ci.High, 9);
-        Assert.Null(ConfidenceInterval.OfMean([3.0]));
-        Assert.Equal(new ConfidenceInterval(7, 7), ConfidenceInterval.OfMean([7.0, 7.0, 7.0]));
+        Assert.Null(ConfidenceInterval.OfBatchMeans([3.0]));
+        Assert.Equal(new ConfidenceInterval(7, 7), ConfidenceInterval.OfBatchMeans([7.0, 7.0, 7.0]));
     }
 
     [Fact]
@@ -103,7 +104,7 @@ public sealed class CompareRankingTests
         // 20 completions, one every 0.1 s: every batch completes 2 in 0.2 s, 10 per second, no spread.
         double[] completed = [.. Enumerable.Range(1, 20).Select(i => i * 0.1)];
 
-        ConfidenceInterval ci = ConfidenceInterval.OfRate(completed, 10)!;
+        ConfidenceInterval ci = ConfidenceInterval.OfBatchRates(completed, 10)!;
 
         Assert.Equal(10, ci.Low, 6);
         Assert.Equal(10, ci.High, 6);

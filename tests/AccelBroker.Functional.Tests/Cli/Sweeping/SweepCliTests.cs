@@ -71,6 +71,45 @@ public sealed class SweepCliTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
+    public async Task CheckAccuracyComparesEachPrecisionWithFp32AndLeavesNothingLoaded()
+    {
+        string host = await AttachAsync();
+
+        // fp16 first: its fp32 reference is loaded by the check alone and must go at once; fp32's is itself.
+        CliProcess.Result result = await CliInProcess.RunAsync("sweep", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
+            "--input-shape", "1,16", "--batch", "2", "--concurrency", "1", "--precision", "fp16,fp32", "--duration", "200ms", "--window", "100ms",
+            "--check-accuracy", "--json", "--broker", _cluster.BrokerUrl);
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        using JsonDocument json = JsonDocument.Parse(result.StdOut);
+        JsonElement[] accuracy = [.. json.RootElement.GetProperty("accuracy").EnumerateArray()];
+        Assert.Equal(["fp16", "fp32"], accuracy.Select(a => a.GetProperty("precision").GetString()));
+        Assert.All(accuracy, a => Assert.Equal(JsonValueKind.Null, a.GetProperty("not_checked_reason").ValueKind));
+        JsonElement half = Assert.Single(accuracy[0].GetProperty("outputs").EnumerateArray());
+        Assert.Equal([2L, 8L], half.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.InRange(half.GetProperty("cosine_similarity").GetDouble(), 0.99, 1.0);
+        Assert.InRange(half.GetProperty("max_abs_difference").GetDouble(), 1e-9, 0.1);
+        JsonElement full = Assert.Single(accuracy[1].GetProperty("outputs").EnumerateArray());
+        Assert.Equal(1.0, full.GetProperty("cosine_similarity").GetDouble(), 9);
+        Assert.Equal(0.0, full.GetProperty("max_abs_difference").GetDouble());
+        Assert.Empty((await ListModelsAsync(host)).Models);
+    }
+
+    [Fact]
+    public async Task WithoutCheckAccuracyTheReportHasNone()
+    {
+        string host = await AttachAsync();
+
+        CliProcess.Result result = await CliInProcess.RunAsync("sweep", Fixtures.Path("demo_mlp.pt"), "--host", host, "--ordinal", "0",
+            "--input-shape", "1,16", "--batch", "1", "--concurrency", "1", "--precision", "fp32", "--duration", "100ms", "--window", "50ms",
+            "--json", "--broker", _cluster.BrokerUrl);
+
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        using JsonDocument json = JsonDocument.Parse(result.StdOut);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("accuracy").ValueKind);
+    }
+
+    [Fact]
     public async Task ABadGridIsOneLineAndNothingLoads()
     {
         CliProcess.Result result = await CliInProcess.RunAsync("sweep", Fixtures.Path("demo_mlp.pt"), "--host", "nobody", "--ordinal", "0",
