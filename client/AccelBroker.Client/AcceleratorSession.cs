@@ -186,13 +186,21 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
         using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = placement.Agent.EchoStream(deadline: deadline, cancellationToken: cancellationToken);
         // Read while writing, as a streaming run does, so neither side's flow-control window stalls the other.
         Task<byte[]> receive = ReceiveEchoAsync(call.ResponseStream, payload.Length, cancellationToken);
-        for (int offset = 0; offset < payload.Length; offset += WireLimits.StreamChunkBytes)
+        try
         {
-            ReadOnlyMemory<byte> chunk = payload.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, payload.Length - offset));
-            await call.RequestStream.WriteAsync(new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(chunk) }, cancellationToken);
+            for (int offset = 0; offset < payload.Length; offset += WireLimits.StreamChunkBytes)
+            {
+                ReadOnlyMemory<byte> chunk = payload.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, payload.Length - offset));
+                await call.RequestStream.WriteAsync(new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(chunk) }, cancellationToken);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (Exception written) when (EarlyServerStatus.MayHide(written, cancellationToken))
+        {
+            throw await EarlyServerStatus.ExplainAsync(() => receive, written);
         }
 
-        await call.RequestStream.CompleteAsync();
         return await receive;
     }
 
@@ -286,7 +294,7 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
                 {
                     string modelId = await ModelIdOnAsync(model, placement, deadline, ct);
                     return streaming
-                        ? await RunStreamingAsync(placement, modelId, inputs, deadline, ct)
+                        ? await StreamingRun.RunAsync(placement.Agent, placement.Info.Id, modelId, _options.NativeOutputDtype, inputs, deadline, ct)
                         : await RunUnaryAsync(placement, modelId, inputs, deadline, ct);
                 },
                 cancellationToken);
@@ -362,64 +370,6 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
         }
 
         return new ModelOutput(WireConversion.FromWire(response.Kind), outputs, response.Device, WireConversion.FromWire(response.Timing));
-    }
-
-    private async Task<ModelOutput> RunStreamingAsync(Placement placement, string modelId, IReadOnlyList<Tensor> inputs, DateTime deadline, CancellationToken cancellationToken)
-    {
-        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = placement.Agent.RunStream(deadline: deadline, cancellationToken: cancellationToken);
-        // The header is the run's request without the inputs' bytes, which follow in chunks.
-        var request = new RunRequest
-        {
-            SliceId = placement.Info.Id,
-            ModelId = modelId,
-            NativeOutputDtype = _options.NativeOutputDtype,
-        };
-        foreach (Tensor input in inputs)
-        {
-            request.Inputs.Add(WireConversion.ToProto(input, compress: false, includeData: false));
-        }
-
-        await call.RequestStream.WriteAsync(new RunStreamRequest { Header = new RunStreamHeader { Request = request } }, cancellationToken);
-        foreach (Tensor input in inputs)
-        {
-            ReadOnlyMemory<byte> data = input.Data;
-            for (int offset = 0; offset < data.Length; offset += WireLimits.StreamChunkBytes)
-            {
-                ReadOnlyMemory<byte> slice = data.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, data.Length - offset));
-                await call.RequestStream.WriteAsync(new RunStreamRequest { Chunk = UnsafeByteOperations.UnsafeWrap(slice) }, cancellationToken);
-            }
-        }
-
-        await call.RequestStream.CompleteAsync();
-
-        if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.KindCase != RunStreamResponse.KindOneofCase.Header)
-        {
-            throw new RpcException(new Status(StatusCode.Internal, "the agent's streaming response did not start with a header"));
-        }
-
-        RunResponse responseHeader = call.ResponseStream.Current.Header.Response ?? new RunResponse();
-        var assembler = new ChunkAssembler(responseHeader.Outputs.Select(spec => spec.RawLength));
-        while (await call.ResponseStream.MoveNext(cancellationToken))
-        {
-            if (!assembler.TryAppend(call.ResponseStream.Current.Chunk.Span))
-            {
-                throw new RpcException(new Status(StatusCode.Internal, "the agent sent more output bytes than its header announced"));
-            }
-        }
-
-        if (assembler.Received != assembler.Expected)
-        {
-            throw new RpcException(new Status(StatusCode.DataLoss, $"the agent's output stream ended after {assembler.Received} of {assembler.Expected} bytes"));
-        }
-
-        var outputs = new Tensor[assembler.Buffers.Count];
-        for (int i = 0; i < outputs.Length; i++)
-        {
-            TensorProto spec = responseHeader.Outputs[i];
-            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), assembler.Buffers[i]);
-        }
-
-        return new ModelOutput(WireConversion.FromWire(responseHeader.Kind), outputs, responseHeader.Device, WireConversion.FromWire(responseHeader.Timing));
     }
 
     // The caller's interceptors see calls as the session makes them, and errors as the session reports them; the

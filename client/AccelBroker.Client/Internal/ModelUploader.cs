@@ -55,12 +55,27 @@ internal static class ModelUploader
         }, cancellationToken);
     }
 
-    // Each chunk is written (serialized) before the next read reuses the buffer, so wrapping it is safe.
     private static async Task UploadAsync(InferenceAgent.InferenceAgentClient agent, string sha256, long length, bool compression, DateTime deadline, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextChunk, CancellationToken cancellationToken)
     {
         using AsyncClientStreamingCall<UploadModelRequest, UploadModelResponse> call = agent.UploadModel(deadline: deadline, cancellationToken: cancellationToken);
+        try
+        {
+            await SendAsync(call.RequestStream, sha256, length, compression, nextChunk, cancellationToken);
+        }
+        catch (Exception written) when (EarlyServerStatus.MayHide(written, cancellationToken))
+        {
+            // Refused before the last chunk (a full store, a concurrent-upload limit): the agent's status says why.
+            throw await EarlyServerStatus.ExplainAsync(() => call.ResponseAsync, written);
+        }
+
+        await call;
+    }
+
+    // Each chunk is written (serialized) before the next read reuses the buffer, so wrapping it is safe.
+    private static async Task SendAsync(IClientStreamWriter<UploadModelRequest> requests, string sha256, long length, bool compression, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextChunk, CancellationToken cancellationToken)
+    {
         Compression wire = compression ? Compression.Lz4 : Compression.None;
-        await call.RequestStream.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = length, Compression = wire } }, cancellationToken);
+        await requests.WriteAsync(new UploadModelRequest { Header = new UploadModelHeader { Sha256 = sha256, Length = length, Compression = wire } }, cancellationToken);
         bool compress = compression;
         while (true)
         {
@@ -84,10 +99,9 @@ internal static class ModelUploader
                 chunk.Data = UnsafeByteOperations.UnsafeWrap(raw);
             }
 
-            await call.RequestStream.WriteAsync(new UploadModelRequest { Chunk = chunk }, cancellationToken);
+            await requests.WriteAsync(new UploadModelRequest { Chunk = chunk }, cancellationToken);
         }
 
-        await call.RequestStream.CompleteAsync();
-        await call;
+        await requests.CompleteAsync();
     }
 }

@@ -111,6 +111,31 @@ public sealed class BadInputTests : IClassFixture<ClusterFixture>
     }
 
     [Fact]
+    public async Task AStreamingRunRefusedBeforeItsInputsAreReadReportsTheAgentsStatusNotItsCutOffWrite()
+    {
+        // Two sessions on one slice: one unloads the model the other still holds a handle to.
+        string host = "host-" + Guid.NewGuid().ToString("N")[..8];
+        Accelerator accelerator = await _cluster.AttachAsync(host, TestCluster.TinySlice);
+        await using AcceleratorSession holder = await _cluster.OpenSessionAsync(host, accelerator.Ordinal);
+        await using AcceleratorSession other = await _cluster.OpenSessionAsync(host, accelerator.Ordinal);
+        RemoteModel held = await holder.LoadModelAsync(Fixtures.Path("demo_mlp.pt"));
+        await other.UnloadModelAsync(await other.LoadModelAsync(Fixtures.Path("demo_mlp.pt")));
+
+        // 8 MiB streams in chunks, far past HTTP/2's flow-control window: the agent refuses at the header, while the
+        // client is still writing, so its write is cut off before it has read the agent's status.
+        Tensor large = Tensor.Zeros(TensorDataType.Float32, 131_072, 16);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            RpcException error = await Assert.ThrowsAsync<RpcException>(() => holder.RunAsync(held, [large]));
+
+            Assert.True(error.StatusCode == StatusCode.NotFound, error.ToString());
+            Assert.Contains($"unknown model '{held.ModelId}'", error.Status.Detail);
+        }
+
+        await AssertStillServesAsync(holder);
+    }
+
+    [Fact]
     public async Task UnknownOrdinalIsNotFoundNamingTheHostsOrdinals()
     {
         string host = "ordinals-" + Guid.NewGuid().ToString("N")[..8];
