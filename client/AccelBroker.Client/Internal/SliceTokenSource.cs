@@ -56,16 +56,9 @@ internal sealed class SliceTokenSource
             // Still good: renew behind the call; a failed renewal is tried again by a later call.
             if (now.UtcTicks >= Volatile.Read(ref _retryAfterTicks))
             {
+                // Observed, never thrown: the failed renewal already put off the next try (RenewAsync).
                 _ = StartRenewal(state).ContinueWith(
-                    (t, self) =>
-                    {
-                        _ = t.Exception; // observed: a failed renewal is retried, never thrown
-                        ((SliceTokenSource)self!).DelayRetries();
-                    },
-                    this,
-                    CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted,
-                    TaskScheduler.Default);
+                    t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             }
 
             return ValueTask.CompletedTask;
@@ -108,7 +101,19 @@ internal sealed class SliceTokenSource
     private async Task RenewAsync()
     {
         // Not the caller's token: a renewal serves every call of the session, so one caller's cancellation must not end it.
-        ResolveAcceleratorResponse resolved = await _resolve(CancellationToken.None).ConfigureAwait(false);
+        ResolveAcceleratorResponse resolved;
+        try
+        {
+            resolved = await _resolve(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Before the renewal reads as done: a call that sees it failed must also see the next try put off, or
+            // it starts one at once (a continuation that did this ran too late on a busy machine).
+            DelayRetries();
+            throw;
+        }
+
         Volatile.Write(ref _state, StateOf(resolved, _time.GetUtcNow()));
     }
 
