@@ -34,6 +34,38 @@ internal static class ProcessTreeMemory
         return total;
     }
 
+    /// <summary>
+    /// What one process's resident memory is made of: anonymous (heaps, native allocations, thread stacks), file-backed
+    /// (mapped assemblies and libraries) and shared (on .NET, JIT-compiled code, which is mapped twice: W^X), and its
+    /// thread count. Zeroes once the process is gone.
+    /// </summary>
+    public static MemoryParts PartsOf(int pid)
+    {
+        long anon = 0, file = 0, shmem = 0;
+        int threads = 0;
+        foreach (string line in ReadOrNull($"/proc/{pid}/status")?.Split('\n') ?? [])
+        {
+            string[] parts = line.Split(':', 2);
+            if (parts.Length < 2)
+            {
+                continue;
+            }
+
+            string value = parts[1].Trim().Split(' ')[0];
+            switch (parts[0])
+            {
+                case "RssAnon": anon = Kib(value); break;
+                case "RssFile": file = Kib(value); break;
+                case "RssShmem": shmem = Kib(value); break;
+                case "Threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
+            }
+        }
+
+        return new MemoryParts(anon, file, shmem, threads);
+    }
+
+    private static long Kib(string value) => long.Parse(value, CultureInfo.InvariantCulture) * 1024;
+
     private static Dictionary<int, List<int>> ChildrenByParent()
     {
         var children = new Dictionary<int, List<int>>();
@@ -94,3 +126,6 @@ internal static class ProcessTreeMemory
         }
     }
 }
+
+/// <summary>One process's resident memory by kind, in bytes, and its threads.</summary>
+internal sealed record MemoryParts(long Anonymous, long FileBacked, long Shared, int Threads);

@@ -30,7 +30,7 @@ internal sealed class SoakBenchmark : IBenchmark
 
     // RSS of each process tree, and the managed heap after the last GC of each host (System.Runtime via /metrics): what
     // tells a managed leak from a heap settling at its working size or from native memory.
-    private sealed record Sample(TimeSpan At, long BrokerBytes, long AgentBytes, Heap BrokerHeap, Heap AgentHeap);
+    private sealed record Sample(TimeSpan At, long BrokerBytes, long AgentBytes, Heap BrokerHeap, Heap AgentHeap, MemoryParts BrokerParts);
 
     private sealed record Heap(double Live, double Committed);
 
@@ -66,7 +66,7 @@ internal sealed class SoakBenchmark : IBenchmark
             {
                 samples.Add(new Sample(
                     clock.Elapsed, ProcessTreeMemory.ResidentBytes(broker.ProcessId), ProcessTreeMemory.ResidentBytes(agent.ProcessId),
-                    await HeapAsync(brokerMetrics), await HeapAsync(agentMetrics)));
+                    await HeapAsync(brokerMetrics), await HeapAsync(agentMetrics), ProcessTreeMemory.PartsOf(broker.ProcessId)));
                 if (clock.Elapsed >= nextChurn)
                 {
                     nextChurn += ChurnEvery;
@@ -169,6 +169,8 @@ internal sealed class SoakBenchmark : IBenchmark
             {
                 yield return Fmt.Invariant(
                     $"  {from.TotalMinutes,5:0.0} min: RSS broker {Mib(inWindow.Average(s => s.BrokerBytes)),6:0.0} MiB, agent {Mib(inWindow.Average(s => s.AgentBytes)),6:0.0} MiB; GC heap live/committed broker {Mib(inWindow.Average(s => s.BrokerHeap.Live)),4:0.0}/{Mib(inWindow.Average(s => s.BrokerHeap.Committed)),5:0.0} MiB, agent {Mib(inWindow.Average(s => s.AgentHeap.Live)),4:0.0}/{Mib(inWindow.Average(s => s.AgentHeap.Committed)),5:0.0} MiB");
+                yield return Fmt.Invariant(
+                    $"         broker anonymous/file-backed/shared (JIT code) {Mib(inWindow.Average(s => s.BrokerParts.Anonymous)),5:0.0}/{Mib(inWindow.Average(s => s.BrokerParts.FileBacked)),5:0.0}/{Mib(inWindow.Average(s => s.BrokerParts.Shared)),5:0.0} MiB, {inWindow.Max(s => s.BrokerParts.Threads)} threads");
             }
         }
     }
