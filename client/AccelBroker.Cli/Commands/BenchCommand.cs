@@ -6,6 +6,7 @@ using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Client.Pricing;
 using AccelBroker.Protocol.V1;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace AccelBroker.Cli.Commands;
@@ -17,6 +18,11 @@ namespace AccelBroker.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>Exit code after Ctrl-C, as the shell reports a process ended by SIGINT.</summary>
+    public const int ExitInterrupted = 130;
+
+    private static readonly TimeSpan UnloadLimit = TimeSpan.FromSeconds(30);
+
     public static Command Create()
     {
         Argument<FileInfo> model = new("MODEL") { Description = "TorchScript file (.pt)" };
@@ -54,12 +60,13 @@ internal static class BenchCommand
             UsedPrices used = UsedPrices.For(catalog, resolved);
             ModelPrecision modelPrecision = CommonOptions.PrecisionOf(parse.GetValue(precision)!);
             bool check = parse.GetValue(checkAccuracy);
-            // What the slice holds already stays after an accuracy check: only an fp32 reference the check loaded goes.
-            IReadOnlySet<string> heldBefore = check && modelPrecision != ModelPrecision.Fp32 ? await HeldModelsAsync(fleet, hostName, hostOrdinal, cancellationToken) : new HashSet<string>();
+            // What the slice holds already stays: only what bench itself loaded goes (an fp32 reference after an accuracy
+            // check; the benched model after Ctrl-C).
+            IReadOnlySet<string> heldBefore = await HeldModelsAsync(fleet, hostName, hostOrdinal, cancellationToken);
 
             using AcceleratorSession session = await AcceleratorSession.OpenAsync(
                 new AcceleratorSessionOptions { Broker = broker, Host = hostName, Ordinal = hostOrdinal, CaFile = parse.GetValue(CommonOptions.CaFile), HostCredential = CommonOptions.ApiKey(parse) }, cancellationToken);
-            // The model stays loaded: the slice may be the user's, already running this model for an application.
+            // A finished bench leaves the model loaded: the slice may be the user's, about to run this model for real.
             RemoteModel loaded = await session.LoadModelAsync(modelPath, new ModelLoadOptions { Precision = modelPrecision }, cancellationToken);
             bool asJson = parse.GetValue(json);
             SessionLoad.Result measured = asJson || Console.IsOutputRedirected
@@ -67,7 +74,8 @@ internal static class BenchCommand
                 : await WithLoadProgressAsync(stop, tick => SessionLoad.MeasureAsync(session, loaded, tensors, warmup, mode, stop, tick, LoadEngine.System, cancellationToken));
             if (measured.Load.Interrupted)
             {
-                throw new OperationCanceledException(cancellationToken);
+                Console.Error.WriteLine($"accel: interrupted: nothing is reported; {await LeaveAsFoundAsync(session, loaded, heldBefore)}");
+                return ExitInterrupted;
             }
 
             AccuracyResult? accuracy = check
@@ -91,6 +99,26 @@ internal static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    // After Ctrl-C: the model goes unless the slice held it before bench (then it is someone else's to unload).
+    private static async Task<string> LeaveAsFoundAsync(AcceleratorSession session, RemoteModel loaded, IReadOnlySet<string> heldBefore)
+    {
+        if (heldBefore.Contains(loaded.ModelId))
+        {
+            return $"{loaded.ModelId} stays loaded, as the slice held it before";
+        }
+
+        using var limit = new CancellationTokenSource(UnloadLimit);
+        try
+        {
+            await session.UnloadModelAsync(loaded, limit.Token);
+            return $"the model it loaded ({loaded.ModelId}) was unloaded";
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException)
+        {
+            return $"could not unload the model it loaded ({loaded.ModelId}): {ex.Message}";
+        }
     }
 
     /// <summary>The ids of the models a slice holds now: what a tool that loads models beside them must leave loaded.</summary>

@@ -5,6 +5,7 @@ using AccelBroker.Cli.Load;
 using AccelBroker.Cli.Measuring;
 using AccelBroker.Client;
 using AccelBroker.Client.Pricing;
+using Grpc.Core;
 
 namespace AccelBroker.Cli.Commands;
 
@@ -15,6 +16,9 @@ namespace AccelBroker.Cli.Commands;
 /// </summary>
 internal static class CompareCommand
 {
+    /// <summary>Exit code after Ctrl-C, as the shell reports a process ended by SIGINT.</summary>
+    public const int ExitInterrupted = 130;
+
     public static Command Create()
     {
         Argument<FileInfo> model = new("MODEL") { Description = "TorchScript file (.pt)" };
@@ -80,7 +84,17 @@ internal static class CompareCommand
             string precisionName = parse.GetValue(precision)!;
             var work = new CompareWorkload(modelPath, CommonOptions.PrecisionOf(precisionName), tensors, runs, warmup, callers, parse.GetValue(checkAccuracy));
             var measuring = new CompareMeasurer(fleet, parse.GetValue(CommonOptions.CaFile), work, progress: !asJson && !Console.IsOutputRedirected);
-            IReadOnlyList<CompareRow> measured = await plan.MeasureAsync(measuring, fleet, catalog, work, sloMs, batchSize, cancellationToken);
+            IReadOnlyList<CompareRow> measured;
+            try
+            {
+                measured = await plan.MeasureAsync(measuring, fleet, catalog, work, sloMs, batchSize, cancellationToken);
+            }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+            {
+                // Each attached row detached its temporary host on the way out (CompareMeasurer), models and all.
+                Console.Error.WriteLine($"accel: interrupted: the comparison stopped before its rows were complete; nothing it attached or loaded is left ({measuring.TempHost} was detached)");
+                return ExitInterrupted;
+            }
 
             string rankedBy = CompareRanking.RankedBy(batchSize, callers);
             IReadOnlyList<CompareRow> ordered = CompareRanking.MarkIndistinguishable(CompareRanking.Order(measured, rankedBy), rankedBy);
