@@ -79,7 +79,13 @@ internal sealed class SoakBenchmark : IBenchmark
                     failures.AddRange(churn.Failures);
                 }
 
+                // A churn may end past the duration: then there is nothing left to wait for.
                 TimeSpan left = duration - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
                 await Task.Delay(left < SampleEvery ? left : SampleEvery, cancellationToken);
             }
 
@@ -110,6 +116,7 @@ internal sealed class SoakBenchmark : IBenchmark
             Error = died,
             Details =
             [
+                "broker as built: workstation GC and tiered compilation off (its runtimeconfig; README, \"The broker's runtime settings\")",
                 Fmt.Invariant($"{ran.TotalMinutes:0.0} min, {Clients} sessions with {Pause.TotalMilliseconds:0} ms between calls ({calls / ran.TotalSeconds:0} calls/s) and {churns} churning sessions of {ChurnCalls} calls; RSS sampled every {SampleEvery.TotalSeconds:0} s, windows of {window.TotalMinutes:0.0} min"),
                 Fmt.Invariant($"broker RSS: first window {Mib(brokerFirst):0.0} MiB, last {Mib(brokerLast):0.0} MiB, peak {Mib(samples.Max(s => s.BrokerBytes)):0.0} MiB"),
                 Fmt.Invariant($"agent RSS (agent and its workers): first window {Mib(agentFirst):0.0} MiB, last {Mib(agentLast):0.0} MiB, peak {Mib(samples.Max(s => s.AgentBytes)):0.0} MiB"),
