@@ -18,29 +18,23 @@ public sealed class CompareInterruptTests
     [Fact]
     public async Task SigintWhileAnAttachedRowIsMeasuredExits130AndLeavesNothingAttachedOrLoaded()
     {
-        await using var fleet = new FleetProcesses();
-        HostProcess broker = await fleet.StartBrokerAsync();
-        string keyFile = fleet.AdminKeyFile(broker);
-        string adminKey = (await File.ReadAllTextAsync(keyFile)).Trim();
-        await fleet.StartAgentAsync(broker.Address, "agent-compare");
-        using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
-        await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Any(a => a.Health == AgentHealth.Healthy), Limit, "the agent registered");
+        await using OneAgentFleet started = await OneAgentFleet.StartAsync("agent-compare", Limit);
 
         // The most runs compare takes, far more than the test lasts: only SIGINT ends the row.
         using var cli = new InterruptibleCli(
             "compare", Fixtures.Path("demo_mlp.pt"), "--host-types", "c5.large", "--slice-types", "eia2.medium",
-            "--input", Fixtures.Path("demo_mlp.input0.npy"), "-n", "100000", "--json", "--broker", broker.Address, "--api-key-file", keyFile);
+            "--input", Fixtures.Path("demo_mlp.input0.npy"), "-n", "100000", "--json", "--broker", started.Broker.Address, "--api-key-file", started.KeyFile);
         Accelerator? temporary = null;
-        await fleet.WaitUntilAsync(
+        await started.Processes.WaitUntilAsync(
             async () =>
             {
-                temporary = (await fleetClient.DescribeAgentsAsync()).SelectMany(a => a.Accelerators).FirstOrDefault(a => a.Host.StartsWith(TempHostPrefix, StringComparison.Ordinal));
+                temporary = (await started.Client.DescribeAgentsAsync()).SelectMany(a => a.Accelerators).FirstOrDefault(a => a.Host.StartsWith(TempHostPrefix, StringComparison.Ordinal));
                 if (temporary is null)
                 {
                     return false;
                 }
 
-                SliceClient slice = await fleetClient.OpenSliceAsync(temporary.Host, temporary.Ordinal);
+                SliceClient slice = await started.Client.OpenSliceAsync(temporary.Host, temporary.Ordinal);
                 return (await slice.ListModelsAsync()).Models.Any(m => m.Runs > 0);
             },
             Limit,
@@ -49,9 +43,9 @@ public sealed class CompareInterruptTests
         cli.Interrupt();
         int exitCode = await cli.WaitForExitAsync(Limit);
 
-        Assert.True(exitCode == 130, $"exit {exitCode}\n{cli.Output}\n{fleet.Logs()}");
+        Assert.True(exitCode == 130, $"exit {exitCode}\n{cli.Output}\n{started.Processes.Logs()}");
         Assert.Contains("accel: interrupted", cli.StdErr);
-        Assert.Empty((await fleetClient.DescribeAcceleratorsAsync(temporary!.Host)).Accelerators);
-        Assert.DoesNotContain((await fleetClient.DescribeAgentsAsync()).SelectMany(a => a.Accelerators), a => a.Host.StartsWith(TempHostPrefix, StringComparison.Ordinal));
+        Assert.Empty((await started.Client.DescribeAcceleratorsAsync(temporary!.Host)).Accelerators);
+        Assert.DoesNotContain((await started.Client.DescribeAgentsAsync()).SelectMany(a => a.Accelerators), a => a.Host.StartsWith(TempHostPrefix, StringComparison.Ordinal));
     }
 }

@@ -21,27 +21,21 @@ public sealed class LoadtestInterruptTests
     [Fact]
     public async Task SigintDuringAStagePrintsWhatWasMeasuredExits130AndLeavesNoneOfItsModelsLoaded()
     {
-        await using var fleet = new FleetProcesses();
-        HostProcess broker = await fleet.StartBrokerAsync();
-        string keyFile = fleet.AdminKeyFile(broker);
-        string adminKey = (await File.ReadAllTextAsync(keyFile)).Trim();
-        await fleet.StartAgentAsync(broker.Address, "agent-loadtest");
-        using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
-        await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Any(a => a.Health == AgentHealth.Healthy), Limit, "the agent registered");
+        await using OneAgentFleet started = await OneAgentFleet.StartAsync("agent-loadtest", Limit);
         const string host = "host-loadtest";
-        Accelerator attached = await fleetClient.AttachAsync(host, "eia2.medium");
-        SliceClient slice = await fleetClient.OpenSliceAsync(host, attached.Ordinal);
-        string stages = Path.Combine(fleet.Root, "stages.json");
+        Accelerator attached = await started.Client.AttachAsync(host, "eia2.medium");
+        SliceClient slice = await started.Client.OpenSliceAsync(host, attached.Ordinal);
+        string stages = Path.Combine(started.Processes.Root, "stages.json");
         // One stage far longer than the test: only SIGINT ends it.
         await File.WriteAllTextAsync(stages, """[{"duration": 600, "users": 2, "spawn_rate": 10}]""");
 
         using var cli = new InterruptibleCli(
             "loadtest", "--model", Fixtures.Path("demo_mlp.pt"), "--copies", "2", "--input", Fixtures.Path("demo_mlp.input0.npy"),
             "--stages", stages, "--host", host, "--ordinal", attached.Ordinal.ToString(CultureInfo.InvariantCulture), "--json",
-            "--broker", broker.Address, "--api-key-file", keyFile);
-        await cli.WaitForErrorLineAsync("accel: loadtest: loaded 2 models", Limit, fleet);
+            "--broker", started.Broker.Address, "--api-key-file", started.KeyFile);
+        await cli.WaitForErrorLineAsync("accel: loadtest: loaded 2 models", Limit, started.Processes);
         // Mid-stage: both copies loaded and running.
-        await fleet.WaitUntilAsync(
+        await started.Processes.WaitUntilAsync(
             async () => (await slice.ListModelsAsync()).Models.Count(m => m.Alias.StartsWith("loadtest-", StringComparison.Ordinal) && m.Runs > 0) == 2,
             Limit,
             $"both copies ran\n{cli.Output}");
@@ -49,7 +43,7 @@ public sealed class LoadtestInterruptTests
         cli.Interrupt();
         int exitCode = await cli.WaitForExitAsync(Limit);
 
-        Assert.True(exitCode == 130, $"exit {exitCode}\n{cli.Output}\n{fleet.Logs()}");
+        Assert.True(exitCode == 130, $"exit {exitCode}\n{cli.Output}\n{started.Processes.Logs()}");
         Assert.Contains("accel: error: interrupted in stage 1 of 1; printed what was measured and unloaded the 2 models it loaded", cli.StdErr);
         using JsonDocument json = JsonDocument.Parse(cli.StdOut);
         Assert.True(json.RootElement.GetProperty("interrupted").GetBoolean());

@@ -23,24 +23,18 @@ public sealed class LoadtestQueueLimitTests
     [Fact]
     public async Task MaxUsersBeforeTheFirstFailureIsTheLastStageWithinTheSlicesQueueLimit()
     {
-        await using var fleet = new FleetProcesses();
-        HostProcess broker = await fleet.StartBrokerAsync();
-        string keyFile = fleet.AdminKeyFile(broker);
-        string adminKey = (await File.ReadAllTextAsync(keyFile)).Trim();
-        await fleet.StartAgentAsync(broker.Address, "agent-queue", null, 4096, "--slots", "1", "--max-queue-per-slice", "2");
-        using var fleetClient = new FleetClient(new FleetClientOptions { Broker = broker.Address, ApiKey = adminKey });
-        await fleet.WaitUntilAsync(async () => (await fleetClient.DescribeAgentsAsync()).Any(a => a.Health == AgentHealth.Healthy), Limit, "the agent registered");
+        await using OneAgentFleet started = await OneAgentFleet.StartAsync("agent-queue", Limit, "--slots", "1", "--max-queue-per-slice", "2");
         const string host = "host-queue";
-        Accelerator attached = await fleetClient.AttachAsync(host, "eia2.medium");
-        string stages = Path.Combine(fleet.Root, "stages.json");
+        Accelerator attached = await started.Client.AttachAsync(host, "eia2.medium");
+        string stages = Path.Combine(started.Processes.Root, "stages.json");
         await File.WriteAllTextAsync(stages, """[{"duration": 2, "users": 1, "spawn_rate": 50}, {"duration": 4, "users": 2, "spawn_rate": 50}, {"duration": 7, "users": 8, "spawn_rate": 50}]""");
 
         CliProcess.Result result = await CliProcess.RunAsync(
             "loadtest", "--model", Fixtures.Path("demo_mlp.pt"), "--copies", "2", "--input-shape", "2000,16", "--stages", stages,
             "--host", host, "--ordinal", attached.Ordinal.ToString(CultureInfo.InvariantCulture), "--json",
-            "--broker", broker.Address, "--api-key-file", keyFile);
+            "--broker", started.Broker.Address, "--api-key-file", started.KeyFile);
 
-        Assert.True(result.ExitCode == 0, $"{result.StdErr}\n{fleet.Logs()}");
+        Assert.True(result.ExitCode == 0, $"{result.StdErr}\n{started.Processes.Logs()}");
         using JsonDocument json = JsonDocument.Parse(result.StdOut);
         JsonElement[] stageResults = [.. json.RootElement.GetProperty("stages").EnumerateArray()];
         Assert.Equal(3, stageResults.Length);
