@@ -3,18 +3,21 @@ namespace AccelBroker.Protocol.Wire;
 /// <summary>
 /// Reassembles the data chunks of a streaming call into one buffer per tensor, in order: chunk
 /// boundaries need not line up with tensor boundaries. A tensor's buffer is allocated when its first byte
-/// arrives, so a header that announces much and a peer that then sends nothing cost nothing.
+/// arrives, so a header that announces much and a peer that then sends nothing cost nothing. With an owner, the
+/// buffers are pooled arrays of that owner (larger than the tensors: each buffer is the tensor's slice of one).
 /// </summary>
 internal sealed class ChunkAssembler
 {
     private readonly long[] _lengths;
     private readonly byte[]?[] _buffers;
+    private readonly PooledBuffers? _owner;
     private int _tensor;
     private int _filled;
 
     /// <summary>Takes the announced lengths; throws <see cref="OverflowException"/> for one no array can hold.</summary>
-    public ChunkAssembler(IEnumerable<long> lengths)
+    public ChunkAssembler(IEnumerable<long> lengths, PooledBuffers? owner = null)
     {
+        _owner = owner;
         _lengths = lengths.ToArray();
         int unfit = Array.FindIndex(_lengths, length => length < 0 || length > Array.MaxLength);
         if (unfit >= 0)
@@ -33,16 +36,17 @@ internal sealed class ChunkAssembler
     public long Received { get; private set; }
 
     /// <summary>The buffers, complete once <see cref="Received"/> equals <see cref="Expected"/>.</summary>
-    public IReadOnlyList<byte[]> Buffers
+    public IReadOnlyList<ReadOnlyMemory<byte>> Buffers
     {
         get
         {
+            var buffers = new ReadOnlyMemory<byte>[_buffers.Length];
             for (int i = 0; i < _buffers.Length; i++)
             {
-                _buffers[i] ??= Buffer(i);
+                buffers[i] = (_buffers[i] ??= Buffer(i)).AsMemory(0, (int)_lengths[i]);
             }
 
-            return _buffers!;
+            return buffers;
         }
     }
 
@@ -63,7 +67,7 @@ internal sealed class ChunkAssembler
             }
 
             byte[] buffer = _buffers[_tensor] ??= Buffer(_tensor);
-            int take = Math.Min(chunk.Length, buffer.Length - _filled);
+            int take = (int)Math.Min(chunk.Length, _lengths[_tensor] - _filled);
             chunk[..take].CopyTo(buffer.AsSpan(_filled));
             _filled += take;
             Received += take;
@@ -73,5 +77,10 @@ internal sealed class ChunkAssembler
         return true;
     }
 
-    private byte[] Buffer(int tensor) => _lengths[tensor] == 0 ? [] : GC.AllocateUninitializedArray<byte>((int)_lengths[tensor]);
+    private byte[] Buffer(int tensor) => _lengths[tensor] switch
+    {
+        0 => [],
+        long length when _owner is not null => _owner.Rent((int)length),
+        long length => GC.AllocateUninitializedArray<byte>((int)length),
+    };
 }

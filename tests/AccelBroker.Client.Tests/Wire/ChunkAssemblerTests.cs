@@ -16,10 +16,10 @@ public sealed class ChunkAssemblerTests
         Assert.True(assembler.TryAppend(all.AsSpan(6, 2)));
 
         Assert.Equal(8, assembler.Received);
-        Assert.Equal(new byte[] { 1, 2, 3 }, assembler.Buffers[0]);
-        Assert.Empty(assembler.Buffers[1]);
-        Assert.Equal(new byte[] { 4, 5, 6, 7, 8 }, assembler.Buffers[2]);
-        Assert.Empty(assembler.Buffers[3]);
+        Assert.Equal(new byte[] { 1, 2, 3 }, assembler.Buffers[0].ToArray());
+        Assert.True(assembler.Buffers[1].IsEmpty);
+        Assert.Equal(new byte[] { 4, 5, 6, 7, 8 }, assembler.Buffers[2].ToArray());
+        Assert.True(assembler.Buffers[3].IsEmpty);
     }
 
     [Fact]
