@@ -52,6 +52,12 @@ internal static class TorchTensorCodec
             data.CopyTo(tensor.bytes);
         }
 
+        return OnDevice(tensor, device, castFloating);
+    }
+
+    /// <summary>A host tensor moved to <paramref name="device"/> and cast as <see cref="ToTorch(WireTensor, torch.Device, torch.ScalarType?)"/> does.</summary>
+    public static torch.Tensor OnDevice(torch.Tensor tensor, torch.Device device, torch.ScalarType? castFloating)
+    {
         if (device.type != DeviceType.CPU)
         {
             tensor = tensor.to(device);

@@ -116,8 +116,8 @@ internal sealed class AgentLanes : IDisposable
             _unlinkAfterReply = null;
         }
 
-        /// <summary>Copies the outputs the worker left in its output file for this lane.</summary>
-        public WireTensor[] ReadOutputs(LaneRef lane, IReadOnlyList<LaneTensor> outputs)
+        /// <summary>Copies the outputs the worker left in its output file for this lane into arrays of <paramref name="owner"/>.</summary>
+        public WireTensor[] ReadOutputs(LaneRef lane, IReadOnlyList<LaneTensor> outputs, PooledBuffers owner)
         {
             if (_output is null || _output.Generation != lane.Generation)
             {
@@ -143,8 +143,9 @@ internal sealed class AgentLanes : IDisposable
                     throw new InvalidDataException($"output {i}: {output.Length} bytes do not make a tensor of dtype {output.Dtype} and shape {DataTypeSizes.FormatShape(output.Shape)}");
                 }
 
-                byte[] data = output.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(checked((int)output.Length));
-                _output.Span(output.Offset, output.Length).CopyTo(data);
+                int length = checked((int)output.Length);
+                Memory<byte> data = length == 0 ? Memory<byte>.Empty : owner.Rent(length).AsMemory(0, length);
+                _output.Span(output.Offset, output.Length).CopyTo(data.Span);
                 result[i] = new WireTensor((DataType)output.Dtype, [.. output.Shape], data);
             }
 

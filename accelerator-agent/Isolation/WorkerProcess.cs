@@ -5,6 +5,7 @@ using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -141,12 +142,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
             _watch.Observe(handle, reading - sent);
             RunResult ran = reply.Ran;
             WireTensor[] outputs;
+            var buffers = new PooledBuffers(PayloadPool.Shared);
             try
             {
-                outputs = lane.ReadOutputs(ran.OutputLane, ran.Outputs);
+                outputs = lane.ReadOutputs(ran.OutputLane, ran.Outputs, buffers);
             }
             catch (Exception ex) when (ex is InvalidDataException or ArgumentException or OverflowException or IOException)
             {
+                buffers.Release();
                 throw Untrusted(ex);
             }
 
@@ -158,7 +161,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
                 ComputeSeconds = ran.ComputeSeconds,
                 EncodeSeconds = ran.EncodeSeconds + Stopwatch.GetElapsedTime(reading).TotalSeconds,
             };
-            return new ExecutionResult((OutputKind)ran.Kind, outputs, timing);
+            return new ExecutionResult((OutputKind)ran.Kind, outputs, timing, buffers);
         }
         finally
         {

@@ -6,6 +6,7 @@ using AccelBroker.Agent.Inference;
 using AccelBroker.Agent.Isolation.Protocol;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 using TorchSharp;
 
 namespace AccelBroker.Agent.Isolation.Worker;
@@ -105,7 +106,7 @@ internal sealed class WorkerModels
             LaneTensor tensor = command.Inputs[i];
             try
             {
-                args[i] = TorchTensorCodec.ToTorch((DataType)tensor.Dtype, [.. tensor.Shape], input.Span(tensor.Offset, tensor.Length), _device.TorchDevice, cast);
+                args[i] = TorchTensorCodec.OnDevice(View(tensor, input), _device.TorchDevice, cast);
             }
             catch (Exception ex) when (ex is not (DomainException or InvalidDataException))
             {
@@ -158,6 +159,20 @@ internal sealed class WorkerModels
         reply.ComputeSeconds = Stopwatch.GetElapsedTime(decoded, computed).TotalSeconds;
         reply.EncodeSeconds = Stopwatch.GetElapsedTime(computed, encoded).TotalSeconds;
         return reply;
+    }
+
+    // The input stays in the lane: the tensor is a view of it, checked to cover exactly its shape's bytes.
+    private static torch.Tensor View(LaneTensor tensor, SharedLane lane)
+    {
+        var dataType = (DataType)tensor.Dtype;
+        long[] shape = [.. tensor.Shape];
+        long expected = DataTypeSizes.ByteCount(shape, DataTypeSizes.ElementSize(dataType));
+        if (expected != tensor.Length)
+        {
+            throw new InvalidDataException($"lane tensor of {tensor.Length} bytes does not hold {DataTypeSizes.Name(dataType)}{DataTypeSizes.FormatShape(shape)}");
+        }
+
+        return LaneTensorView.Create(TorchTensorCodec.ToScalarType(dataType), shape, lane.Span(tensor.Offset, tensor.Length));
     }
 
     /// <summary>Leaves the answer to a run in its input lane's doorbell, if the agent still watches it there.</summary>

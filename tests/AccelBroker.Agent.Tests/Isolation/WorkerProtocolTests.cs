@@ -1,5 +1,6 @@
 using AccelBroker.Agent.Isolation;
 using AccelBroker.Agent.Isolation.Protocol;
+using AccelBroker.Protocol.Wire;
 using Xunit;
 
 namespace AccelBroker.Tests.Isolation;
@@ -90,7 +91,7 @@ public sealed class WorkerProtocolTests
         try
         {
             var forged = new LaneRef { Lane = lane.Index, Generation = 1, Path = victim, Capacity = 1024 };
-            Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(forged, []));
+            Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(forged, [], new PooledBuffers(PayloadPool.Shared)));
             Assert.True(File.Exists(victim), "the agent unlinks only its worker's own lane files");
         }
         finally
@@ -110,6 +111,6 @@ public sealed class WorkerProtocolTests
         var tensor = new LaneTensor { Dtype = (int)AccelBroker.Protocol.V1.DataType.Float32, Offset = 0, Length = 12 };
         tensor.Shape.AddRange([2, 2]);
 
-        Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(reference, [tensor]));
+        Assert.Throws<InvalidDataException>(() => lane.ReadOutputs(reference, [tensor], new PooledBuffers(PayloadPool.Shared)));
     }
 }
