@@ -23,7 +23,7 @@ public static class AgentEndpointRouteBuilderExtensions
     public static GrpcServiceEndpointConventionBuilder MapAgentInference(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return endpoints.MapGrpcService<InferenceAgentService>();
+        return endpoints.MapGrpcService<InferenceEndpoint>();
     }
 
     /// <summary>Maps <c>accelbroker.v1.AgentControl</c>, the service the broker calls to assign and release slices.</summary>

@@ -3,6 +3,8 @@ using AccelBroker.Agent.Internal;
 using AccelBroker.Agent.Registration;
 using AccelBroker.Hosting.Metrics;
 using AccelBroker.Hosting.Startup;
+using AccelBroker.Hosting.Transport;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,11 +32,6 @@ public static class AgentHost
     public static WebApplication Build(AgentOptions options, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.HugePageAllocation)
-        {
-            NativeEnvironment.EnableHugePageAllocation();
-        }
-
         if (TlsSettings.FindProblem(options.Listen, options.TlsCertificateFile, options.TlsKeyFile) is { } tls)
         {
             throw new ArgumentException(tls, nameof(options));
@@ -85,6 +82,9 @@ public static class AgentHost
         IServiceCollection services = host.Builder.Services;
         configureServices?.Invoke(services);
         services.AddSingleton(device);
+        // The data path's transport: large receive blocks (after Kestrel's own registration, so this one is used).
+        services.AddSingleton(new TransportPoolOptions());
+        services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         services.TryAddSingleton(clientCertificate);
         services.AddAcceleratorAgent(options);
 

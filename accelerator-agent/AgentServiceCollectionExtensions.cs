@@ -14,6 +14,7 @@ using AccelBroker.Hosting.Health;
 using AccelBroker.Hosting.Startup;
 using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.Wire;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
@@ -79,6 +80,9 @@ public static class AgentServiceCollectionExtensions
         services.TryAddSingleton<RunPath>();
         services.TryAddSingleton<LocalBenchmark>();
         services.TryAddSingleton<AgentWiring>();
+        services.TryAddSingleton<InferenceAgentService>();
+        services.TryAddSingleton<InferenceEndpoint>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceEndpoint>, InferenceEndpointMethods>());
         // Wiring first: the registration below may be handed slices as soon as it starts.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentWiring>(provider => provider.GetRequiredService<AgentWiring>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BrokerRegistration>());

@@ -6,6 +6,7 @@ using AccelBroker.Agent.Slices;
 using AccelBroker.Hosting.Errors;
 using AccelBroker.Hosting.Tokens;
 using AccelBroker.Protocol.V1;
+using AccelBroker.Protocol.Wire;
 using Grpc.Core;
 using TorchSharp;
 
@@ -93,13 +94,29 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         return Task.FromResult(response);
     }
 
-    public override Task<RunResponse> Run(RunRequest request, ServerCallContext context) =>
-        _runs.RunAsync(
-            request,
-            streaming: false,
-            context,
-            _ => ValueTask.FromResult(InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes)),
-            result => Task.FromResult(_runs.Response(result, includeData: true, request.AcceptCompression)));
+    public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
+    {
+        RunResponse response;
+        try
+        {
+            response = await _runs.RunAsync(
+                request,
+                streaming: false,
+                context,
+                _ => ValueTask.FromResult(InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes)),
+                result => Task.FromResult(PooledMarshallers.ReleaseAfterSend(_runs.Response(result, includeData: true, request.AcceptCompression), result.Buffers)));
+        }
+        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            PooledMarshallers.PooledOf(request)?.Release();
+            throw;
+        }
+
+        // The inputs are in the worker's lane by now. A cancelled run keeps its arrays out of the pool: a batch
+        // that formed before the cancellation may still be copying them.
+        PooledMarshallers.PooledOf(request)?.Release();
+        return response;
+    }
 
     public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
     {
@@ -113,22 +130,36 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
 
         // A header without its request names no slice: refused by the run path as an empty run request would be.
         RunRequest request = requestStream.Current.Header.Request ?? new RunRequest();
-        await _runs.RunAsync(
-            request,
-            streaming: true,
-            context,
-            _ => StreamedRun.ReceiveInputsAsync(request, requestStream, idle, _options.MaxRequestBytes),
-            result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken));
+        var inputs = new PooledBuffers(PayloadPool.Shared);
+        try
+        {
+            await _runs.RunAsync(
+                request,
+                streaming: true,
+                context,
+                _ => StreamedRun.ReceiveInputsAsync(request, requestStream, idle, _options.MaxRequestBytes, inputs),
+                result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken));
+        }
+        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            inputs.Release();
+            throw;
+        }
+
+        inputs.Release();
     }
 
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
-        Task.FromResult(new EchoResponse { Payload = request.Payload });
+        Task.FromResult(PooledMarshallers.ReleaseAfterSend(new EchoResponse { Payload = request.Payload }, PooledMarshallers.PooledOf(request)));
 
     public override async Task EchoStream(IAsyncStreamReader<EchoRequest> requestStream, IServerStreamWriter<EchoResponse> responseStream, ServerCallContext context)
     {
         while (await requestStream.MoveNext(context.CancellationToken))
         {
-            await responseStream.WriteAsync(new EchoResponse { Payload = requestStream.Current.Payload }, context.CancellationToken);
+            EchoRequest request = requestStream.Current;
+            await responseStream.WriteAsync(
+                PooledMarshallers.ReleaseAfterSend(new EchoResponse { Payload = request.Payload }, PooledMarshallers.PooledOf(request)),
+                context.CancellationToken);
         }
     }
 

@@ -17,8 +17,9 @@ internal static class StreamedRun
     /// Reads the chunks after the header into one buffer per input, checked against the request's inputs; each
     /// chunk must arrive within <paramref name="idle"/>'s timeout.
     /// </summary>
+    /// <remarks>The inputs are arrays of <paramref name="owner"/>; each chunk's own array goes back once copied.</remarks>
     public static async ValueTask<List<WireTensor>> ReceiveInputsAsync(
-        RunRequest request, IAsyncStreamReader<RunStreamRequest> requestStream, StreamIdleWatch idle, long maxRequestBytes)
+        RunRequest request, IAsyncStreamReader<RunStreamRequest> requestStream, StreamIdleWatch idle, long maxRequestBytes, PooledBuffers owner)
     {
         long total = 0;
         for (int i = 0; i < request.Inputs.Count; i++)
@@ -38,15 +39,18 @@ internal static class StreamedRun
             InputDecoder.CountAgainstLimits(spec, i, expected, ref total, maxRequestBytes);
         }
 
-        var assembler = new ChunkAssembler(request.Inputs.Select(spec => spec.RawLength));
+        var assembler = new ChunkAssembler(request.Inputs.Select(spec => spec.RawLength), owner);
         while (await idle.MoveNextAsync(requestStream))
         {
-            if (requestStream.Current.KindCase != RunStreamRequest.KindOneofCase.Chunk)
+            RunStreamRequest message = requestStream.Current;
+            if (message.KindCase != RunStreamRequest.KindOneofCase.Chunk)
             {
                 throw DomainException.Invalid("only data chunks may follow the streaming run header");
             }
 
-            if (!assembler.TryAppend(requestStream.Current.Chunk.Span))
+            bool appended = assembler.TryAppend(message.Chunk.Span);
+            PooledMarshallers.PooledOf(message)?.Release();
+            if (!appended)
             {
                 throw DomainException.Invalid($"more input bytes than the header announced ({total})");
             }
@@ -80,6 +84,9 @@ internal static class StreamedRun
             }
         }
 
+        // Every chunk was serialized before its write completed: the outputs' arrays are free. After a failed write
+        // they are left to the GC instead.
+        result.Buffers?.Release();
         return true;
     }
 }
