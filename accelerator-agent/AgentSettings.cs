@@ -52,7 +52,7 @@ internal static class AgentSettings
             (o, v) => o with { IntraOpThreads = (int)Positive("--threads", v) }),
         new("Insecure", "--insecure", null, "Allow a non-loopback --listen without TLS (models and tensors then travel in the clear); warns at every start.", "true",
             (o, v) => o with { Insecure = HostSettingValues.Switch("--insecure", v) }),
-        new("HugePages", "--huge-pages", null, "Back large CPU tensors with transparent huge pages (faster large inputs).", "true",
+        new("HugePages", "--huge-pages", "true|false", "Back large CPU tensors in slice workers with transparent huge pages (default true).", "false",
             (o, v) => o with { HugePageAllocation = HostSettingValues.Switch("--huge-pages", v) }),
         new("MetricsListen", "--metrics-listen", "URL|off",
             "Serve Prometheus metrics at URL/metrics over HTTP/1.1 and report it to the broker (default: a free port on the --listen host); off serves none.", "http://10.0.0.5:9464",

@@ -12,10 +12,15 @@ namespace AccelBroker.Agent.Isolation.Worker;
 /// </summary>
 internal sealed class WorkerServer
 {
+    // A worker with no command for this long gives its kept heap memory back.
+    private static readonly TimeSpan IdleTrim = TimeSpan.FromSeconds(30);
+
     private readonly WorkerModels _models;
     private readonly int _lanes;
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
+    private long _lastCommand = Environment.TickCount64;
+    private int _trimmed;
 
     public WorkerServer(ComputeDevice device, int lanes, FrameReader reader, FrameWriter writer)
     {
@@ -29,8 +34,11 @@ internal sealed class WorkerServer
     {
         // The agent waits for this before its first command: start-up (libtorch, the device) is behind us.
         _writer.Write(new WorkerReply { Id = 0, Done = new Done() });
+        using var idle = new Timer(_ => TrimIfIdle(), null, IdleTrim / 3, IdleTrim / 3);
         while (_reader.Read(WorkerRequest.Parser) is { } request)
         {
+            Volatile.Write(ref _lastCommand, Environment.TickCount64);
+            Volatile.Write(ref _trimmed, 0);
             if (_lanes == 1 || request.KindCase == WorkerRequest.KindOneofCase.Unload)
             {
                 Handle(request);
@@ -71,6 +79,14 @@ internal sealed class WorkerServer
         }
 
         _writer.Write(reply);
+    }
+
+    private void TrimIfIdle()
+    {
+        if (Environment.TickCount64 - Volatile.Read(ref _lastCommand) >= IdleTrim.TotalMilliseconds && Interlocked.Exchange(ref _trimmed, 1) == 0)
+        {
+            LibC.TrimHeap();
+        }
     }
 
     private WorkerReply Unloaded(int handle)

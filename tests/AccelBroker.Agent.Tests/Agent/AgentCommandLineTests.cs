@@ -11,7 +11,7 @@ public sealed class AgentCommandLineTests
         AgentOptions? options = Program.Parse([
             "--broker", "http://broker:5050/", "--listen=http://0.0.0.0:7001", "--advertise", "http://gpu-1:7001",
             "--device", "cuda:1", "--instance-type", "g4dn.xlarge", "--memory-mib", "1024", "--model-store-mib", "2048", "--compute", "0.5",
-            "--eviction-threshold", "0.8", "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages", "--max-queue-per-slice", "32",
+            "--eviction-threshold", "0.8", "--data-dir", "/var/lib/a", "--agent-id", "agent-x", "--slots", "2", "--threads", "4", "--huge-pages", "false", "--max-queue-per-slice", "32",
             "--otlp-endpoint", "http://collector:4318/",
         ]);
 
@@ -30,7 +30,7 @@ public sealed class AgentCommandLineTests
         Assert.Equal(2, options.ExecutionSlots);
         Assert.Equal(4, options.IntraOpThreads);
         Assert.Equal(32, options.MaxQueuePerSlice);
-        Assert.True(options.HugePageAllocation);
+        Assert.False(options.HugePageAllocation);
         Assert.Equal("http://collector:4318", options.OtlpEndpoint);
     }
 
@@ -46,14 +46,15 @@ public sealed class AgentCommandLineTests
     }
 
     [Fact]
-    public void DefaultsRunACpuAgentStandaloneWithoutHugePages()
+    public void DefaultsRunACpuAgentStandaloneWithHugePagesInItsWorkers()
     {
         AgentOptions? options = Program.Parse([]);
 
         Assert.NotNull(options);
         Assert.Equal("cpu", options.Device);
         Assert.Null(options.BrokerAddress);
-        Assert.False(options.HugePageAllocation);
+        Assert.True(options.HugePageAllocation);
+        Assert.False(Program.Parse(["--huge-pages", "false"])!.HugePageAllocation);
         Assert.Equal(0.9, options.EvictionThreshold);
         Assert.Equal(128, options.MaxQueuePerSlice);
     }
