@@ -152,8 +152,7 @@ public sealed partial class AcceleratorSession
     private Placement PlacementOf(Protocol.V1.Accelerator resolved)
     {
         var channel = AgentChannels.Get(resolved.AgentAddress, _options.ConnectTimeout, _options.CaFile);
-        var agent = new InferenceAgent.InferenceAgentClient(Intercepted(channel, _options, _token));
-        return new Placement(Placement.InfoOf(resolved), resolved.AgentId, resolved.Epoch, agent);
+        return new Placement(Placement.InfoOf(resolved), resolved.AgentId, resolved.Epoch, Intercepted(channel, _options, _token));
     }
 
     /// <summary>

@@ -159,72 +159,6 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
         return MeasuredAsync(model, inputs, streaming: total > WireLimits.UnaryPayloadBytes, cancellationToken);
     }
 
-    /// <summary>Sends <paramref name="payload"/> to the agent and back: a connectivity check and a transport baseline.</summary>
-    /// <param name="payload">Bytes to echo.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The echoed bytes.</returns>
-    public async Task<ReadOnlyMemory<byte>> EchoAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
-    {
-        var request = new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
-        EchoResponse response = await WithRecoveryAsync(
-            (placement, deadline, ct) => placement.Agent.EchoAsync(request, deadline: deadline, cancellationToken: ct).ResponseAsync, cancellationToken);
-        return response.Payload.Memory;
-    }
-
-    /// <summary>
-    /// Streams <paramref name="payload"/> to the agent and back in the chunks a large tensor travels in: the
-    /// transport baseline for runs whose inputs exceed one message.
-    /// </summary>
-    /// <param name="payload">Bytes to echo; any length.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The echoed bytes.</returns>
-    public Task<ReadOnlyMemory<byte>> EchoStreamAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
-        WithRecoveryAsync((placement, deadline, ct) => EchoStreamOnceAsync(placement, payload, deadline, ct), cancellationToken);
-
-    private static async Task<ReadOnlyMemory<byte>> EchoStreamOnceAsync(Placement placement, ReadOnlyMemory<byte> payload, DateTime deadline, CancellationToken cancellationToken)
-    {
-        using AsyncDuplexStreamingCall<EchoRequest, EchoResponse> call = placement.Agent.EchoStream(deadline: deadline, cancellationToken: cancellationToken);
-        // Read while writing, as a streaming run does, so neither side's flow-control window stalls the other.
-        Task<byte[]> receive = ReceiveEchoAsync(call.ResponseStream, payload.Length, cancellationToken);
-        try
-        {
-            for (int offset = 0; offset < payload.Length; offset += WireLimits.StreamChunkBytes)
-            {
-                ReadOnlyMemory<byte> chunk = payload.Slice(offset, Math.Min(WireLimits.StreamChunkBytes, payload.Length - offset));
-                await call.RequestStream.WriteAsync(new EchoRequest { Payload = UnsafeByteOperations.UnsafeWrap(chunk) }, cancellationToken);
-            }
-
-            await call.RequestStream.CompleteAsync();
-        }
-        catch (Exception written) when (EarlyServerStatus.MayHide(written, cancellationToken))
-        {
-            throw await EarlyServerStatus.ExplainAsync(() => receive, written);
-        }
-
-        return await receive;
-    }
-
-    private static async Task<byte[]> ReceiveEchoAsync(IAsyncStreamReader<EchoResponse> responses, int length, CancellationToken cancellationToken)
-    {
-        byte[] echoed = GC.AllocateUninitializedArray<byte>(length);
-        int received = 0;
-        while (await responses.MoveNext(cancellationToken))
-        {
-            ReadOnlySpan<byte> chunk = responses.Current.Payload.Span;
-            if (chunk.Length > length - received)
-            {
-                throw new InvalidDataException($"the agent echoed more than the {length} bytes sent");
-            }
-
-            chunk.CopyTo(echoed.AsSpan(received));
-            received += chunk.Length;
-        }
-
-        return received == length
-            ? echoed
-            : throw new InvalidDataException($"the agent echoed {received} of {length} bytes");
-    }
-
     /// <summary>Unloads a model from the accelerator; the session stops keeping what it needed to load it again elsewhere.</summary>
     /// <param name="model">The model to unload.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -294,7 +228,7 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
                 {
                     string modelId = await ModelIdOnAsync(model, placement, deadline, ct);
                     return streaming
-                        ? await StreamingRun.RunAsync(placement.Agent, placement.Info.Id, modelId, _options.NativeOutputDtype, inputs, deadline, ct)
+                        ? await StreamingRun.RunAsync(placement.Invoker, placement.Info.Id, modelId, _options.NativeOutputDtype, inputs, deadline, ct)
                         : await RunUnaryAsync(placement, modelId, inputs, deadline, ct);
                 },
                 cancellationToken);
@@ -362,14 +296,14 @@ public sealed partial class AcceleratorSession : IDisposable, IAsyncDisposable
             request.Inputs.Add(WireConversion.ToProto(input, _options.Compression));
         }
 
-        RunResponse response = await placement.Agent.RunAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+        RunResponse response = await placement.Invoker.AsyncUnaryCall(PooledAgentMethods.Run, null, new CallOptions(deadline: deadline, cancellationToken: cancellationToken), request);
         var outputs = new Tensor[response.Outputs.Count];
         for (int i = 0; i < outputs.Length; i++)
         {
             outputs[i] = WireConversion.FromProto(response.Outputs[i]);
         }
 
-        return new ModelOutput(WireConversion.FromWire(response.Kind), outputs, response.Device, WireConversion.FromWire(response.Timing));
+        return new ModelOutput(WireConversion.FromWire(response.Kind), outputs, response.Device, WireConversion.FromWire(response.Timing), PooledMarshallers.PooledOf(response));
     }
 
     // The caller's interceptors see calls as the session makes them, and errors as the session reports them; the

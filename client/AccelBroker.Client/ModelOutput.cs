@@ -1,18 +1,27 @@
 using System.Collections;
+using AccelBroker.Protocol.Wire;
 
 namespace AccelBroker.Client;
 
 /// <summary>The outputs of one run, in output order, with where and how long the agent worked.</summary>
-public sealed class ModelOutput : IReadOnlyList<Tensor>
+/// <remarks>
+/// Large outputs are received into memory the session reuses. <see cref="Dispose"/> hands it back, so the next run
+/// receives into memory that is already resident instead of fresh pages (on some machines the page faults of a
+/// fresh 64 MiB buffer cost more than moving it); after that, the tensors must not be used. Not disposing is
+/// always safe: the memory is then collected like any other.
+/// </remarks>
+public sealed class ModelOutput : IReadOnlyList<Tensor>, IDisposable
 {
     private readonly Tensor[] _tensors;
+    private readonly PooledBuffers? _buffers;
 
-    internal ModelOutput(OutputKind kind, Tensor[] tensors, string device, AgentTiming timing)
+    internal ModelOutput(OutputKind kind, Tensor[] tensors, string device, AgentTiming timing, PooledBuffers? buffers = null)
     {
         Kind = kind;
         _tensors = tensors;
         Device = device;
         Timing = timing;
+        _buffers = buffers;
     }
 
     /// <summary>Whether the model returned a tensor, a tuple or a list.</summary>
@@ -34,4 +43,10 @@ public sealed class ModelOutput : IReadOnlyList<Tensor>
     public IEnumerator<Tensor> GetEnumerator() => ((IEnumerable<Tensor>)_tensors).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => _tensors.GetEnumerator();
+
+    /// <summary>
+    /// Gives the outputs' memory back for reuse by later runs. The tensors, and any memory taken from their
+    /// <see cref="Tensor.Data"/>, must not be used afterwards. Calling it more than once is harmless.
+    /// </summary>
+    public void Dispose() => _buffers?.Release();
 }

@@ -76,7 +76,7 @@ internal sealed class CompareMeasurer
             }
 
             ClosedLoopResult measured = await CompareProgress.RunAsync(_progress, sliceType, _work.Runs, tick => ClosedLoop.RunAsync(
-                _work.Concurrency, _work.Runs, _work.Warmup, (_, token) => session.RunAsync(model, _work.Inputs, token), tick, cancellationToken));
+                _work.Concurrency, _work.Runs, _work.Warmup, async (_, token) => (await session.RunAsync(model, _work.Inputs, token)).Dispose(), tick, cancellationToken));
             AccuracyResult? accuracy = _work.CheckAccuracy ? await AccuracyCheck.RunAsync(session, _work.ModelPath, _work.Precision, _work.Inputs, cancellationToken) : null;
             return new CompareOutcome(measured, $"{model.Device}, {SessionBenchmark.Where(accelerator.AgentAddress)}", $"closed loop, {Callers()} on one session, one request in flight each", null, null, accuracy);
         }

@@ -36,7 +36,7 @@ internal sealed class SessionLoadTarget(AcceleratorSession session, IReadOnlyLis
         }
     }
 
-    public Task RunAsync(int model, CancellationToken cancellationToken) => session.RunAsync(_loaded[model].Model, inputs, cancellationToken);
+    public async Task RunAsync(int model, CancellationToken cancellationToken) => (await session.RunAsync(_loaded[model].Model, inputs, cancellationToken)).Dispose();
 
     /// <summary>
     /// Unloads every model loaded here, then any model of this run's aliases the slice still lists (a load that Ctrl-C

@@ -14,7 +14,7 @@ internal static class SessionBenchmark
         RemoteModel model = await session.LoadModelAsync(modelPath, new ModelLoadOptions { Precision = precision }, cancellationToken);
         for (int i = 0; i < warmup; i++)
         {
-            _ = await session.RunAsync(model, inputs, cancellationToken);
+            (await session.RunAsync(model, inputs, cancellationToken)).Dispose();
         }
 
         var latencies = new double[runs];
@@ -24,7 +24,7 @@ internal static class SessionBenchmark
         for (int i = 0; i < runs; i++)
         {
             long started = Stopwatch.GetTimestamp();
-            ModelOutput output = await session.RunAsync(model, inputs, cancellationToken);
+            using ModelOutput output = await session.RunAsync(model, inputs, cancellationToken);
             latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             device = output.Device;
             queue += output.Timing.Queue.TotalMilliseconds;

@@ -15,14 +15,15 @@ internal static class SessionLoad
     {
         for (int i = 0; i < warmup; i++)
         {
-            _ = await session.RunAsync(model, inputs, cancellationToken);
+            (await session.RunAsync(model, inputs, cancellationToken)).Dispose();
         }
 
         var split = new SplitSum(model.Device);
         LoadResult load = await engine.RunAsync(
             async ct =>
             {
-                ModelOutput output = await session.RunAsync(model, inputs, ct);
+                // Disposed, as an application that reuses memory would: the next call receives into warm pages.
+                using ModelOutput output = await session.RunAsync(model, inputs, ct);
                 split.Add(output);
             },
             mode,

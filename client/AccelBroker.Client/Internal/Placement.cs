@@ -1,4 +1,5 @@
 using AccelBroker.Protocol.V1;
+using Grpc.Core;
 
 namespace AccelBroker.Client.Internal;
 
@@ -6,7 +7,7 @@ namespace AccelBroker.Client.Internal;
 /// Where the session's accelerator lives now: its agent, the client that reaches it and the placement's epoch, as one
 /// immutable object that recovery or a token renewal swaps whole when the broker names another agent or epoch.
 /// </summary>
-internal sealed class Placement(AcceleratorInfo info, string agentId, long epoch, InferenceAgent.InferenceAgentClient agent)
+internal sealed class Placement(AcceleratorInfo info, string agentId, long epoch, CallInvoker invoker)
 {
     public AcceleratorInfo Info { get; } = info;
 
@@ -14,7 +15,10 @@ internal sealed class Placement(AcceleratorInfo info, string agentId, long epoch
 
     public long Epoch { get; } = epoch;
 
-    public InferenceAgent.InferenceAgentClient Agent { get; } = agent;
+    public InferenceAgent.InferenceAgentClient Agent { get; } = new(invoker);
+
+    /// <summary>The agent's calls as <see cref="Agent"/> makes them (interceptors, token), for the pooled run and echo methods.</summary>
+    public CallInvoker Invoker { get; } = invoker;
 
     /// <summary>Whether <paramref name="accelerator"/> (a resolution) names this placement: same slice, agent and epoch.</summary>
     public bool Matches(Protocol.V1.Accelerator accelerator) =>

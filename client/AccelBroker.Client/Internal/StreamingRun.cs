@@ -12,9 +12,10 @@ namespace AccelBroker.Client.Internal;
 internal static class StreamingRun
 {
     public static async Task<ModelOutput> RunAsync(
-        InferenceAgent.InferenceAgentClient agent, string sliceId, string modelId, bool nativeOutputDtype, IReadOnlyList<Tensor> inputs, DateTime deadline, CancellationToken cancellationToken)
+        CallInvoker agent, string sliceId, string modelId, bool nativeOutputDtype, IReadOnlyList<Tensor> inputs, DateTime deadline, CancellationToken cancellationToken)
     {
-        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call = agent.RunStream(deadline: deadline, cancellationToken: cancellationToken);
+        using AsyncDuplexStreamingCall<RunStreamRequest, RunStreamResponse> call =
+            agent.AsyncDuplexStreamingCall(PooledAgentMethods.RunStream, null, new CallOptions(deadline: deadline, cancellationToken: cancellationToken));
         var request = new RunRequest
         {
             SliceId = sliceId,
@@ -62,10 +63,15 @@ internal static class StreamingRun
         }
 
         RunResponse header = responses.Current.Header.Response ?? new RunResponse();
-        var assembler = new ChunkAssembler(header.Outputs.Select(spec => spec.RawLength));
+        // The outputs go to the caller in arrays its ModelOutput gives back; each chunk's array goes back once copied.
+        var buffers = new PooledBuffers(PayloadPool.Shared);
+        var assembler = new ChunkAssembler(header.Outputs.Select(spec => spec.RawLength), buffers);
         while (await responses.MoveNext(cancellationToken))
         {
-            if (!assembler.TryAppend(responses.Current.Chunk.Span))
+            RunStreamResponse message = responses.Current;
+            bool appended = assembler.TryAppend(message.Chunk.Span);
+            PooledMarshallers.PooledOf(message)?.Release();
+            if (!appended)
             {
                 throw new RpcException(new Status(StatusCode.Internal, "the agent sent more output bytes than its header announced"));
             }
@@ -76,13 +82,14 @@ internal static class StreamingRun
             throw new RpcException(new Status(StatusCode.DataLoss, $"the agent's output stream ended after {assembler.Received} of {assembler.Expected} bytes"));
         }
 
-        var outputs = new Tensor[assembler.Buffers.Count];
+        IReadOnlyList<ReadOnlyMemory<byte>> data = assembler.Buffers;
+        var outputs = new Tensor[data.Count];
         for (int i = 0; i < outputs.Length; i++)
         {
             TensorProto spec = header.Outputs[i];
-            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), assembler.Buffers[i]);
+            outputs[i] = new Tensor(WireConversion.FromWire(spec.Dtype), spec.Shape.ToArray(), data[i]);
         }
 
-        return new ModelOutput(WireConversion.FromWire(header.Kind), outputs, header.Device, WireConversion.FromWire(header.Timing));
+        return new ModelOutput(WireConversion.FromWire(header.Kind), outputs, header.Device, WireConversion.FromWire(header.Timing), buffers);
     }
 }

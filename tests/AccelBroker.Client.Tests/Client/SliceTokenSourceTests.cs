@@ -76,7 +76,7 @@ public sealed class SliceTokenSourceTests
     {
         SliceTokenSource source = Create();
         Metadata.Entry failed = source.Entry;
-        var before = new Placement(Placement.InfoOf(source.Accelerator), source.Accelerator.AgentId, source.Accelerator.Epoch, null!);
+        var before = new Placement(Placement.InfoOf(source.Accelerator), source.Accelerator.AgentId, source.Accelerator.Epoch, NoCalls.Instance);
         _gate = new TaskCompletionSource();
 
         Task[] calls = [.. Enumerable.Range(0, 16).Select(_ => source.RenewAfterRefusalAsync(failed, CancellationToken.None))];
