@@ -113,6 +113,14 @@ class Identity(nn.Module):
         return x.clone()
 
 
+class Aliasing(nn.Module):
+    """Outputs that share memory: the input itself, strided and transposed views of it, one tensor twice."""
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        y = x * 2
+        return x, x[:, ::2], x.t(), y, y
+
+
 class ListOut(nn.Module):
     def forward(self, x: Tensor) -> List[Tensor]:
         return [x + 1, x * 2, x.sum(dim=-1)]
@@ -251,6 +259,15 @@ SMALL_MODELS: List[ModelSpec] = [
         inputs=[InputSpec("float32", [4, 8])],
         output_kind="tensor",
         description="Scripted forward(x) -> x.clone(): round-trips any dtype and shape.",
+    ),
+    ModelSpec(
+        name="aliasing",
+        build=Aliasing,
+        scripted=True,
+        inputs=[InputSpec("float32", [4, 8])],
+        output_kind="tuple",
+        description="Scripted forward(x) -> (x, x[:, ::2], x.t(), y, y) with y = x * 2: an output that is "
+        "the input, non-contiguous views of it, and one tensor returned twice.",
     ),
     ModelSpec(
         name="list_out",

@@ -23,6 +23,8 @@ public sealed class RemoteInferenceTests : IClassFixture<ClusterFixture>
         { "two_in_tuple_out.pt", ["two_in_tuple_out.input0.npy", "two_in_tuple_out.input1.npy"], OutputKind.Tuple },
         { "token_ids.pt", ["token_ids.input0.npy"], OutputKind.Tensor },
         { "list_out.pt", ["list_out.input0.npy"], OutputKind.List },
+        // Outputs that are the input itself (its lane in the worker), non-contiguous views of it, one tensor twice.
+        { "aliasing.pt", ["aliasing.input0.npy"], OutputKind.Tuple },
     };
 
     [Theory]
@@ -51,6 +53,7 @@ public sealed class RemoteInferenceTests : IClassFixture<ClusterFixture>
     [InlineData("demo_mlp", 1)]
     [InlineData("two_in_tuple_out", 2)]
     [InlineData("list_out", 3)]
+    [InlineData("aliasing", 5)]
     public async Task OutputsMatchWhatPyTorchProduced(string model, int outputs)
     {
         using AcceleratorSession session = await _cluster.OpenSessionAsync();
