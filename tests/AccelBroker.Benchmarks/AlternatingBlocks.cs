@@ -31,6 +31,41 @@ internal static class AlternatingBlocks
         return (samplesA, samplesB);
     }
 
+    /// <summary>
+    /// The same for any number of operations: each block runs them all, in an order reversed every block (A B C,
+    /// C B A, ...), the first stopping at the budget and the others running as many calls.
+    /// </summary>
+    public static async Task<List<double>[]> RunAsync(IReadOnlyList<Func<Task>> operations, BlockPlan plan, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < plan.WarmupEach; i++)
+        {
+            foreach (Func<Task> operation in operations)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await operation();
+            }
+        }
+
+        List<double>[] samples = [.. operations.Select(_ => new List<double>(plan.Blocks * plan.PerBlock))];
+        var clock = Stopwatch.StartNew();
+        for (int block = 0; block < plan.Blocks && clock.Elapsed < plan.Budget; block++)
+        {
+            int[] order = [.. Enumerable.Range(0, operations.Count)];
+            if (block % 2 == 1)
+            {
+                Array.Reverse(order);
+            }
+
+            int done = await MeasureAsync(operations[order[0]], samples[order[0]], plan.PerBlock, clock, plan.Budget, cancellationToken);
+            foreach (int next in order.Skip(1))
+            {
+                await MeasureAsync(operations[next], samples[next], done, clock, budget: null, cancellationToken);
+            }
+        }
+
+        return samples;
+    }
+
     /// <summary>Times <paramref name="operation"/> up to <paramref name="count"/> times; returns how many ran.</summary>
     public static async Task<int> MeasureAsync(Func<Task> operation, List<double> samples, int count, Stopwatch clock, TimeSpan? budget, CancellationToken cancellationToken)
     {
