@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace AccelBroker.Tests.Integration;
 
@@ -23,6 +24,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public static async Task<OtlpReceiver> StartAsync()
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // The slim builder logs to the console: its "info: Now listening on" line would land in the standard output
+        // of an accel verb another test runs in this process at the same moment (CliInProcess swaps Console.Out).
+        builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         WebApplication app = builder.Build();
         var receiver = new OtlpReceiver(app);

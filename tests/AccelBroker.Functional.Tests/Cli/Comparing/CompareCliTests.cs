@@ -188,6 +188,13 @@ public sealed class CompareCliTests : IClassFixture<ClusterFixture>
     {
         CliProcess.Result result = await CliInProcess.RunAsync([.. args, "--broker", _cluster.BrokerUrl]);
         Assert.True(result.ExitCode == 0, $"accel {string.Join(' ', args)} failed: {result.StdErr}");
-        return JsonDocument.Parse(result.StdOut);
+        try
+        {
+            return JsonDocument.Parse(result.StdOut);
+        }
+        catch (JsonException e)
+        {
+            throw new Xunit.Sdk.XunitException($"accel {string.Join(' ', args)} printed what is not JSON ({e.Message}):\n{result.StdOut}");
+        }
     }
 }
