@@ -27,7 +27,7 @@ internal static class PooledParsing
         ReadOnlySequence<byte> payload, MessageParser<T> parser, int tensorField, Func<T, RepeatedField<TensorProto>> tensors, PooledBuffers owner)
         where T : IMessage<T>
     {
-        if (payload.Length < MinPooledMessageBytes || !TrySplit(payload, tensorField, out byte[] rest, out List<ReadOnlySequence<byte>> found))
+        if (payload.Length < MinPooledMessageBytes || !TrySplit(payload, tensorField, out byte[] rest, out List<ReadOnlySequence<byte>> found, out _))
         {
             return parser.ParseFrom(payload);
         }
@@ -35,7 +35,7 @@ internal static class PooledParsing
         var parsed = new List<TensorProto>(found.Count);
         foreach (ReadOnlySequence<byte> encoded in found)
         {
-            if (!TrySplit(encoded, TensorDataField, out byte[] metadata, out List<ReadOnlySequence<byte>> data))
+            if (!TrySplit(encoded, TensorDataField, out byte[] metadata, out List<ReadOnlySequence<byte>> data, out _))
             {
                 return parser.ParseFrom(payload);
             }
@@ -63,7 +63,14 @@ internal static class PooledParsing
         ReadOnlySequence<byte> payload, MessageParser<T> parser, int bytesField, Action<T, ByteString> set, PooledBuffers owner)
         where T : IMessage<T>
     {
-        if (payload.Length < MinPooledMessageBytes || !TrySplit(payload, bytesField, out byte[] rest, out List<ReadOnlySequence<byte>> found))
+        if (payload.Length < MinPooledMessageBytes || !TrySplit(payload, bytesField, out byte[] rest, out List<ReadOnlySequence<byte>> found, out int lastField))
+        {
+            return parser.ParseFrom(payload);
+        }
+
+        // The data-path oneofs put the bytes case beside one message case, and the last one given wins, as in the
+        // generated parser. The field is set after the others, which is right only when it came last.
+        if (found.Count > 0 && lastField != bytesField)
         {
             return parser.ParseFrom(payload);
         }
@@ -71,16 +78,7 @@ internal static class PooledParsing
         T message = parser.ParseFrom(rest);
         if (found.Count > 0)
         {
-            // Set after the other fields, so a oneof case given before it does not win over it: the last one given
-            // does, as in the generated parser, and here that is this field only when it came last.
-            if (IsLastOneofCase(payload, bytesField))
-            {
-                set(message, Pooled(found[^1], owner));
-            }
-            else
-            {
-                return parser.ParseFrom(payload);
-            }
+            set(message, Pooled(found[^1], owner));
         }
 
         return message;
@@ -100,11 +98,12 @@ internal static class PooledParsing
     }
 
     // Cuts every length-delimited occurrence of `field` out of `message`; the remaining fields, still encoded, go to
-    // `rest`. False where the encoding is not one this reader follows.
-    private static bool TrySplit(ReadOnlySequence<byte> message, int field, out byte[] rest, out List<ReadOnlySequence<byte>> found)
+    // `rest`, and `lastField` is the number of the last field in it. False where the encoding is not one this reader follows.
+    private static bool TrySplit(ReadOnlySequence<byte> message, int field, out byte[] rest, out List<ReadOnlySequence<byte>> found, out int lastField)
     {
         found = [];
         rest = [];
+        lastField = 0;
         var reader = new SequenceReader<byte>(message);
         var others = new ArrayBufferWriter<byte>(256);
         while (!reader.End)
@@ -116,7 +115,8 @@ internal static class PooledParsing
             }
 
             int wireType = (int)(tag & 7);
-            if ((int)(tag >> 3) == field && wireType == 2)
+            lastField = (int)(tag >> 3);
+            if (lastField == field && wireType == 2)
             {
                 if (!TryReadVarint(ref reader, out ulong length) || length > (ulong)reader.Remaining)
                 {
@@ -141,24 +141,6 @@ internal static class PooledParsing
 
         rest = others.WrittenSpan.ToArray();
         return true;
-    }
-
-    // Whether, of the oneof's fields, the last one present is `field` (the data-path oneofs put the bytes case beside
-    // one message case; any other field after it would take the oneof over).
-    private static bool IsLastOneofCase(ReadOnlySequence<byte> message, int field)
-    {
-        var reader = new SequenceReader<byte>(message);
-        int last = 0;
-        while (!reader.End && TryReadVarint(ref reader, out ulong tag))
-        {
-            last = (int)(tag >> 3);
-            if (!TrySkip(ref reader, (int)(tag & 7)))
-            {
-                return false;
-            }
-        }
-
-        return last == field;
     }
 
     private static bool TrySkip(ref SequenceReader<byte> reader, int wireType)
