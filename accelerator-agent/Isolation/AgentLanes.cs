@@ -138,7 +138,8 @@ internal sealed class AgentLanes : IDisposable
             for (int i = 0; i < outputs.Count; i++)
             {
                 LaneTensor output = outputs[i];
-                if (!MakesTensor(output))
+                // The worker's description is not trusted: its shape's arithmetic is checked, never wrapped round.
+                if (!output.MakesTensor())
                 {
                     throw new InvalidDataException($"output {i}: {output.Length} bytes do not make a tensor of dtype {output.Dtype} and shape {DataTypeSizes.FormatShape(output.Shape)}");
                 }
@@ -150,20 +151,6 @@ internal sealed class AgentLanes : IDisposable
             }
 
             return result;
-        }
-
-        // The worker's description is not trusted: its shape's arithmetic is checked, never wrapped round.
-        private static bool MakesTensor(LaneTensor output)
-        {
-            int size = DataTypeSizes.ElementSize((DataType)output.Dtype);
-            try
-            {
-                return size != 0 && output.Length == DataTypeSizes.ByteCount(output.Shape, size);
-            }
-            catch (Exception ex) when (ex is ArgumentException or OverflowException)
-            {
-                return false;
-            }
         }
 
         public void Dispose()

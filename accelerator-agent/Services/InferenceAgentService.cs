@@ -94,29 +94,16 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         return Task.FromResult(response);
     }
 
-    public override async Task<RunResponse> Run(RunRequest request, ServerCallContext context)
-    {
-        RunResponse response;
-        try
-        {
-            response = await _runs.RunAsync(
+    public override Task<RunResponse> Run(RunRequest request, ServerCallContext context) =>
+        ReleasingInputsAsync(
+            _runs.RunAsync(
                 request,
                 streaming: false,
                 context,
                 _ => ValueTask.FromResult(InputDecoder.Decode(request.Inputs, _options.MaxRequestBytes)),
-                result => Task.FromResult(PooledMarshallers.ReleaseAfterSend(_runs.Response(result, includeData: true, request.AcceptCompression), result.Buffers)));
-        }
-        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            PooledMarshallers.PooledOf(request)?.Release();
-            throw;
-        }
-
-        // The inputs are in the worker's lane by now. A cancelled run keeps its arrays out of the pool: a batch
-        // that formed before the cancellation may still be copying them.
-        PooledMarshallers.PooledOf(request)?.Release();
-        return response;
-    }
+                result => Task.FromResult(PooledMarshallers.ReleaseAfterSend(_runs.Response(result, includeData: true, request.AcceptCompression), result.Buffers))),
+            PooledMarshallers.PooledOf(request),
+            context.CancellationToken);
 
     public override async Task RunStream(IAsyncStreamReader<RunStreamRequest> requestStream, IServerStreamWriter<RunStreamResponse> responseStream, ServerCallContext context)
     {
@@ -131,22 +118,15 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
         // A header without its request names no slice: refused by the run path as an empty run request would be.
         RunRequest request = requestStream.Current.Header.Request ?? new RunRequest();
         var inputs = new PooledBuffers(PayloadPool.Shared);
-        try
-        {
-            await _runs.RunAsync(
+        await ReleasingInputsAsync(
+            _runs.RunAsync(
                 request,
                 streaming: true,
                 context,
                 _ => StreamedRun.ReceiveInputsAsync(request, requestStream, idle, _options.MaxRequestBytes, inputs),
-                result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken));
-        }
-        catch (Exception) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            inputs.Release();
-            throw;
-        }
-
-        inputs.Release();
+                result => StreamedRun.WriteOutputsAsync(result, _runs.Response(result, includeData: false, compress: false), responseStream, context.CancellationToken)),
+            inputs,
+            context.CancellationToken);
     }
 
     public override Task<EchoResponse> Echo(EchoRequest request, ServerCallContext context) =>
@@ -184,4 +164,23 @@ internal sealed class InferenceAgentService : InferenceAgent.InferenceAgentBase
     // Resolved per call rather than injected, so this verb adds no constructor dependency to the data path.
     public override Task<BenchmarkLocalResponse> BenchmarkLocal(BenchmarkLocalRequest request, ServerCallContext context) =>
         context.GetHttpContext().RequestServices.GetRequiredService<LocalBenchmark>().RunAsync(request, context.Deadline, context.CancellationToken);
+
+    // The inputs are in the worker's lane once a run is over, and their arrays go back to the pool. A cancelled run
+    // keeps them out of it: a batch that formed before the cancellation may still be copying them.
+    private static async Task<T> ReleasingInputsAsync<T>(Task<T> run, PooledBuffers? inputs, CancellationToken cancelled)
+    {
+        T result;
+        try
+        {
+            result = await run;
+        }
+        catch (Exception) when (!cancelled.IsCancellationRequested)
+        {
+            inputs?.Release();
+            throw;
+        }
+
+        inputs?.Release();
+        return result;
+    }
 }

@@ -3,37 +3,20 @@ using System.Diagnostics;
 namespace AccelBroker.Benchmarks;
 
 /// <summary>
-/// Measures two operations in alternating blocks (A B, B A, A B, ...), so slow drifts of the machine
-/// (frequency, other load, GC) fall on both equally. They never run at the same time.
+/// Measures operations in alternating blocks (A B, B A, A B, ...), so slow drifts of the machine
+/// (frequency, other load, GC) fall on all equally. They never run at the same time.
 /// </summary>
 internal static class AlternatingBlocks
 {
     public static async Task<(List<double> A, List<double> B)> RunAsync(Func<Task> a, Func<Task> b, BlockPlan plan, CancellationToken cancellationToken)
     {
-        for (int i = 0; i < plan.WarmupEach; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            await a();
-            await b();
-        }
-
-        var samplesA = new List<double>(plan.Blocks * plan.PerBlock);
-        var samplesB = new List<double>(plan.Blocks * plan.PerBlock);
-        var clock = Stopwatch.StartNew();
-        for (int block = 0; block < plan.Blocks && clock.Elapsed < plan.Budget; block++)
-        {
-            bool aFirst = block % 2 == 0;
-            // The first half of a block stops at the budget; the second half then runs as many calls, so both stay balanced.
-            int done = await MeasureAsync(aFirst ? a : b, aFirst ? samplesA : samplesB, plan.PerBlock, clock, plan.Budget, cancellationToken);
-            await MeasureAsync(aFirst ? b : a, aFirst ? samplesB : samplesA, done, clock, budget: null, cancellationToken);
-        }
-
-        return (samplesA, samplesB);
+        List<double>[] samples = await RunAsync([a, b], plan, cancellationToken);
+        return (samples[0], samples[1]);
     }
 
     /// <summary>
     /// The same for any number of operations: each block runs them all, in an order reversed every block (A B C,
-    /// C B A, ...), the first stopping at the budget and the others running as many calls.
+    /// C B A, ...). The first of a block stops at the budget and the others then run as many calls, so all stay balanced.
     /// </summary>
     public static async Task<List<double>[]> RunAsync(IReadOnlyList<Func<Task>> operations, BlockPlan plan, CancellationToken cancellationToken)
     {

@@ -165,14 +165,13 @@ internal sealed class WorkerModels
     private static torch.Tensor View(LaneTensor tensor, SharedLane lane)
     {
         var dataType = (DataType)tensor.Dtype;
-        long[] shape = [.. tensor.Shape];
-        long expected = DataTypeSizes.ByteCount(shape, DataTypeSizes.ElementSize(dataType));
-        if (expected != tensor.Length)
+        torch.ScalarType type = TorchTensorCodec.ToScalarType(dataType);
+        if (!tensor.MakesTensor())
         {
-            throw new InvalidDataException($"lane tensor of {tensor.Length} bytes does not hold {DataTypeSizes.Name(dataType)}{DataTypeSizes.FormatShape(shape)}");
+            throw new InvalidDataException($"lane tensor of {tensor.Length} bytes does not hold {DataTypeSizes.Name(dataType)}{DataTypeSizes.FormatShape(tensor.Shape)}");
         }
 
-        return LaneTensorView.Create(TorchTensorCodec.ToScalarType(dataType), shape, lane.Span(tensor.Offset, tensor.Length));
+        return LaneTensorView.Create(type, [.. tensor.Shape], lane.Span(tensor.Offset, tensor.Length));
     }
 
     /// <summary>Leaves the answer to a run in its input lane's doorbell, if the agent still watches it there.</summary>

@@ -10,17 +10,18 @@ namespace AccelBroker.Client.Internal;
 /// </summary>
 internal static class PooledAgentMethods
 {
-    private const string Service = "accelbroker.v1.InferenceAgent";
+    // Names from the generated service, so these stay the calls the generated client makes.
+    private static readonly string Service = InferenceAgent.Descriptor.FullName;
 
     public static Method<RunRequest, RunResponse> Run { get; } =
-        new(MethodType.Unary, Service, "Run", PooledMarshallers.RunRequest, PooledMarshallers.RunResponse);
+        new(MethodType.Unary, Service, nameof(InferenceAgent.InferenceAgentClient.Run), PooledMarshallers.RunRequest, PooledMarshallers.RunResponse);
 
     public static Method<RunStreamRequest, RunStreamResponse> RunStream { get; } =
-        new(MethodType.DuplexStreaming, Service, "RunStream", PooledMarshallers.RunStreamRequest, PooledMarshallers.RunStreamResponse);
+        new(MethodType.DuplexStreaming, Service, nameof(InferenceAgent.InferenceAgentClient.RunStream), PooledMarshallers.RunStreamRequest, PooledMarshallers.RunStreamResponse);
 
     public static Method<EchoRequest, EchoResponse> Echo { get; } =
-        new(MethodType.Unary, Service, "Echo", PooledMarshallers.EchoRequest, PooledMarshallers.EchoResponse);
+        new(MethodType.Unary, Service, nameof(InferenceAgent.InferenceAgentClient.Echo), PooledMarshallers.EchoRequest, PooledMarshallers.EchoResponse);
 
     public static Method<EchoRequest, EchoResponse> EchoStream { get; } =
-        new(MethodType.DuplexStreaming, Service, "EchoStream", PooledMarshallers.EchoRequest, PooledMarshallers.EchoResponse);
+        new(MethodType.DuplexStreaming, Service, nameof(InferenceAgent.InferenceAgentClient.EchoStream), PooledMarshallers.EchoRequest, PooledMarshallers.EchoResponse);
 }
